@@ -1,0 +1,181 @@
+//! JSONPath queries (RFC 9535), compiled once when the collection is loaded and run against each
+//! response. `serde_json_path` does the work; this wrapper keeps the user's spelling for messages
+//! and decides what a query "selects" when an assertion needs a single value.
+
+use std::fmt;
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::SpecError;
+
+/// A compiled JSONPath query, with the text the user wrote.
+#[derive(Debug, Clone)]
+pub struct Query {
+    source: String,
+    path: JsonPath,
+}
+
+impl Query {
+    pub fn parse(path: &str) -> Result<Query, SpecError> {
+        match JsonPath::parse(path) {
+            Ok(compiled) => Ok(Query {
+                source: path.to_owned(),
+                path: compiled,
+            }),
+            Err(e) => Err(SpecError::new(format!(
+                "invalid JSONPath `{path}`: {}",
+                describe_parse_error(path, &e)
+            ))
+            .with_key(path)
+            .with_help(help_for(path))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The value an assertion checks: nothing for no node, the node itself for one, and the nodes
+    /// as an array for several, so `$.items[*].id: { contains: 7 }` works without extra syntax.
+    pub fn select(&self, doc: &Value) -> Option<Value> {
+        let nodes = self.nodes(doc);
+        match nodes.as_slice() {
+            [] => None,
+            [one] => Some((*one).clone()),
+            _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
+        }
+    }
+
+    /// Every node the query selects, in RFC 9535 order.
+    pub fn nodes<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        self.path.query(doc).all()
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// The library reports a 0-based byte offset; users count characters from 1, and a query may
+/// hold non-ASCII keys, so the offset is turned into that.
+fn describe_parse_error(path: &str, e: &serde_json_path::ParseError) -> String {
+    let offset = e.position();
+    let column = path
+        .get(..offset)
+        .map_or(offset, |head| head.chars().count())
+        + 1;
+    format!("{} at character {column}", e.message())
+}
+
+fn help_for(path: &str) -> String {
+    let trimmed = path.trim();
+    if !trimmed.starts_with('$') {
+        // The common slip is writing a bare key or `.key`; offer the query they probably meant.
+        let guess = if trimmed.starts_with('.') || trimmed.starts_with('[') {
+            format!("${trimmed}")
+        } else {
+            format!("$.{trimmed}")
+        };
+        if JsonPath::parse(&guess).is_ok() {
+            return format!("a JSONPath query starts with `$`: did you mean `{guess}`?");
+        }
+        return "a JSONPath query starts with `$`, e.g. `$.items[0].id`".to_owned();
+    }
+    if trimmed != path {
+        return "remove the spaces around the query".to_owned();
+    }
+    "see RFC 9535; e.g. `$.items[0].id`, `$['content-type']`, `$.items[?@.price > 10]`".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn q(path: &str) -> Query {
+        Query::parse(path).expect("valid JSONPath")
+    }
+
+    #[test]
+    fn keeps_the_users_spelling() {
+        assert_eq!(q("$.a['b']").as_str(), "$.a['b']");
+        assert_eq!(q("$.a['b']").to_string(), "$.a['b']");
+    }
+
+    #[test]
+    fn select_nothing_one_or_many() {
+        let doc = json!({"items": [{"id": 1}, {"id": 2}], "one": [{"id": 9}]});
+        assert_eq!(q("$.missing").select(&doc), None);
+        assert_eq!(q("$.items[0].id").select(&doc), Some(json!(1)));
+        assert_eq!(q("$.items[*].id").select(&doc), Some(json!([1, 2])));
+        // A wildcard matching one node still gives that node, not a one-element array.
+        assert_eq!(q("$.one[*].id").select(&doc), Some(json!(9)));
+    }
+
+    #[test]
+    fn select_distinguishes_null_from_nothing() {
+        let doc = json!({"a": null});
+        assert_eq!(q("$.a").select(&doc), Some(Value::Null));
+        assert_eq!(q("$.b").select(&doc), None);
+    }
+
+    #[test]
+    fn nodes_keeps_duplicates_and_order() {
+        let doc = json!([10, 20]);
+        let nodes = q("$[1, 0, 1]").nodes(&doc);
+        assert_eq!(nodes, [&json!(20), &json!(10), &json!(20)]);
+    }
+
+    #[test]
+    fn filters_work() {
+        let doc = json!({"items": [{"p": 5}, {"p": 15}]});
+        assert_eq!(q("$.items[?@.p > 10].p").select(&doc), Some(json!(15)));
+    }
+
+    #[test]
+    fn parse_error_has_message_key_and_help() {
+        let e = Query::parse("$.items[").unwrap_err();
+        assert!(
+            e.message.starts_with("invalid JSONPath `$.items[`: "),
+            "{e:?}"
+        );
+        assert!(e.message.ends_with(" at character 8"), "{e:?}");
+        assert_eq!(e.key.as_deref(), Some("$.items["));
+        assert!(e.help.is_some());
+    }
+
+    #[test]
+    fn error_position_counts_characters_from_one() {
+        // The missing `]` is just past the five characters; `é` is two bytes but one character.
+        let e = Query::parse("$['é'").unwrap_err();
+        assert!(e.message.ends_with(" at character 6"), "{e:?}");
+        let e = Query::parse("x").unwrap_err();
+        assert!(e.message.ends_with(" at character 1"), "{e:?}");
+    }
+
+    #[test]
+    fn missing_dollar_suggests_the_query() {
+        let e = Query::parse("token_type").unwrap_err();
+        assert_eq!(
+            e.help.as_deref(),
+            Some("a JSONPath query starts with `$`: did you mean `$.token_type`?")
+        );
+        let e = Query::parse(".items[0]").unwrap_err();
+        assert_eq!(
+            e.help.as_deref(),
+            Some("a JSONPath query starts with `$`: did you mean `$.items[0]`?")
+        );
+    }
+
+    #[test]
+    fn surrounding_spaces_are_called_out() {
+        let e = Query::parse(" $.a").unwrap_err();
+        assert_eq!(
+            e.help.as_deref(),
+            Some("remove the spaces around the query")
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The command line: the only module that knows clap. Flags are parsed here and resolved into
+//! plain configuration types, so the rest of courier never sees a clap type.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every request was sent and every assertion passed
+  1  an assertion failed (or a capture found nothing)
+  2  invalid input: usage, YAML, template, JSONPath, regex, undefined variable
+  3  transport failure: cannot connect, TLS, timeout";
+
+#[derive(Parser, Debug)]
+#[command(name = "courier", version, about = "Run API request collections written in YAML", after_help = EXIT_CODES)]
+struct Cli {
+    /// When to colour the output: `auto` colours a terminal unless NO_COLOR is set
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    color: ColorArg,
+    #[command(subcommand)]
+    command: CommandArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum CommandArgs {
+    /// Send the requests of a collection in order and check their assertions
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Serve a local emulator of a real API
+    #[command(subcommand)]
+    Mock(MockArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The collection: a folder holding `collection.yaml`, or the path of that file
+    collection: PathBuf,
+    /// Environment file whose `variables:` fill the templates
+    #[arg(short, long, value_name = "FILE")]
+    env: Option<PathBuf>,
+    /// Set a variable, above the environment file in precedence (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Time allowed for each request, redirects included (`30`, `30s`, `500ms`)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Redirects followed at most per request (0: never follow)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    max_redirects: u32,
+    /// Stop at the first request that fails
+    #[arg(long)]
+    bail: bool,
+    /// Show each request and response, headers and bodies (secrets masked)
+    #[arg(short, long)]
+    verbose: bool,
+    /// Start the embedded Zoom OAuth emulator on loopback, seeded with the environment's
+    /// `ClientID`, `ClientSecret` and `refresh_token`, and point `base_url` at it
+    #[arg(long)]
+    mock_zoom: bool,
+    /// Print secret values instead of masking them (for debugging; never in CI)
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum MockArgs {
+    /// Zoom's OAuth token and revoke endpoints, with single-use rotating refresh tokens
+    Zoom(MockZoomArgs),
+}
+
+#[derive(Args, Debug)]
+struct MockZoomArgs {
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8808)]
+    port: u16,
+    /// Client id the emulator accepts (random if not given)
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// Client secret the emulator accepts (random if not given)
+    #[arg(long, value_name = "SECRET")]
+    client_secret: Option<String>,
+    /// The first live refresh token (random if not given)
+    #[arg(long, value_name = "TOKEN")]
+    refresh_token: Option<String>,
+    /// Account id accepted by the `account_credentials` grant (any if not given)
+    #[arg(long, value_name = "ID")]
+    account_id: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What to do, resolved from the command line.
+#[derive(Debug)]
+pub enum Command {
+    Run(RunConfig),
+    MockZoom(MockZoomConfig),
+}
+
+#[derive(Debug)]
+pub struct RunConfig {
+    pub collection: PathBuf,
+    pub environment: Option<PathBuf>,
+    pub vars: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub max_redirects: u32,
+    pub bail: bool,
+    pub verbose: bool,
+    pub mock_zoom: bool,
+    pub show_secrets: bool,
+}
+
+#[derive(Debug)]
+pub struct MockZoomConfig {
+    pub port: u16,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub refresh_token: Option<String>,
+    pub account_id: Option<String>,
+}
+
+/// Colour decisions for standard output and standard error.
+#[derive(Debug, Clone, Copy)]
+pub struct Colors {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub command: Command,
+    pub colors: Colors,
+}
+
+/// Parses the arguments; on `--help`, `--version` or a usage error returns clap's error, which
+/// prints itself and knows its exit code (0 or 2).
+pub fn parse<I, T>(args: I) -> Result<Config, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    let colors = Colors {
+        stdout: wants_color(cli.color, std::io::stdout().is_terminal()),
+        stderr: wants_color(cli.color, std::io::stderr().is_terminal()),
+    };
+    let command = match cli.command {
+        CommandArgs::Run(run) => Command::Run(RunConfig {
+            collection: run.collection,
+            environment: run.env,
+            vars: run.vars,
+            timeout: run.timeout,
+            max_redirects: run.max_redirects,
+            bail: run.bail,
+            verbose: run.verbose,
+            mock_zoom: run.mock_zoom,
+            show_secrets: run.show_secrets,
+        }),
+        CommandArgs::Mock(MockArgs::Zoom(zoom)) => Command::MockZoom(MockZoomConfig {
+            port: zoom.port,
+            client_id: zoom.client_id,
+            client_secret: zoom.client_secret,
+            refresh_token: zoom.refresh_token,
+            account_id: zoom.account_id,
+        }),
+    };
+    Ok(Config { command, colors })
+}
+
+/// `NO_COLOR` (any non-empty value) turns colour off, `CLICOLOR_FORCE` turns it on even when
+/// piped; an explicit `--color` beats both.
+fn wants_color(choice: ColorArg, is_terminal: bool) -> bool {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto if set("NO_COLOR") => false,
+        ColorArg::Auto if set("CLICOLOR_FORCE") => true,
+        ColorArg::Auto => is_terminal,
+    }
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        Some(_) => Err("the variable name before `=` is empty".into()),
+        None => Err(format!(
+            "expected NAME=VALUE, e.g. `--var base_url=http://127.0.0.1:8808`; `{text}` has no `=`"
+        )),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err("a duration must be positive".into()),
+        Err(_) => humantime::parse_duration(text.trim())
+            .map_err(|e| format!("{e}; write `30`, `30s` or `500ms`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn var_needs_an_equals_sign() {
+        assert_eq!(parse_var("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_var("abc").unwrap_err().contains("has no `=`"));
+        assert!(parse_var("=x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,273 @@
+//! What goes on the wire: one HTTP client per run, the request as sent and the response as
+//! received.
+//!
+//! reqwest does the HTTP; this module follows redirects itself, so that each request can set its
+//! own limit and so that credentials never follow a redirect to another origin. No reqwest type
+//! leaves this module: callers build an [`Outgoing`] and get an [`Exchange`] or a
+//! [`TransportError`] back.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+/// A request ready to send: every template rendered, every header checked.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+    pub max_redirects: u32,
+}
+
+/// A request and the response it got.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The last request sent (after redirects, the one that got this response).
+    pub request: Outgoing,
+    pub status: u16,
+    pub reason: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub duration: Duration,
+    /// Each redirect followed: its status and the URL it pointed to.
+    pub redirects: Vec<(u16, Url)>,
+}
+
+impl Exchange {
+    /// The values of a response header (name compared without case), joined as HTTP allows.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum TransportError {
+    /// Nothing reached the server: refused, unreachable, DNS.
+    Connect(String),
+    Timeout(Duration),
+    TooManyRedirects(u32),
+    /// Anything else: TLS, a connection reset mid-answer, a malformed response.
+    Other(String),
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportError::Connect(m) => write!(f, "cannot connect: {m}"),
+            TransportError::Timeout(d) => {
+                write!(f, "no answer within {}", humantime::format_duration(*d))
+            }
+            TransportError::TooManyRedirects(n) => write!(f, "more than {n} redirects"),
+            TransportError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+pub struct Client {
+    inner: reqwest::Client,
+}
+
+impl Client {
+    pub fn new() -> Result<Client, String> {
+        // reqwest is built without a default TLS provider to avoid aws-lc's C build; ring is
+        // installed once per process. A second install (tests, several runs) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let inner = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("courier/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| error_chain(&e))?;
+        Ok(Client { inner })
+    }
+
+    /// Sends the request, following redirects up to its limit, within its timeout.
+    pub async fn exchange(&self, outgoing: Outgoing) -> Result<Exchange, TransportError> {
+        let timeout = outgoing.timeout;
+        match tokio::time::timeout(timeout, self.follow(outgoing)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::Timeout(timeout)),
+        }
+    }
+
+    async fn follow(&self, mut outgoing: Outgoing) -> Result<Exchange, TransportError> {
+        let started = Instant::now();
+        let origin = outgoing.url.origin();
+        let mut redirects = Vec::new();
+        loop {
+            let response = self.send_once(&outgoing).await?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| outgoing.url.join(l).ok());
+            match location {
+                Some(next) if response.status().is_redirection() && status != 304 => {
+                    if redirects.len() as u32 >= outgoing.max_redirects {
+                        if outgoing.max_redirects == 0 {
+                            return finish(outgoing, response, started, redirects).await;
+                        }
+                        return Err(TransportError::TooManyRedirects(outgoing.max_redirects));
+                    }
+                    redirects.push((status, next.clone()));
+                    outgoing = redirected(outgoing, status, next, &origin);
+                }
+                _ => return finish(outgoing, response, started, redirects).await,
+            }
+        }
+    }
+
+    async fn send_once(&self, outgoing: &Outgoing) -> Result<reqwest::Response, TransportError> {
+        let method = reqwest::Method::from_bytes(outgoing.method.as_bytes())
+            .map_err(|_| TransportError::Other(format!("invalid method `{}`", outgoing.method)))?;
+        let mut builder = self.inner.request(method, outgoing.url.clone());
+        for (name, value) in &outgoing.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &outgoing.body {
+            builder = builder.body(body.clone());
+        }
+        builder.send().await.map_err(|e| {
+            if e.is_connect() {
+                TransportError::Connect(error_chain(&e))
+            } else {
+                TransportError::Other(error_chain(&e))
+            }
+        })
+    }
+}
+
+async fn finish(
+    request: Outgoing,
+    response: reqwest::Response,
+    started: Instant,
+    redirects: Vec<(u16, Url)>,
+) -> Result<Exchange, TransportError> {
+    let status = response.status();
+    let version = format!("{:?}", response.version());
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| TransportError::Other(format!("reading the response: {}", error_chain(&e))))?;
+    Ok(Exchange {
+        request,
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("").to_string(),
+        version,
+        headers,
+        body: body.to_vec(),
+        duration: started.elapsed(),
+        redirects,
+    })
+}
+
+/// The request to send after a redirect. 301, 302 and 303 turn a POST into a bodiless GET, as
+/// browsers and curl do; 307 and 308 repeat it. Credentials stay behind when the redirect leaves
+/// the origin the user addressed.
+fn redirected(mut outgoing: Outgoing, status: u16, next: Url, origin: &url::Origin) -> Outgoing {
+    let becomes_get = status == 303 && outgoing.method != "HEAD"
+        || matches!(status, 301 | 302) && outgoing.method == "POST";
+    if becomes_get {
+        outgoing.method = "GET".into();
+        outgoing.body = None;
+        outgoing.headers.retain(|(n, _)| {
+            !n.eq_ignore_ascii_case("content-type") && !n.eq_ignore_ascii_case("content-length")
+        });
+    }
+    if &next.origin() != origin {
+        outgoing.headers.retain(|(n, _)| {
+            !["authorization", "cookie", "proxy-authorization"]
+                .iter()
+                .any(|s| n.eq_ignore_ascii_case(s))
+        });
+    }
+    outgoing.url = next;
+    outgoing
+}
+
+/// reqwest's top-level message says little ("error sending request"); the causes say why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outgoing(method: &str, url: &str) -> Outgoing {
+        Outgoing {
+            method: method.into(),
+            url: Url::parse(url).unwrap(),
+            headers: vec![
+                ("Authorization".into(), "Basic x".into()),
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+            ],
+            body: Some(b"a=b".to_vec()),
+            timeout: Duration::from_secs(1),
+            max_redirects: 10,
+        }
+    }
+
+    #[test]
+    fn cross_origin_redirect_drops_credentials() {
+        let o = outgoing("GET", "http://a.test/x");
+        let origin = o.url.origin();
+        let next = redirected(o, 302, Url::parse("http://b.test/y").unwrap(), &origin);
+        assert!(next.headers.iter().all(|(n, _)| n != "Authorization"));
+    }
+
+    #[test]
+    fn same_origin_redirect_keeps_credentials() {
+        let o = outgoing("GET", "http://a.test/x");
+        let origin = o.url.origin();
+        let next = redirected(o, 307, Url::parse("http://a.test/y").unwrap(), &origin);
+        assert!(next.headers.iter().any(|(n, _)| n == "Authorization"));
+        assert_eq!(next.body.as_deref(), Some(&b"a=b"[..]));
+    }
+
+    #[test]
+    fn see_other_turns_post_into_get() {
+        let o = outgoing("POST", "http://a.test/x");
+        let origin = o.url.origin();
+        let next = redirected(o, 303, Url::parse("http://a.test/y").unwrap(), &origin);
+        assert_eq!(next.method, "GET");
+        assert!(next.body.is_none());
+        assert!(next.headers.iter().all(|(n, _)| n != "Content-Type"));
+    }
+}

@@ -1,0 +1,134 @@
+//! Collections: a folder with `collection.yaml` and one YAML file per request.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::request::{Request, load_request};
+use super::{VarDef, secret_names, var_defs, yaml};
+use crate::diag::{Diagnostic, SourceFile, did_you_mean};
+use crate::error::{Error, Result};
+
+pub const COLLECTION_FILE: &str = "collection.yaml";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollectionDoc {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    requests: Vec<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub struct Collection {
+    pub name: String,
+    pub description: Option<String>,
+    /// The folder the collection was loaded from.
+    pub dir: PathBuf,
+    pub file: Arc<SourceFile>,
+    pub variables: Vec<VarDef>,
+    pub secrets: Vec<String>,
+    /// In run order.
+    pub requests: Vec<Request>,
+}
+
+/// Loads a collection from its folder (or from the path of its `collection.yaml`) and every
+/// request file it lists. The first problem found is returned, pointing into its file.
+pub fn load_collection(path: &Path) -> Result<Collection> {
+    let (dir, index) = if path.is_dir() {
+        (path.to_path_buf(), path.join(COLLECTION_FILE))
+    } else {
+        let dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        (dir, path.to_path_buf())
+    };
+    let text = std::fs::read_to_string(&index).map_err(|source| Error::Read {
+        path: index.clone(),
+        source,
+        what: "collection file",
+    })?;
+    let file = SourceFile::new(&index, text);
+    let doc: CollectionDoc = yaml::parse(&file, "collection file")?;
+    if doc.requests.is_empty() {
+        return Err(Diagnostic::new("the collection lists no requests")
+            .at(yaml::spot(&file, &serde_saphyr::Location::UNKNOWN))
+            .help("list request files under `requests:`, e.g. `- refresh-access-token.yaml`")
+            .into());
+    }
+    let mut requests = Vec::with_capacity(doc.requests.len());
+    for entry in &doc.requests {
+        let request_path = dir.join(&entry.value);
+        let text = match std::fs::read_to_string(&request_path) {
+            Ok(text) => text,
+            Err(e) => return Err(missing_request(&file, &dir, entry, &e).into()),
+        };
+        let request_file = SourceFile::new(&request_path, text);
+        requests.push(load_request(&request_file)?);
+    }
+    check_unique_names(&requests)?;
+    Ok(Collection {
+        name: doc.name,
+        description: doc.description,
+        dir,
+        variables: var_defs(&file, doc.variables),
+        secrets: secret_names(doc.secrets),
+        file,
+        requests,
+    })
+}
+
+fn missing_request(
+    file: &Arc<SourceFile>,
+    dir: &Path,
+    entry: &Spanned<String>,
+    e: &std::io::Error,
+) -> Diagnostic {
+    let present: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|f| f.file_name().into_string().ok())
+        .filter(|n| (n.ends_with(".yaml") || n.ends_with(".yml")) && n != COLLECTION_FILE)
+        .collect();
+    let help = match did_you_mean(&entry.value, present.iter().map(String::as_str)) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!(
+            "paths are relative to `{}`; create the file or remove the entry",
+            dir.display()
+        ),
+    };
+    Diagnostic::new(format!(
+        "cannot read request file `{}`: {}",
+        entry.value,
+        crate::error::io_reason(e)
+    ))
+    .at(yaml::spot_of(file, entry))
+    .label("listed here")
+    .help(help)
+}
+
+/// `--request NAME` and reports identify requests by name, so two may not share one.
+fn check_unique_names(requests: &[Request]) -> Result<()> {
+    for (i, request) in requests.iter().enumerate() {
+        if let Some(earlier) = requests[..i].iter().find(|r| r.name == request.name) {
+            return Err(
+                Diagnostic::new(format!("two requests are named `{}`", request.name))
+                    .at(request.name_spot.clone())
+                    .label("second use of the name")
+                    .note(format!("first used at {}", earlier.name_spot.position()))
+                    .help("give each request of a collection its own name")
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}

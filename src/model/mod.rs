@@ -1,0 +1,74 @@
+//! What the user wrote: collections, requests and environments, each item with its place in the
+//! file.
+//!
+//! Loading happens in two steps per file: serde-saphyr reads the YAML into `*Doc` structs that
+//! mirror the file, then a validation step turns them into the types here, checking what serde
+//! cannot (one body kind, known methods, valid JSONPaths and regexes) and keeping a [`Spot`] on
+//! everything a later error or failed assertion may need to point at. Nothing in this module
+//! renders templates or touches the network.
+
+mod collection;
+mod environment;
+mod request;
+pub mod yaml;
+
+pub use collection::{Collection, load_collection};
+pub use environment::{Environment, load_environment};
+pub use request::{Auth, Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_saphyr::Spanned;
+
+use crate::diag::{SourceFile, Spot};
+
+/// A string the user wrote that may hold minijinja syntax, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Tmpl {
+    pub text: String,
+    pub spot: Spot,
+}
+
+impl Tmpl {
+    pub fn new(text: impl Into<String>, spot: Spot) -> Tmpl {
+        Tmpl {
+            text: text.into(),
+            spot,
+        }
+    }
+
+    /// True when the text has no template syntax and is used as it stands.
+    pub fn is_literal(&self) -> bool {
+        !(self.text.contains("{{") || self.text.contains("{%") || self.text.contains("{#"))
+    }
+}
+
+/// A variable defined in a collection or environment file. String values (also inside lists and
+/// maps) are templates, rendered once when the run starts.
+#[derive(Debug, Clone)]
+pub struct VarDef {
+    pub name: String,
+    pub value: serde_json::Value,
+    /// Where the value was written.
+    pub spot: Spot,
+}
+
+pub(crate) fn var_defs(
+    file: &Arc<SourceFile>,
+    variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
+) -> Vec<VarDef> {
+    variables
+        .into_iter()
+        .map(|(name, value)| VarDef {
+            spot: yaml::spot_of(file, &value),
+            name: name.value,
+            value: value.value,
+        })
+        .collect()
+}
+
+/// Names listed under `secrets:`, with where each was written.
+pub(crate) fn secret_names(secrets: Vec<Spanned<String>>) -> Vec<String> {
+    secrets.into_iter().map(|s| s.value).collect()
+}

@@ -1,0 +1,529 @@
+//! Request files: one HTTP request, its assertions and its captures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::Tmpl;
+use super::yaml::{self, Text};
+use crate::assert::{self, Predicate, Query, SpecError, StatusSpec};
+use crate::diag::{Diagnostic, SourceFile, Spot, did_you_mean};
+use crate::error::Result;
+
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+];
+
+type Pairs = IndexMap<Spanned<String>, Spanned<Text>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestDoc {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    method: Spanned<String>,
+    url: Spanned<String>,
+    #[serde(default)]
+    headers: Pairs,
+    #[serde(default)]
+    query: Pairs,
+    #[serde(default)]
+    auth: Option<Spanned<AuthDoc>>,
+    #[serde(default)]
+    form: Option<Spanned<Pairs>>,
+    #[serde(default)]
+    json: Option<Spanned<Value>>,
+    #[serde(default)]
+    body: Option<Spanned<RawBodyDoc>>,
+    #[serde(default, rename = "assert")]
+    asserts: Option<AssertDoc>,
+    #[serde(default)]
+    capture: IndexMap<Spanned<String>, Spanned<Value>>,
+    #[serde(default)]
+    timeout: Option<Spanned<Text>>,
+    #[serde(default)]
+    redirects: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthDoc {
+    #[serde(default)]
+    basic: Option<BasicDoc>,
+    #[serde(default)]
+    bearer: Option<Spanned<Text>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BasicDoc {
+    username: Spanned<Text>,
+    password: Spanned<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBodyDoc {
+    content_type: String,
+    text: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertDoc {
+    #[serde(default)]
+    status: Option<Spanned<Value>>,
+    #[serde(default)]
+    headers: IndexMap<Spanned<String>, Spanned<Value>>,
+    #[serde(default)]
+    json: IndexMap<Spanned<String>, Spanned<Value>>,
+    #[serde(default)]
+    body: Option<Spanned<Value>>,
+    #[serde(default)]
+    duration: Option<Spanned<u64>>,
+}
+
+/// One request of a collection, validated.
+#[derive(Debug)]
+pub struct Request {
+    pub name: String,
+    pub description: Option<String>,
+    pub file: Arc<SourceFile>,
+    pub name_spot: Spot,
+    pub tags: Vec<String>,
+    pub method: String,
+    pub url: Tmpl,
+    pub headers: Vec<(String, Tmpl)>,
+    pub query: Vec<(String, Tmpl)>,
+    pub auth: Option<Auth>,
+    pub body: Option<Body>,
+    pub checks: Checks,
+    pub captures: Vec<Capture>,
+    pub timeout: Option<Duration>,
+    /// How many redirects to follow; `None` means the run's default.
+    pub redirects: Option<u32>,
+}
+
+#[derive(Debug)]
+pub enum Auth {
+    Basic { username: Tmpl, password: Tmpl },
+    Bearer(Tmpl),
+}
+
+#[derive(Debug)]
+pub enum Body {
+    /// `application/x-www-form-urlencoded`, in the order written.
+    Form(Vec<(String, Tmpl)>),
+    Json(JsonTemplate),
+    Raw {
+        content_type: String,
+        text: Tmpl,
+    },
+}
+
+/// A JSON body whose strings are templates.
+#[derive(Debug)]
+pub enum JsonTemplate {
+    Literal(Value),
+    String(Tmpl),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+/// The assertions of one request, compiled.
+#[derive(Debug, Default)]
+pub struct Checks {
+    pub status: Option<(StatusSpec, Spot)>,
+    pub headers: Vec<(String, Vec<Predicate>, Spot)>,
+    pub json: Vec<JsonCheck>,
+    pub body: Vec<(Predicate, Spot)>,
+    /// The answer must come in under this many milliseconds.
+    pub duration: Option<(u64, Spot)>,
+}
+
+#[derive(Debug)]
+pub struct JsonCheck {
+    pub query: Query,
+    pub predicates: Vec<Predicate>,
+    pub spot: Spot,
+}
+
+#[derive(Debug)]
+pub struct Capture {
+    pub name: String,
+    pub source: CaptureSource,
+    pub spot: Spot,
+}
+
+#[derive(Debug)]
+pub enum CaptureSource {
+    Json(Query),
+    Header(String),
+}
+
+pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
+    let doc: RequestDoc = yaml::parse(file, "request file")?;
+    let at = |s: &Spanned<_>| yaml::spot_of(file, s);
+    let text = |s: &Spanned<Text>| Tmpl::new(s.value.0.clone(), yaml::spot_of(file, s));
+
+    let method = validate_method(&doc.method, at(&doc.method))?;
+    let headers = pairs(file, &doc.headers, true)?;
+    let query = pairs(file, &doc.query, false)?;
+    let auth = match &doc.auth {
+        None => None,
+        Some(auth) => Some(match (&auth.value.basic, &auth.value.bearer) {
+            (Some(basic), None) => Auth::Basic {
+                username: text(&basic.username),
+                password: text(&basic.password),
+            },
+            (None, Some(token)) => Auth::Bearer(text(token)),
+            _ => {
+                return Err(Diagnostic::new("`auth` needs exactly one of `basic` or `bearer`")
+                    .at(yaml::spot_of(file, auth))
+                    .help("write `auth: { basic: { username: …, password: … } }` or `auth: { bearer: … }`")
+                    .into());
+            }
+        }),
+    };
+    let body = body(file, &doc)?;
+    let checks = match doc.asserts {
+        Some(asserts) => checks(file, asserts)?,
+        None => Checks::default(),
+    };
+    let captures = doc
+        .capture
+        .iter()
+        .map(|(name, source)| capture(file, name, source))
+        .collect::<Result<Vec<_>>>()?;
+    let timeout = doc
+        .timeout
+        .as_ref()
+        .map(|t| parse_timeout(t, yaml::spot_of(file, t)))
+        .transpose()?;
+    let _ = &doc.description;
+    Ok(Request {
+        name: doc.name.value.clone(),
+        description: doc.description,
+        file: Arc::clone(file),
+        name_spot: at(&doc.name),
+        tags: doc.tags,
+        method,
+        url: Tmpl::new(doc.url.value.clone(), at(&doc.url)),
+        headers,
+        query,
+        auth,
+        body,
+        checks,
+        captures,
+        timeout,
+        redirects: doc.redirects.map(|r| r.value),
+    })
+}
+
+fn validate_method(method: &Spanned<String>, spot: Spot) -> Result<String> {
+    let upper = method.value.to_ascii_uppercase();
+    if METHODS.contains(&upper.as_str()) {
+        return Ok(upper);
+    }
+    let help = match did_you_mean(&upper, METHODS) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!("use one of {}", yaml::backticked(&METHODS)),
+    };
+    Err(
+        Diagnostic::new(format!("unknown HTTP method `{}`", method.value))
+            .at(spot)
+            .label("not a method courier can send")
+            .help(help)
+            .into(),
+    )
+}
+
+fn pairs(file: &Arc<SourceFile>, map: &Pairs, header: bool) -> Result<Vec<(String, Tmpl)>> {
+    map.iter()
+        .map(|(name, value)| {
+            if header && !is_header_name(&name.value) {
+                return Err(
+                    Diagnostic::new(format!("invalid header name `{}`", name.value))
+                        .at(yaml::spot_of(file, name))
+                        .help("header names are letters, digits and `-`, with no spaces or colons")
+                        .into(),
+                );
+            }
+            Ok((
+                name.value.clone(),
+                Tmpl::new(value.value.0.clone(), yaml::spot_of(file, value)),
+            ))
+        })
+        .collect()
+}
+
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn body(file: &Arc<SourceFile>, doc: &RequestDoc) -> Result<Option<Body>> {
+    let given: Vec<(&str, Spot)> = [
+        doc.form.as_ref().map(|f| ("form", yaml::spot_of(file, f))),
+        doc.json.as_ref().map(|j| ("json", yaml::spot_of(file, j))),
+        doc.body.as_ref().map(|b| ("body", yaml::spot_of(file, b))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if given.len() > 1 {
+        return Err(Diagnostic::new(format!(
+            "a request has at most one body, but this one has `{}` and `{}`",
+            given[0].0, given[1].0
+        ))
+        .at(given[1].1.clone())
+        .label("second body")
+        .help("keep one of `form`, `json` or `body`")
+        .into());
+    }
+    if let Some(form) = &doc.form {
+        return Ok(Some(Body::Form(pairs(file, &form.value, false)?)));
+    }
+    if let Some(json) = &doc.json {
+        return Ok(Some(Body::Json(json_template(
+            &json.value,
+            &yaml::spot_of(file, json),
+        ))));
+    }
+    Ok(doc.body.as_ref().map(|raw| Body::Raw {
+        content_type: raw.value.content_type.clone(),
+        text: Tmpl::new(
+            raw.value.text.value.clone(),
+            yaml::spot_of(file, &raw.value.text),
+        ),
+    }))
+}
+
+/// Strings inside a JSON body keep the spot of the whole body; errors narrow it by searching
+/// for the offending text.
+fn json_template(value: &Value, spot: &Spot) -> JsonTemplate {
+    match value {
+        Value::String(s) => {
+            let tmpl = Tmpl::new(s.clone(), spot.narrow_to(s));
+            if tmpl.is_literal() {
+                JsonTemplate::Literal(value.clone())
+            } else {
+                JsonTemplate::String(tmpl)
+            }
+        }
+        Value::Array(items) => {
+            JsonTemplate::Array(items.iter().map(|v| json_template(v, spot)).collect())
+        }
+        Value::Object(map) => JsonTemplate::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), json_template(v, spot)))
+                .collect(),
+        ),
+        _ => JsonTemplate::Literal(value.clone()),
+    }
+}
+
+fn spec_error(e: SpecError, spot: Spot, title: &str) -> Diagnostic {
+    let spot = match &e.key {
+        Some(key) => spot.narrow_to(key),
+        None => spot,
+    };
+    Diagnostic::new(format!("{title}: {}", e.message))
+        .at(spot)
+        .maybe_help(e.help)
+}
+
+fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
+    let mut checks = Checks::default();
+    if let Some(status) = &doc.status {
+        let spot = yaml::spot_of(file, status);
+        let spec = StatusSpec::parse(&status.value)
+            .map_err(|e| spec_error(e, spot.clone(), "invalid status assertion"))?;
+        checks.status = Some((spec, spot));
+    }
+    for (name, value) in &doc.headers {
+        let spot = yaml::spot_of(file, value);
+        let predicates = assert::parse_header_predicates(&value.value).map_err(|e| {
+            spec_error(
+                e,
+                spot.clone(),
+                &format!("invalid assertion on header `{}`", name.value),
+            )
+        })?;
+        checks
+            .headers
+            .push((name.value.clone(), predicates, yaml::spot_of(file, name)));
+    }
+    for (path, value) in &doc.json {
+        let path_spot = yaml::spot_of(file, path);
+        let query = Query::parse(&path.value).map_err(|e| {
+            Diagnostic::new(format!("invalid JSONPath `{}`: {}", path.value, e.message))
+                .at(path_spot.clone())
+                .label("not an RFC 9535 JSONPath")
+                .maybe_help(e.help)
+        })?;
+        let value_spot = yaml::spot_of(file, value);
+        let predicates = assert::parse_json_predicates(&value.value).map_err(|e| {
+            spec_error(
+                e,
+                value_spot,
+                &format!("invalid assertion on `{}`", path.value),
+            )
+        })?;
+        checks.json.push(JsonCheck {
+            query,
+            predicates,
+            spot: path_spot,
+        });
+    }
+    if let Some(body) = &doc.body {
+        let spot = yaml::spot_of(file, body);
+        let predicates = assert::parse_body_predicates(&body.value)
+            .map_err(|e| spec_error(e, spot.clone(), "invalid body assertion"))?;
+        checks.body = predicates.into_iter().map(|p| (p, spot.clone())).collect();
+    }
+    checks.duration = doc
+        .duration
+        .as_ref()
+        .map(|d| (d.value, yaml::spot_of(file, d)));
+    Ok(checks)
+}
+
+fn capture(
+    file: &Arc<SourceFile>,
+    name: &Spanned<String>,
+    source: &Spanned<Value>,
+) -> Result<Capture> {
+    let spot = yaml::spot_of(file, source);
+    let name_spot = yaml::spot_of(file, name);
+    if !is_identifier(&name.value) {
+        return Err(Diagnostic::new(format!("invalid capture name `{}`", name.value))
+            .at(name_spot)
+            .help("a capture becomes a template variable: use letters, digits and `_`, not starting with a digit")
+            .into());
+    }
+    let bad = || {
+        Diagnostic::new(format!("invalid capture `{}`", name.value))
+            .at(spot.clone())
+            .help("write a JSONPath (`$.access_token`), `{ json: $.access_token }` or `{ header: Location }`")
+    };
+    let source = match &source.value {
+        Value::String(path) => CaptureSource::Json(parse_capture_path(path, &spot)?),
+        Value::Object(map) if map.len() == 1 => match map.iter().next() {
+            Some((kind, Value::String(arg))) if kind == "json" => {
+                CaptureSource::Json(parse_capture_path(arg, &spot)?)
+            }
+            Some((kind, Value::String(arg))) if kind == "header" => {
+                CaptureSource::Header(arg.clone())
+            }
+            _ => return Err(bad().into()),
+        },
+        _ => return Err(bad().into()),
+    };
+    Ok(Capture {
+        name: name.value.clone(),
+        source,
+        spot: name_spot,
+    })
+}
+
+fn parse_capture_path(path: &str, spot: &Spot) -> Result<Query> {
+    Query::parse(path).map_err(|e| {
+        Diagnostic::new(format!("invalid JSONPath `{path}`: {}", e.message))
+            .at(spot.narrow_to(path))
+            .label("not an RFC 9535 JSONPath")
+            .maybe_help(e.help)
+            .into()
+    })
+}
+
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `timeout: 10s`, `timeout: 500ms` or `timeout: 10` (seconds).
+fn parse_timeout(value: &Spanned<Text>, spot: Spot) -> Result<Duration> {
+    let text = value.value.0.trim();
+    let parsed = match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err("a timeout must be positive".to_string()),
+        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string()),
+    };
+    parsed.map_err(|reason| {
+        Diagnostic::new(format!(
+            "invalid timeout `{text}`: {}",
+            reason.to_lowercase()
+        ))
+        .at(spot)
+        .help("write seconds (`10`) or a duration (`10s`, `500ms`, `1m`)")
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Request> {
+        load_request(&SourceFile::new("r.yaml", text))
+    }
+
+    #[test]
+    fn a_full_request_loads() {
+        let r = load(
+            "name: Refresh\ntags: [smoke]\nmethod: post\nurl: \"{{ base_url }}/oauth/token\"\n\
+             auth:\n  basic: { username: \"{{ ClientID }}\", password: \"{{ ClientSecret }}\" }\n\
+             form:\n  grant_type: refresh_token\nassert:\n  status: 200\n  json:\n    $.token_type: bearer\n\
+             capture:\n  refresh_token: $.refresh_token\ntimeout: 5s\n",
+        )
+        .unwrap();
+        assert_eq!(r.method, "POST");
+        assert!(matches!(r.body, Some(Body::Form(ref f)) if f[0].0 == "grant_type"));
+        assert_eq!(r.checks.json.len(), 1);
+        assert_eq!(r.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(r.url.spot.position(), "r.yaml:4:6");
+    }
+
+    #[test]
+    fn two_bodies_are_refused() {
+        let e = load("name: a\nmethod: POST\nurl: u\nform: {a: b}\njson: {a: b}\n").unwrap_err();
+        assert!(e.to_string().contains("at most one body"), "{e}");
+    }
+
+    #[test]
+    fn unknown_method_suggests_one() {
+        let e = load("name: a\nmethod: PSOT\nurl: u\n").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("unknown HTTP method `PSOT`") && text.contains("did you mean `POST`?"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_jsonpath_points_at_the_key() {
+        let e = load("name: a\nmethod: GET\nurl: u\nassert:\n  json:\n    $.a[: 1\n").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("invalid JSONPath `$.a[`") && text.contains("r.yaml:6:5"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_timeout_is_explained() {
+        let e = load("name: a\nmethod: GET\nurl: u\ntimeout: soon\n").unwrap_err();
+        assert!(e.to_string().contains("invalid timeout `soon`"), "{e}");
+    }
+}

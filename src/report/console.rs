@@ -1,0 +1,274 @@
+//! The console report: one block per request (name, method, URL, status, time, each check with
+//! expected and actual on failure), then a closing line with counts and total time. `-v` adds
+//! the request and response, headers and bodies.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::http::Exchange;
+use crate::model::{Collection, Environment};
+use crate::runner::{CheckResult, Reporter, RequestResult, Summary};
+use crate::secrets::{MASK, Redactor};
+
+/// How much of a failed request's response body is shown without `-v`.
+const FAILURE_BODY_PREVIEW: usize = 300;
+
+pub struct Console<W: Write> {
+    out: W,
+    color: bool,
+    verbose: bool,
+}
+
+impl<W: Write> Console<W> {
+    pub fn new(out: W, color: bool, verbose: bool) -> Self {
+        Console {
+            out,
+            color,
+            verbose,
+        }
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Output that cannot be written (a closed pipe, say) is dropped: the exit code still says
+    /// how the run went.
+    fn emit(&mut self, text: &str, redactor: &Redactor) {
+        let _ = self.out.write_all(redactor.redact(text).as_bytes());
+        let _ = self.out.flush();
+    }
+
+    fn mark(&self, passed: bool) -> String {
+        if passed {
+            self.paint(GREEN, "✓")
+        } else {
+            self.paint(RED, "✗")
+        }
+    }
+
+    fn check_line(&self, out: &mut String, check: &CheckResult) {
+        let outcome = &check.outcome;
+        let claim = match outcome.predicate.as_str() {
+            "equals" => format!("{} == {}", check.subject, outcome.expected),
+            "status" => format!("status {}", outcome.expected),
+            "capture" => format!("capture {}", check.subject.trim_start_matches("capture ")),
+            "json" => format!("{} (JSON)", check.subject),
+            _ => format!("{} {}", check.subject, outcome.expected),
+        };
+        let _ = writeln!(out, "  {} {claim}", self.mark(outcome.passed));
+        if outcome.passed {
+            return;
+        }
+        let _ = writeln!(out, "      expected  {}", outcome.expected);
+        let _ = writeln!(out, "      actual    {}", outcome.actual);
+        if let Some(diff) = &outcome.diff {
+            for line in diff.lines() {
+                let style = match line.chars().next() {
+                    Some('+') => GREEN,
+                    Some('-') => RED,
+                    _ => Style::new(),
+                };
+                let _ = writeln!(out, "      {}", self.paint(style, line));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "      {}",
+            self.paint(DIM, &format!("at {}", check.spot.position()))
+        );
+    }
+}
+
+const GREEN: Style = AnsiColor::Green.on_default();
+const RED: Style = AnsiColor::Red.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+
+impl<W: Write> Reporter for Console<W> {
+    fn start(
+        &mut self,
+        collection: &Collection,
+        environment: Option<&Environment>,
+        redactor: &Redactor,
+    ) {
+        let count = collection.requests.len();
+        let mut line = format!(
+            "{} · {count} request{}",
+            self.paint(BOLD, &collection.name),
+            if count == 1 { "" } else { "s" }
+        );
+        if let Some(env) = environment {
+            let _ = write!(line, " · {}", env.file.path.display());
+        }
+        line.push_str("\n\n");
+        self.emit(&line, redactor);
+    }
+
+    fn request(&mut self, result: &RequestResult, redactor: &Redactor) {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} {}",
+            self.mark(result.passed()),
+            self.paint(BOLD, &result.name)
+        );
+        let answer = match &result.exchange {
+            Some(ex) => format!(
+                " → {} {} · {}",
+                ex.status,
+                ex.reason,
+                millis(result.duration)
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "  {} {}{answer}", result.method, result.url);
+        if self.verbose
+            && let Some(exchange) = &result.exchange
+        {
+            verbose_exchange(&mut out, exchange);
+        }
+        for check in &result.checks {
+            self.check_line(&mut out, check);
+        }
+        if !result.captured.is_empty() {
+            let names: Vec<&str> = result.captured.iter().map(String::as_str).collect();
+            let _ = writeln!(
+                out,
+                "  {} captured {}",
+                self.paint(DIM, "→"),
+                names.join(", ")
+            );
+        }
+        if let Some(error) = &result.error {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                self.paint(RED, "error:"),
+                indent_rest(error, 4)
+            );
+        }
+        if !result.passed()
+            && !self.verbose
+            && let Some(exchange) = &result.exchange
+        {
+            let body = exchange.body_text();
+            let preview: String = body.chars().take(FAILURE_BODY_PREVIEW).collect();
+            let more = if body.chars().count() > FAILURE_BODY_PREVIEW {
+                "…"
+            } else {
+                ""
+            };
+            if !preview.trim().is_empty() {
+                let _ = writeln!(out, "  response body: {}{more}", preview.trim_end());
+            }
+        }
+        out.push('\n');
+        self.emit(&out, redactor);
+    }
+
+    fn finish(&mut self, summary: &Summary, redactor: &Redactor) {
+        let passed = summary.requests - summary.requests_failed;
+        let mut line = format!(
+            "{} request{}: {passed} passed",
+            summary.requests,
+            plural(summary.requests)
+        );
+        if summary.requests_failed > 0 {
+            let _ = write!(
+                line,
+                ", {}",
+                self.paint(RED, &format!("{} failed", summary.requests_failed))
+            );
+        }
+        if summary.requests_skipped > 0 {
+            let _ = write!(line, ", {} not run", summary.requests_skipped);
+        }
+        let checks = summary.checks_passed + summary.checks_failed;
+        let _ = write!(
+            line,
+            " · {checks} check{}: {} passed",
+            plural(checks),
+            summary.checks_passed
+        );
+        if summary.checks_failed > 0 {
+            let _ = write!(
+                line,
+                ", {}",
+                self.paint(RED, &format!("{} failed", summary.checks_failed))
+            );
+        }
+        let _ = writeln!(line, " · {}", millis(summary.duration));
+        self.emit(&line, redactor);
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn millis(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+fn indent_rest(text: &str, width: usize) -> String {
+    let pad = " ".repeat(width);
+    text.trim_end()
+        .lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{pad}"))
+}
+
+/// The request and response as they crossed the wire. The Authorization header is masked
+/// whatever its value: it carries credentials by definition.
+fn verbose_exchange(out: &mut String, exchange: &Exchange) {
+    let request = &exchange.request;
+    let _ = writeln!(out, "  > {} {}", request.method, request.url);
+    for (name, value) in &request.headers {
+        let value = if name.eq_ignore_ascii_case("authorization") {
+            mask_credentials(value)
+        } else {
+            value.clone()
+        };
+        let _ = writeln!(out, "  > {name}: {value}");
+    }
+    if let Some(body) = &request.body {
+        let _ = writeln!(out, "  >");
+        for line in String::from_utf8_lossy(body).lines() {
+            let _ = writeln!(out, "  > {line}");
+        }
+    }
+    for (status, url) in &exchange.redirects {
+        let _ = writeln!(out, "  ↪ {status} → {url}");
+    }
+    let _ = writeln!(
+        out,
+        "  < {} {} {}",
+        exchange.version, exchange.status, exchange.reason
+    );
+    for (name, value) in &exchange.headers {
+        let _ = writeln!(out, "  < {name}: {value}");
+    }
+    let body = exchange.body_text();
+    if !body.is_empty() {
+        let _ = writeln!(out, "  <");
+        for line in body.lines() {
+            let _ = writeln!(out, "  < {line}");
+        }
+    }
+}
+
+/// `Basic abc` → `Basic ***`: the scheme is useful to see, the credentials never are.
+fn mask_credentials(value: &str) -> String {
+    match value.split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} {MASK}"),
+        None => MASK.to_string(),
+    }
+}

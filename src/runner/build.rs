@@ -1,0 +1,179 @@
+//! Rendering a request's templates into what goes on the wire, with the checks that must pass
+//! before anything is sent: a URL that parses, no CR or LF in a header or URL.
+
+use base64::Engine as _;
+use minijinja::Value as Context;
+use url::Url;
+
+use super::Settings;
+use crate::diag::Diagnostic;
+use crate::http::Outgoing;
+use crate::model::{Auth, Body, JsonTemplate, Request, Tmpl};
+use crate::secrets::Redactor;
+use crate::template::Engine;
+
+/// Renders every template of `request` and assembles the request to send. Credentials met on the
+/// way are added to `redactor`.
+pub fn build(
+    engine: &Engine,
+    request: &Request,
+    context: &Context,
+    settings: &Settings,
+    redactor: &mut Redactor,
+) -> Result<Outgoing, Diagnostic> {
+    let render = |t: &Tmpl| engine.render(t, context);
+    let mut url = parse_url(&request.url, &render(&request.url)?)?;
+    if !request.query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in &request.query {
+            pairs.append_pair(name, &render(value)?);
+        }
+    }
+    let mut headers = Vec::with_capacity(request.headers.len() + 2);
+    for (name, value) in &request.headers {
+        let rendered = render(value)?;
+        reject_line_breaks(value, &rendered, &format!("header `{name}`"))?;
+        headers.push((name.clone(), rendered));
+    }
+    match &request.auth {
+        Some(Auth::Basic { username, password }) => {
+            let (user, pass) = (render(username)?, render(password)?);
+            reject_line_breaks(username, &user, "the Basic username")?;
+            redactor.add_basic(&user, &pass);
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            headers.push(("Authorization".into(), format!("Basic {token}")));
+        }
+        Some(Auth::Bearer(token)) => {
+            let token_text = render(token)?;
+            reject_line_breaks(token, &token_text, "the bearer token")?;
+            redactor.add(&token_text);
+            headers.push(("Authorization".into(), format!("Bearer {token_text}")));
+        }
+        None => {}
+    }
+    let (content_type, body) = match &request.body {
+        None => (None, None),
+        Some(Body::Form(fields)) => {
+            let mut pairs = Vec::with_capacity(fields.len());
+            for (name, value) in fields {
+                pairs.push((name.as_str(), render(value)?));
+            }
+            let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            (
+                Some("application/x-www-form-urlencoded"),
+                Some(encoded.into_bytes()),
+            )
+        }
+        Some(Body::Json(template)) => {
+            let value = render_json(engine, template, context)?;
+            (
+                Some("application/json"),
+                Some(serde_json::to_vec(&value).unwrap_or_default()),
+            )
+        }
+        Some(Body::Raw { content_type, text }) => (
+            Some(content_type.as_str()),
+            Some(render(text)?.into_bytes()),
+        ),
+    };
+    if let Some(content_type) = content_type
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(("Content-Type".into(), content_type.to_string()));
+    }
+    Ok(Outgoing {
+        method: request.method.clone(),
+        url,
+        headers,
+        body,
+        timeout: request.timeout.unwrap_or(settings.timeout),
+        max_redirects: request.redirects.unwrap_or(settings.max_redirects),
+    })
+}
+
+fn parse_url(template: &Tmpl, rendered: &str) -> Result<Url, Diagnostic> {
+    // Checked before parsing: the URL parser silently drops line breaks, which would hide an
+    // injection attempt rather than refuse it.
+    reject_line_breaks(template, rendered, "the URL")?;
+    let url = Url::parse(rendered.trim()).map_err(|e| {
+        Diagnostic::new(format!("invalid URL `{rendered}`: {e}"))
+            .at(template.spot.clone())
+            .label("after rendering, this is not an absolute URL")
+            .help("a URL needs a scheme and a host, e.g. `https://zoom.us/oauth/token`; check the variables it uses")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Diagnostic::new(format!(
+            "unsupported URL scheme `{}` in `{rendered}`",
+            url.scheme()
+        ))
+        .at(template.spot.clone())
+        .help("courier sends `http` and `https` requests"));
+    }
+    Ok(url)
+}
+
+/// A CR or LF in a header value or URL would let a variable's value smuggle in headers of its
+/// own (header injection).
+fn reject_line_breaks(template: &Tmpl, rendered: &str, what: &str) -> Result<(), Diagnostic> {
+    if rendered.contains(['\r', '\n', '\0']) {
+        return Err(Diagnostic::new(format!("{what} contains a line break after rendering"))
+            .at(template.spot.clone())
+            .label("renders to text with CR, LF or NUL")
+            .note("a line break in a header or URL could inject headers of its own: courier refuses to send it")
+            .help("remove the line break from the variable's value, e.g. with `| trim`"));
+    }
+    Ok(())
+}
+
+fn render_json(
+    engine: &Engine,
+    template: &JsonTemplate,
+    context: &Context,
+) -> Result<serde_json::Value, Diagnostic> {
+    Ok(match template {
+        JsonTemplate::Literal(value) => value.clone(),
+        JsonTemplate::String(t) => serde_json::Value::String(engine.render(t, context)?),
+        JsonTemplate::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|item| render_json(engine, item, context))
+                .collect::<Result<_, _>>()?,
+        ),
+        JsonTemplate::Object(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), render_json(engine, v, context)?)))
+                .collect::<Result<_, Diagnostic>>()?,
+        ),
+    })
+}
+
+/// Every template of a request, for compiling and for the undefined-variable check.
+pub fn templates(request: &Request) -> Vec<&Tmpl> {
+    let mut all = vec![&request.url];
+    all.extend(request.query.iter().map(|(_, t)| t));
+    all.extend(request.headers.iter().map(|(_, t)| t));
+    match &request.auth {
+        Some(Auth::Basic { username, password }) => all.extend([username, password]),
+        Some(Auth::Bearer(token)) => all.push(token),
+        None => {}
+    }
+    match &request.body {
+        Some(Body::Form(fields)) => all.extend(fields.iter().map(|(_, t)| t)),
+        Some(Body::Json(json)) => json_templates(json, &mut all),
+        Some(Body::Raw { text, .. }) => all.push(text),
+        None => {}
+    }
+    all
+}
+
+fn json_templates<'a>(json: &'a JsonTemplate, out: &mut Vec<&'a Tmpl>) {
+    match json {
+        JsonTemplate::Literal(_) => {}
+        JsonTemplate::String(t) => out.push(t),
+        JsonTemplate::Array(items) => items.iter().for_each(|i| json_templates(i, out)),
+        JsonTemplate::Object(fields) => fields.iter().for_each(|(_, v)| json_templates(v, out)),
+    }
+}

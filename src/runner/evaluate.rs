@@ -1,0 +1,165 @@
+//! Checking an answer against a request's assertions, and taking its captures.
+
+use serde_json::Value;
+
+use super::result::CheckResult;
+use crate::assert::{self, Outcome};
+use crate::http::Exchange;
+use crate::model::{CaptureSource, Request};
+
+/// How much of a body that is not JSON is quoted in a failure.
+const BODY_PREVIEW: usize = 120;
+
+/// Runs every assertion of `request` on `exchange` and takes its captures. A capture that finds
+/// nothing is a failed check, not an error: the report says what was looked for.
+pub fn evaluate(
+    request: &Request,
+    exchange: &Exchange,
+) -> (Vec<CheckResult>, Vec<(String, Value)>) {
+    let checks = &request.checks;
+    let mut results = Vec::new();
+    let json = lazy_json(request, exchange);
+
+    if let Some((spec, spot)) = &checks.status {
+        results.push(CheckResult {
+            subject: "status".into(),
+            outcome: Outcome {
+                passed: spec.matches(exchange.status),
+                predicate: "status".into(),
+                expected: spec.to_string(),
+                actual: exchange.status.to_string(),
+                diff: None,
+            },
+            spot: spot.clone(),
+        });
+    }
+    for (name, predicates, spot) in &checks.headers {
+        let actual = exchange.header(name).map(Value::String);
+        for predicate in predicates {
+            results.push(CheckResult {
+                subject: format!("header {name}"),
+                outcome: assert::check(predicate, actual.as_ref()),
+                spot: spot.clone(),
+            });
+        }
+    }
+    for check in &checks.json {
+        let subject = check.query.as_str().to_string();
+        match &json {
+            Ok(doc) => {
+                let actual = check.query.select(doc);
+                for predicate in &check.predicates {
+                    results.push(CheckResult {
+                        subject: subject.clone(),
+                        outcome: assert::check(predicate, actual.as_ref()),
+                        spot: check.spot.clone(),
+                    });
+                }
+            }
+            Err(why) => results.push(CheckResult {
+                subject,
+                outcome: not_json(why),
+                spot: check.spot.clone(),
+            }),
+        }
+    }
+    if !checks.body.is_empty() {
+        let body = Value::String(exchange.body_text().into_owned());
+        for (predicate, spot) in &checks.body {
+            results.push(CheckResult {
+                subject: "body".into(),
+                outcome: assert::check(predicate, Some(&body)),
+                spot: spot.clone(),
+            });
+        }
+    }
+    if let Some((limit, spot)) = &checks.duration {
+        let took = exchange.duration.as_millis();
+        results.push(CheckResult {
+            subject: "duration".into(),
+            outcome: Outcome {
+                passed: took < u128::from(*limit),
+                predicate: "lt".into(),
+                expected: format!("below {limit} ms"),
+                actual: format!("{took} ms"),
+                diff: None,
+            },
+            spot: spot.clone(),
+        });
+    }
+
+    let mut captured = Vec::new();
+    for capture in &request.captures {
+        let (found, looked_for) = match &capture.source {
+            CaptureSource::Json(query) => (
+                json.as_ref().ok().and_then(|doc| query.select(doc)),
+                format!("JSONPath `{}`", query.as_str()),
+            ),
+            CaptureSource::Header(name) => (
+                exchange.header(name).map(Value::String),
+                format!("header `{name}`"),
+            ),
+        };
+        match found {
+            Some(value) => captured.push((capture.name.clone(), value)),
+            None => {
+                let actual = match (&capture.source, &json) {
+                    (CaptureSource::Json(_), Err(why)) => why.clone(),
+                    _ => "nothing matched".to_string(),
+                };
+                results.push(CheckResult {
+                    subject: format!("capture {}", capture.name),
+                    outcome: Outcome {
+                        passed: false,
+                        predicate: "capture".into(),
+                        expected: format!("a value at {looked_for}"),
+                        actual,
+                        diff: None,
+                    },
+                    spot: capture.spot.clone(),
+                });
+            }
+        }
+    }
+    (results, captured)
+}
+
+/// The body parsed as JSON, when some check or capture needs it; otherwise why it is not JSON,
+/// with the content type and the start of the body.
+fn lazy_json(request: &Request, exchange: &Exchange) -> Result<Value, String> {
+    let needed = !request.checks.json.is_empty()
+        || request
+            .captures
+            .iter()
+            .any(|c| matches!(c.source, CaptureSource::Json(_)));
+    if !needed {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&exchange.body).map_err(|_| {
+        let content_type = exchange
+            .header("content-type")
+            .unwrap_or_else(|| "none".into());
+        let text = exchange.body_text();
+        let preview: String = text.chars().take(BODY_PREVIEW).collect();
+        let more = if text.chars().count() > BODY_PREVIEW {
+            "…"
+        } else {
+            ""
+        };
+        if text.trim().is_empty() {
+            format!("the body is empty (content-type {content_type}), not JSON")
+        } else {
+            format!("the body is not JSON (content-type {content_type}): {preview}{more}")
+        }
+    })
+}
+
+fn not_json(why: &str) -> Outcome {
+    Outcome {
+        passed: false,
+        predicate: "json".into(),
+        expected: "a JSON body".into(),
+        actual: why.to_string(),
+        diff: None,
+    }
+}

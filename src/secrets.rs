@@ -1,0 +1,140 @@
+//! One redaction pass that every output goes through.
+//!
+//! The [`Redactor`] knows every secret value of the run (listed under `secrets:`, named like a
+//! secret, or captured into such a name) and the forms those values take on the wire: URL-encoded
+//! in a form or query, JSON-escaped in a body, base64 of `id:secret` in a Basic header. Reports
+//! and error messages call [`Redactor::redact`] on everything they print.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+
+/// What replaces a secret in output.
+pub const MASK: &str = "***";
+
+/// Values shorter than this are not masked: replacing every `1` or `ab` in the output would
+/// garble it while protecting nothing an attacker could not guess.
+const MIN_SECRET_LEN: usize = 4;
+
+/// True for variable names that hold credentials by convention (`ClientSecret`, `refresh_token`,
+/// `api_key`, `password`, `Authorization`).
+pub fn name_looks_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "secret",
+        "token",
+        "password",
+        "passwd",
+        "key",
+        "authorization",
+        "credential",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so a secret that contains another is masked whole.
+    needles: Vec<String>,
+    disabled: bool,
+}
+
+impl Redactor {
+    /// A redactor that masks nothing (`--show-secrets`).
+    pub fn disabled() -> Redactor {
+        Redactor {
+            needles: Vec::new(),
+            disabled: true,
+        }
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled
+    }
+
+    /// Adds a secret value and the forms it takes when sent.
+    pub fn add(&mut self, value: &str) {
+        if self.disabled || value.chars().count() < MIN_SECRET_LEN {
+            return;
+        }
+        let url_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let json_escaped = serde_json::to_string(value).unwrap_or_default();
+        let json_escaped = json_escaped.trim_matches('"').to_string();
+        let forms = [value.to_string(), url_encoded, json_escaped];
+        for form in forms {
+            if !self.needles.contains(&form) {
+                self.needles.push(form);
+            }
+        }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    /// Adds the credentials of a Basic header: the base64 of `user:password` is as secret as the
+    /// password itself.
+    pub fn add_basic(&mut self, user: &str, password: &str) {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.add(&encoded);
+    }
+
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if !self.needles.iter().any(|n| text.contains(n.as_str())) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = text.to_string();
+        for needle in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), MASK);
+            }
+        }
+        Cow::Owned(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_value_and_its_encoded_forms() {
+        let mut r = Redactor::default();
+        r.add("s3cr et/+\"x");
+        assert_eq!(r.redact("raw s3cr et/+\"x"), "raw ***");
+        assert_eq!(r.redact("form s3cr+et%2F%2B%22x"), "form ***");
+        assert_eq!(r.redact(r#"json "s3cr et/+\"x""#), r#"json "***""#);
+    }
+
+    #[test]
+    fn masks_basic_credentials() {
+        let mut r = Redactor::default();
+        r.add_basic("id", "secret");
+        assert_eq!(r.redact("Basic aWQ6c2VjcmV0"), "Basic ***");
+    }
+
+    #[test]
+    fn short_values_and_disabled_redactor_mask_nothing() {
+        let mut r = Redactor::default();
+        r.add("abc");
+        assert_eq!(r.redact("abc"), "abc");
+        let mut off = Redactor::disabled();
+        off.add("long secret");
+        assert_eq!(off.redact("long secret"), "long secret");
+    }
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "ClientSecret",
+            "refresh_token",
+            "API_KEY",
+            "password",
+            "Authorization",
+        ] {
+            assert!(name_looks_secret(name), "{name}");
+        }
+        for name in ["ClientID", "base_url", "account_id"] {
+            assert!(!name_looks_secret(name), "{name}");
+        }
+    }
+}
