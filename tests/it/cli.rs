@@ -1,0 +1,122 @@
+//! The command line itself: help and version, usage errors, how `--var` is read, and when
+//! output is coloured (`--color`, `NO_COLOR`, `CLICOLOR_FORCE`).
+
+use crate::support::{self, BUNDLED, EMULATOR_ENV, Project, Server, Transcript, assert_transcript};
+
+const ESC: &str = "\x1b[";
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let t = support::run(["--help"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&[
+        "Exit codes:",
+        "  0  every request was sent",
+        "  1  an assertion failed",
+        "  2  invalid input",
+        "  3  transport failure",
+    ]);
+    assert_transcript!(t);
+}
+
+#[test]
+fn run_help_lists_the_flags_and_exit_codes() {
+    let t = support::run(["run", "--help"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&[
+        "--env <FILE>",
+        "--var <NAME=VALUE>",
+        "--timeout",
+        "--mock-zoom",
+    ]);
+    t.assert_shows(&["Exit codes:", "  3  transport failure"]);
+}
+
+#[test]
+fn version() {
+    let t = support::run(["--version"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(t.stdout, format!("courier {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn run_without_a_collection_is_a_usage_error() {
+    let t = support::run(["run"]);
+
+    assert_eq!(t.code, 2, "{t}");
+    assert_transcript!(t);
+}
+
+#[test]
+fn var_keeps_everything_after_the_first_equals_and_beats_the_environment() {
+    let server = Server::answering_json("{}");
+    let project = Project::collection(&[(
+        "echo.yaml",
+        "name: Echo\nmethod: POST\nurl: \"{{ base_url }}/echo\"\n\
+         json:\n  query: \"{{ query }}\"\n  client: \"{{ ClientID }}\"\n",
+    )]);
+
+    let t = project.run(
+        &server.url(),
+        &[
+            "--var",
+            "query=a=b&c=d",
+            "--var",
+            "ClientID=from-the-command-line",
+        ],
+    );
+
+    assert_eq!(t.code, 0, "{t}");
+    let sent = server.requests();
+    assert_eq!(
+        sent[0].body,
+        r#"{"query":"a=b&c=d","client":"from-the-command-line"}"#
+    );
+}
+
+/// The bundled collection with `--mock-zoom`, colour flags first, and `NO_COLOR` set only if
+/// `env` sets it.
+fn mock_zoom_run(color: &[&str], env: &[(&str, &str)]) -> Transcript {
+    let mut command = support::courier();
+    command
+        .env_remove("NO_COLOR")
+        .args(color)
+        .args(["run", BUNDLED, "--env", EMULATOR_ENV, "--mock-zoom"])
+        .envs(env.iter().copied());
+    support::transcript(&mut command)
+}
+
+#[test]
+fn color_always_paints_the_report() {
+    let t = mock_zoom_run(&["--color", "always"], &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert!(t.stdout.contains(ESC), "{t}");
+}
+
+#[test]
+fn color_always_paints_errors() {
+    let t = support::run(["--color", "always", "run", "collections/nope"]);
+
+    assert_eq!(t.code, 2, "{t}");
+    assert!(t.stderr.contains(ESC), "{t}");
+}
+
+#[test]
+fn clicolor_force_paints_a_pipe() {
+    let t = mock_zoom_run(&[], &[("CLICOLOR_FORCE", "1")]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert!(t.stdout.contains(ESC), "{t}");
+}
+
+#[test]
+fn no_color_beats_clicolor_force() {
+    let t = mock_zoom_run(&[], &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert!(!t.output().contains(ESC), "{t}");
+}

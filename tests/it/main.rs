@@ -1,0 +1,10 @@
+//! courier's integration tests: one binary that drives the real `courier` executable against
+//! servers on loopback (the embedded Zoom emulator, or the tiny servers in [`support`]) and
+//! compares whole transcripts (exit code, stdout, stderr) with the snapshots in `snapshots/`.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod run;
+mod transport;

@@ -1,0 +1,119 @@
+//! The bundled Zoom OAuth collection run against the emulator: the happy path, `--mock-zoom`,
+//! refresh-token rotation, the failures Zoom itself would give (wrong secret, spent refresh
+//! token), and `-v` with every credential masked.
+
+use courier::mock::zoom::ZoomMock;
+
+use crate::support::{
+    self, BASIC_CREDENTIALS, BUNDLED, CLIENT_SECRET, EMULATOR_ENV, Project, REFRESH_REQUEST,
+    REFRESH_TOKEN, Transcript, assert_transcript,
+};
+
+/// Runs only the bundled refresh request (no revoke), which leaves the grant alive with a new
+/// refresh token.
+fn refresh_only(zoom: &ZoomMock) -> Transcript {
+    Project::collection(&[("refresh.yaml", REFRESH_REQUEST)]).run(&zoom.base_url(), &[])
+}
+
+#[test]
+fn bundled_collection_passes_against_the_emulator() {
+    let zoom = support::emulator();
+
+    let t = support::run_bundled(&zoom.base_url(), &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(zoom.hits(), 2);
+    // The revoke killed the whole grant, rotated refresh token included.
+    assert_eq!(zoom.live_refresh_token(), None);
+    assert_transcript!(t);
+}
+
+#[test]
+fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
+    let t = support::run(["run", BUNDLED, "--env", EMULATOR_ENV, "--mock-zoom"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_transcript!(t);
+}
+
+#[test]
+fn refresh_rotates_the_refresh_token_and_masks_the_new_one() {
+    let zoom = support::emulator();
+
+    let t = refresh_only(&zoom);
+
+    assert_eq!(t.code, 0, "{t}");
+    let live = zoom.live_refresh_token().expect("the grant is alive");
+    assert_ne!(live, REFRESH_TOKEN);
+    t.assert_hides(&[&live]);
+}
+
+#[test]
+fn wrong_secret_is_invalid_client_and_stays_masked() {
+    let zoom = support::emulator();
+
+    let t = support::run_bundled(
+        &zoom.base_url(),
+        &["--var", "ClientSecret=wrong-secret-value"],
+    );
+
+    assert_ne!(t.code, 0, "{t}");
+    assert!(t.stdout.contains("invalid_client"), "{t}");
+    t.assert_hides(&["wrong-secret-value"]);
+}
+
+#[test]
+fn spent_refresh_token_is_invalid_grant() {
+    let zoom = support::emulator();
+    let first = refresh_only(&zoom);
+    assert_eq!(first.code, 0, "{first}");
+
+    // The first run spent the seed token: Zoom refuses it although the grant is still alive.
+    let second = support::run_bundled(&zoom.base_url(), &[]);
+
+    assert_ne!(second.code, 0, "{second}");
+    assert!(second.stdout.contains("invalid_grant"), "{second}");
+    assert!(zoom.live_refresh_token().is_some());
+    assert_eq!(zoom.hits(), 2, "the revoke has no token to send: {second}");
+}
+
+/// When the refresh is refused, the revoke that needs its `access_token` cannot be sent. That is
+/// a consequence of the rejection, not invalid input, and the report should say so plainly.
+#[test]
+fn refused_refresh_leaves_the_revoke_unsent_without_calling_the_input_invalid() {
+    let zoom = support::emulator();
+
+    let t = support::run_bundled(
+        &zoom.base_url(),
+        &["--var", "ClientSecret=wrong-secret-value"],
+    );
+
+    assert!(matches!(t.code, 1 | 4), "the files are valid: {t}");
+    t.assert_hides(&["{{ base_url }}", "error: invalid request: error:"]);
+    assert_transcript!(t);
+}
+
+#[test]
+fn verbose_shows_the_exchange_with_credentials_masked() {
+    let zoom = support::emulator();
+
+    let t = support::run_bundled(&zoom.base_url(), &["-v"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&[
+        "> Authorization: Basic ***",
+        "> grant_type=refresh_token&refresh_token=***",
+        "< content-type: application/json",
+        r#""access_token":"***","token_type":"bearer","refresh_token":"***""#,
+        "> token=***",
+    ]);
+    // The seed values, the Basic credentials, and the tokens the emulator issued.
+    t.assert_hides(&[
+        CLIENT_SECRET,
+        REFRESH_TOKEN,
+        BASIC_CREDENTIALS,
+        "emurt.",
+        "emu.",
+    ]);
+    assert_transcript!(t);
+}

@@ -1,0 +1,461 @@
+//! What every test module shares: running the real `courier` binary into a [`Transcript`], the
+//! insta filters that make transcripts stable across runs, temporary collections, the Zoom
+//! emulator seeded like `environments/emulator.yaml`, and [`Server`], a tiny loopback HTTP server
+//! that counts and records what it is sent. Nothing here reaches beyond 127.0.0.1.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use courier::mock::zoom::{Seed, ZoomMock};
+
+/// The bundled collection and the environment that matches the emulator, relative to the crate.
+pub const BUNDLED: &str = "collections/zoom-oauth";
+pub const EMULATOR_ENV: &str = "environments/emulator.yaml";
+
+/// The values of `environments/emulator.yaml`.
+pub const CLIENT_ID: &str = "courier-demo-client";
+pub const CLIENT_SECRET: &str = "courier-demo-secret";
+pub const REFRESH_TOKEN: &str = "courier-demo-refresh-token";
+/// `base64("courier-demo-client:courier-demo-secret")`, what a Basic header carries.
+pub const BASIC_CREDENTIALS: &str = "Y291cmllci1kZW1vLWNsaWVudDpjb3VyaWVyLWRlbW8tc2VjcmV0";
+
+/// The bundled request files, for temporary collections that build on them.
+pub const REFRESH_REQUEST: &str =
+    include_str!("../../collections/zoom-oauth/refresh-access-token.yaml");
+pub const REVOKE_REQUEST: &str =
+    include_str!("../../collections/zoom-oauth/revoke-access-token.yaml");
+
+/// Prefix of every temporary folder, so one filter can hide them all.
+const TEMP_PREFIX: &str = "courier-it-";
+
+// ---------------------------------------------------------------------------
+// Running courier
+
+/// The `courier` binary, started from the crate root (so relative paths in its output are
+/// stable), with colour off and none of the caller's colour, CI or Zoom settings.
+pub fn courier() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("GITHUB_ACTIONS");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ZOOM_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Runs `courier ARGS…`.
+pub fn run<I, S>(args: I) -> Transcript
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    transcript(courier().args(args))
+}
+
+/// `courier run COLLECTION --env ENV --var base_url=BASE_URL EXTRA…`
+pub fn run_collection(collection: &str, env: &str, base_url: &str, extra: &[&str]) -> Transcript {
+    let base_url = format!("base_url={base_url}");
+    let mut args = vec!["run", collection, "--env", env, "--var", &base_url];
+    args.extend_from_slice(extra);
+    run(args)
+}
+
+/// The bundled collection with `environments/emulator.yaml`, against `base_url`.
+pub fn run_bundled(base_url: &str, extra: &[&str]) -> Transcript {
+    run_collection(BUNDLED, EMULATOR_ENV, base_url, extra)
+}
+
+/// Runs a prepared command to its end.
+pub fn transcript(command: &mut Command) -> Transcript {
+    let output = command.output().expect("the courier binary starts");
+    Transcript {
+        code: output.status.code().expect("courier exits with a code"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// What one run of courier showed: its exit code and both streams.
+pub struct Transcript {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Transcript {
+    /// Both streams, for checks that something appears (or never appears) anywhere.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Checks that each of `texts` appears in stdout or stderr.
+    #[track_caller]
+    pub fn assert_shows(&self, texts: &[&str]) {
+        let output = self.output();
+        for text in texts {
+            assert!(output.contains(text), "`{text}` is missing from:\n{self}");
+        }
+    }
+
+    /// Checks that none of `texts` appears in stdout or stderr.
+    #[track_caller]
+    pub fn assert_hides(&self, texts: &[&str]) {
+        let output = self.output();
+        for text in texts {
+            assert!(
+                !output.contains(text),
+                "`{text}` must not appear in:\n{self}"
+            );
+        }
+    }
+}
+
+impl fmt::Display for Transcript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "exit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Snapshots a [`Transcript`] under the calling test's name, through [`settings`].
+macro_rules! assert_transcript {
+    ($transcript:expr) => {{
+        let transcript = &$transcript;
+        $crate::support::settings().bind(|| insta::assert_snapshot!(transcript.to_string()));
+    }};
+}
+pub(crate) use assert_transcript;
+
+/// insta settings whose filters replace what changes from run to run: ports, timings, temporary
+/// folders, the emulator's random tokens and the date header.
+pub fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    let temp = std::env::temp_dir();
+    let canonical = temp.canonicalize().unwrap_or_else(|_| temp.clone());
+    for root in [canonical, temp] {
+        let root = regex_escape(&root.join(TEMP_PREFIX).display().to_string());
+        settings.add_filter(&format!("{root}[0-9A-Za-z]+"), "[TEMP]");
+    }
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.add_filter(r"\b\d+ ms\b", "[TIME]");
+    settings.add_filter(r"\bemurt\.[0-9a-f]+", "[TOKEN]");
+    settings.add_filter(r"\bemu\.[0-9a-f]+", "[TOKEN]");
+    settings.add_filter(r"(?m)^(\s*< date: ).*$", "$1[DATE]");
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if r"\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Temporary collections
+
+/// A temporary folder holding a collection (and any environment files a test needs).
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// Writes each `(relative path, text)` into a fresh temporary folder.
+    pub fn new(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir()
+            .expect("a temporary folder");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create a folder");
+            }
+            std::fs::write(&path, text).expect("write a file");
+        }
+        Project { dir }
+    }
+
+    /// A collection of `requests` (file name and text), run in the order given.
+    pub fn collection(requests: &[(&str, &str)]) -> Project {
+        let mut index = String::from("name: Test collection\nrequests:\n");
+        for (name, _) in requests {
+            index.push_str(&format!("  - {name}\n"));
+        }
+        let mut files = vec![("collection.yaml", index.as_str())];
+        files.extend_from_slice(requests);
+        Project::new(&files)
+    }
+
+    /// The folder, which is also the collection's path, as text for an argument.
+    pub fn dir(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    /// Writes one more file into the folder.
+    pub fn with(self, name: &str, text: &str) -> Project {
+        std::fs::write(self.dir.path().join(name), text).expect("write a file");
+        self
+    }
+
+    /// The path of a file in the folder, as text for an argument.
+    pub fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// Runs this collection with `environments/emulator.yaml`, like [`run_collection`].
+    pub fn run(&self, base_url: &str, extra: &[&str]) -> Transcript {
+        run_collection(&self.dir(), EMULATOR_ENV, base_url, extra)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The Zoom emulator
+
+/// The emulator's seed, matching `environments/emulator.yaml`.
+pub fn seed() -> Seed {
+    Seed {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        refresh_token: REFRESH_TOKEN.into(),
+        account_id: None,
+    }
+}
+
+/// A Zoom emulator on its own thread, seeded like `environments/emulator.yaml`.
+pub fn emulator() -> ZoomMock {
+    ZoomMock::start_background(seed(), loopback()).expect("the emulator starts")
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A loopback port where nothing listens: bound, then let go.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind(loopback()).expect("bind a port");
+    listener.local_addr().expect("a local address").port()
+}
+
+// ---------------------------------------------------------------------------
+// A tiny loopback server
+
+/// One request as the server read it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer; sent with `Connection: close`.
+pub struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    pub fn json(body: &str) -> Reply {
+        Reply::new(200, "application/json", body)
+    }
+
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        let mut reply = Reply::new(status, "text/plain", "");
+        reply.headers.push(("Location".into(), location.into()));
+        reply
+    }
+
+    fn new(status: u16, content_type: &str, body: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+}
+
+type Handler = dyn Fn(&Recorded) -> Option<Reply> + Send + Sync;
+
+/// A loopback HTTP/1.1 server on its own thread. Each request is counted and recorded, then
+/// answered with what the handler returns; `None` holds the connection open without answering
+/// until the server is dropped.
+pub struct Server {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    hits: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(handler: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind(loopback()).expect("bind a port");
+        let addr = listener.local_addr().expect("a local address");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let thread = {
+            let (log, hits, stop) = (log.clone(), hits.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (log, hits, stop) = (log.clone(), hits.clone(), stop.clone());
+                    let handler = handler.clone();
+                    std::thread::spawn(move || {
+                        serve(stream, &*handler, &log, &hits, &stop);
+                    });
+                }
+            })
+        };
+        Server {
+            addr,
+            log,
+            hits,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Answers every request with the same JSON.
+    pub fn answering_json(body: &'static str) -> Server {
+        Server::start(move |_| Some(Reply::json(body)))
+    }
+
+    /// Reads every request and never answers.
+    pub fn silent() -> Server {
+        Server::start(|_| None)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// How many requests arrived.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Every request that arrived, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    handler: &Handler,
+    log: &Mutex<Vec<Recorded>>,
+    hits: &AtomicUsize,
+    stop: &AtomicBool,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let Some(request) = read_request(&stream) else {
+        return;
+    };
+    hits.fetch_add(1, Ordering::SeqCst);
+    log.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(request.clone());
+    match handler(&request) {
+        Some(reply) => write_reply(&stream, &reply),
+        None => {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn read_request(stream: &TcpStream) -> Option<Recorded> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut words = line.split_whitespace();
+    let (method, path) = (words.next()?.to_string(), words.next()?.to_string());
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        let Some((name, value)) = line.trim_end().split_once(':') else {
+            break;
+        };
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn write_reply(mut stream: &TcpStream, reply: &Reply) {
+    let mut head = format!("HTTP/1.1 {} Status\r\n", reply.status);
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.body.len()
+    ));
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(reply.body.as_bytes());
+    let _ = stream.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}

@@ -1,0 +1,127 @@
+//! What the network can do to a run: an HTML page where JSON was expected, a server that never
+//! answers, a port where nothing listens, and redirects (credentials stay with their origin).
+
+use std::time::{Duration, Instant};
+
+use crate::support::{self, BASIC_CREDENTIALS, Project, Reply, Server, assert_transcript};
+
+/// A GET with Basic credentials, to see which hop of a redirect receives them.
+const AUTHENTICATED_GET: &str = r#"name: Follow the redirect
+method: GET
+url: "{{ base_url }}/start"
+auth:
+  basic:
+    username: "{{ ClientID }}"
+    password: "{{ ClientSecret }}"
+"#;
+
+#[test]
+fn json_assertion_on_an_html_page_fails_cleanly() {
+    let zoom = support::emulator();
+    let project = Project::collection(&[(
+        "not-found.yaml",
+        r#"name: Unknown path
+method: POST
+url: "{{ base_url }}/nope"
+assert:
+  status: 200
+  json:
+    $.access_token: { type: string }
+"#,
+    )]);
+
+    let t = project.run(&zoom.base_url(), &[]);
+
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "the body is not JSON (content-type text/html;charset=utf-8): <!DOCTYPE html>",
+    ]);
+    assert_transcript!(t);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let server = Server::silent();
+    let started = Instant::now();
+
+    let t = support::run_bundled(&server.url(), &["--timeout", "300ms"]);
+
+    assert_eq!(t.code, 3, "{t}");
+    t.assert_shows(&["no answer within 300ms"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.hits(), 1, "the run stops at the first request");
+    assert_transcript!(t);
+}
+
+#[test]
+fn connection_refused_is_a_transport_failure() {
+    let url = format!("http://127.0.0.1:{}", support::closed_port());
+
+    let t = support::run_bundled(&url, &[]);
+
+    assert_eq!(t.code, 3, "{t}");
+    t.assert_shows(&["cannot connect"]);
+}
+
+#[test]
+fn cross_origin_redirect_leaves_the_credentials_behind() {
+    let elsewhere = Server::answering_json(r#"{"ok":true}"#);
+    let target = format!("{}/landing", elsewhere.url());
+    let origin = Server::start(move |_| Some(Reply::redirect(307, &target)));
+    let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]);
+
+    let t = project.run(&origin.url(), &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    let sent = origin.requests();
+    assert_eq!(sent[0].header("authorization"), Some(basic().as_str()));
+    let landed = elsewhere.requests();
+    assert_eq!(landed.len(), 1, "{t}");
+    assert_eq!(
+        (landed[0].method.as_str(), landed[0].path.as_str()),
+        ("GET", "/landing")
+    );
+    assert_eq!(landed[0].header("authorization"), None);
+}
+
+#[test]
+fn same_origin_redirect_keeps_the_credentials() {
+    let server = Server::start(|request| {
+        Some(match request.path.as_str() {
+            "/start" => Reply::redirect(307, "/landing"),
+            _ => Reply::json(r#"{"ok":true}"#),
+        })
+    });
+    let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]);
+
+    let t = project.run(&server.url(), &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2, "{t}");
+    assert_eq!(sent[1].path, "/landing");
+    assert_eq!(sent[1].header("authorization"), Some(basic().as_str()));
+}
+
+#[test]
+fn redirects_zero_stops_at_the_first_answer() {
+    let elsewhere = Server::answering_json(r#"{"ok":true}"#);
+    let target = format!("{}/landing", elsewhere.url());
+    let origin = Server::start(move |_| Some(Reply::redirect(302, &target)));
+    let request = format!("{AUTHENTICATED_GET}redirects: 0\nassert:\n  status: 302\n");
+    let project = Project::collection(&[("follow.yaml", &request)]);
+
+    let t = project.run(&origin.url(), &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(origin.hits(), 1);
+    assert_eq!(elsewhere.hits(), 0);
+}
+
+fn basic() -> String {
+    format!("Basic {BASIC_CREDENTIALS}")
+}
