@@ -182,18 +182,29 @@ impl Diagnostic {
         renderer(color).render(&[group])
     }
 
+    /// rustc's layout without a snippet: `error: title`, then `= note:` and `= help:` lines.
     fn render_without_source(&self, color: bool) -> String {
-        let mut group: Group<'_> =
-            Group::with_title(Level::ERROR.primary_title(self.title.as_str()));
-        for note in &self.notes {
-            group = group.element(Level::NOTE.message(note.as_str()));
-        }
-        if let Some(help) = &self.help {
-            group = group.element(Level::HELP.message(help.as_str()));
-        }
-        let mut out = renderer(color).render(&[group]);
+        let paint = |style: anstyle::Style, text: &str| {
+            if color {
+                format!("{style}{text}{style:#}")
+            } else {
+                text.to_string()
+            }
+        };
+        let bold = anstyle::Style::new().bold();
+        let mut out = format!(
+            "{}{}",
+            paint(anstyle::AnsiColor::Red.on_default().bold(), "error"),
+            paint(bold, &format!(": {}", self.title))
+        );
         if let Some(label) = &self.label {
             let _ = write!(out, "\n  {label}");
+        }
+        for note in &self.notes {
+            let _ = write!(out, "\n  = {}: {note}", paint(bold, "note"));
+        }
+        if let Some(help) = &self.help {
+            let _ = write!(out, "\n  = {}: {help}", paint(bold, "help"));
         }
         out
     }

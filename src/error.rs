@@ -14,6 +14,9 @@ pub mod exit {
     pub const ASSERTION_FAILED: i32 = 1;
     pub const INVALID_INPUT: i32 = 2;
     pub const TRANSPORT: i32 = 3;
+    pub const CREDENTIALS_REJECTED: i32 = 4;
+    /// A persistent value (a rotated refresh token) was received but could not be saved.
+    pub const STATE_NOT_SAVED: i32 = crate::state::EXIT_NOT_SAVED;
 }
 
 #[derive(Debug)]

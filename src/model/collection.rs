@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::request::{Request, load_request};
-use super::{VarDef, secret_names, var_defs, yaml};
+use super::{VarDef, names, var_defs, yaml};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 use crate::error::{Error, Result};
 
@@ -24,6 +24,8 @@ struct CollectionDoc {
     variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
     #[serde(default)]
     secrets: Vec<Spanned<String>>,
+    #[serde(default)]
+    persist: Vec<Spanned<String>>,
     requests: Vec<Spanned<String>>,
 }
 
@@ -36,6 +38,8 @@ pub struct Collection {
     pub file: Arc<SourceFile>,
     pub variables: Vec<VarDef>,
     pub secrets: Vec<String>,
+    /// Variables whose captured values are saved to the state file (`refresh_token`).
+    pub persist: Vec<String>,
     /// In run order.
     pub requests: Vec<Request>,
 }
@@ -80,7 +84,8 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         description: doc.description,
         dir,
         variables: var_defs(&file, doc.variables),
-        secrets: secret_names(doc.secrets),
+        secrets: names(doc.secrets),
+        persist: names(doc.persist),
         file,
         requests,
     })

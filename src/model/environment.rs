@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{VarDef, secret_names, var_defs, yaml};
+use super::{VarDef, names, var_defs, yaml};
 use crate::diag::SourceFile;
 use crate::error::{Error, Result};
 
@@ -21,6 +21,8 @@ struct EnvironmentDoc {
     variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
     #[serde(default)]
     secrets: Vec<Spanned<String>>,
+    #[serde(default)]
+    persist: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +32,8 @@ pub struct Environment {
     pub variables: Vec<VarDef>,
     /// Names whose values are never printed.
     pub secrets: Vec<String>,
+    /// Variables whose captured values are saved to the state file.
+    pub persist: Vec<String>,
 }
 
 pub fn load_environment(path: &Path) -> Result<Environment> {
@@ -44,7 +48,8 @@ pub fn load_environment(path: &Path) -> Result<Environment> {
     Ok(Environment {
         name: doc.name,
         variables: var_defs(&file, doc.variables),
-        secrets: secret_names(doc.secrets),
+        secrets: names(doc.secrets),
+        persist: names(doc.persist),
         file,
     })
 }

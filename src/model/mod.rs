@@ -68,7 +68,7 @@ pub(crate) fn var_defs(
         .collect()
 }
 
-/// Names listed under `secrets:`, with where each was written.
-pub(crate) fn secret_names(secrets: Vec<Spanned<String>>) -> Vec<String> {
+/// The names of a `secrets:` or `persist:` list.
+pub(crate) fn names(secrets: Vec<Spanned<String>>) -> Vec<String> {
     secrets.into_iter().map(|s| s.value).collect()
 }

@@ -28,6 +28,8 @@ struct RequestDoc {
     description: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    always: bool,
     method: Spanned<String>,
     url: Spanned<String>,
     #[serde(default)]
@@ -98,6 +100,8 @@ pub struct Request {
     pub file: Arc<SourceFile>,
     pub name_spot: Spot,
     pub tags: Vec<String>,
+    /// Runs even after a failure or `--bail` stopped the run (teardown).
+    pub always: bool,
     pub method: String,
     pub url: Tmpl,
     pub headers: Vec<(String, Tmpl)>,
@@ -214,6 +218,7 @@ pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
         file: Arc::clone(file),
         name_spot: at(&doc.name),
         tags: doc.tags,
+        always: doc.always,
         method,
         url: Tmpl::new(doc.url.value.clone(), at(&doc.url)),
         headers,
@@ -366,7 +371,7 @@ fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
     for (path, value) in &doc.json {
         let path_spot = yaml::spot_of(file, path);
         let query = Query::parse(&path.value).map_err(|e| {
-            Diagnostic::new(format!("invalid JSONPath `{}`: {}", path.value, e.message))
+            Diagnostic::new(e.message)
                 .at(path_spot.clone())
                 .label("not an RFC 9535 JSONPath")
                 .maybe_help(e.help)
@@ -438,7 +443,7 @@ fn capture(
 
 fn parse_capture_path(path: &str, spot: &Spot) -> Result<Query> {
     Query::parse(path).map_err(|e| {
-        Diagnostic::new(format!("invalid JSONPath `{path}`: {}", e.message))
+        Diagnostic::new(e.message)
             .at(spot.narrow_to(path))
             .label("not an RFC 9535 JSONPath")
             .maybe_help(e.help)

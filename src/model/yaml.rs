@@ -97,7 +97,31 @@ fn explain(message: &str, what: &str) -> (String, String, Option<String>) {
             Some(format!("add `{key}:` to the {what}")),
         );
     }
+    if let Some(kind) = message.strip_prefix("invalid ")
+        && let Some(expected) = expected_kind(kind)
+    {
+        return (
+            format!("wrong type in {what}: expected {expected}"),
+            format!("not {expected}"),
+            Some(format!("write {expected} here")),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        return (format!("wrong type in {what}: {rest}"), "here".into(), None);
+    }
     (format!("invalid {what}: {message}"), "here".into(), None)
+}
+
+/// serde-saphyr names the Rust type it wanted (`invalid u32`); users think in YAML terms.
+fn expected_kind(rust_type: &str) -> Option<&'static str> {
+    Some(match rust_type {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number such as `5`",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "bool" => "`true` or `false`",
+        "string" | "str" => "a string",
+        _ => return None,
+    })
 }
 
 /// Parses serde's "expected one of `a`, `b`" or serde-saphyr's "expected one of a, b".
@@ -238,6 +262,25 @@ mod tests {
         let doc = load("name: a\nheaders: {x: 5, y: true, z: s}\n").unwrap();
         assert_eq!(doc.headers["x"], Text("5".into()));
         assert_eq!(doc.headers["y"], Text("true".into()));
+    }
+
+    #[test]
+    fn wrong_scalar_type_says_what_it_takes() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Counted {
+            redirects: u32,
+        }
+        let e = parse::<Counted>(
+            &SourceFile::new("t.yaml", "redirects: many\n"),
+            "request file",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.title,
+            "wrong type in request file: expected a whole number such as `5`"
+        );
+        assert_eq!(e.spot.unwrap().position(), "t.yaml:1:12");
     }
 
     #[test]
