@@ -12,7 +12,8 @@ Exit codes:
   0  every request was sent and every assertion passed
   1  an assertion failed (or a capture found nothing)
   2  invalid input: usage, YAML, template, JSONPath, regex, undefined variable
-  3  transport failure: cannot connect, TLS, timeout";
+  3  transport failure: cannot connect, TLS, timeout
+  4  credentials rejected: 401, or an OAuth error such as invalid_grant or invalid_client";
 
 #[derive(Parser, Debug)]
 #[command(name = "courier", version, about = "Run API request collections written in YAML", after_help = EXIT_CODES)]
@@ -29,13 +30,18 @@ enum CommandArgs {
     /// Send the requests of a collection in order and check their assertions
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Load and validate a collection and environment without sending anything (exit 0 or 2)
+    Check(TargetArgs),
+    /// List each variable, its value (secrets masked) and where it came from
+    Vars(VarsArgs),
     /// Serve a local emulator of a real API
     #[command(subcommand)]
     Mock(MockArgs),
 }
 
+/// What to load: the collection and everything that fills its variables.
 #[derive(Args, Debug)]
-struct RunArgs {
+struct TargetArgs {
     /// The collection: a folder holding `collection.yaml`, or the path of that file
     collection: PathBuf,
     /// Environment file whose `variables:` fill the templates
@@ -44,15 +50,66 @@ struct RunArgs {
     /// Set a variable, above the environment file in precedence (repeatable)
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
+    /// Read variables from a YAML mapping or a `.env` file, at the precedence of `--var`
+    /// (repeatable; `--var` wins over it)
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_files: Vec<PathBuf>,
+    /// A dotenv file that `env("NAME")` reads after the OS environment; it does not change
+    /// the process environment (repeatable)
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct VarsArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Print secret values instead of masking them
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
     /// Time allowed for each request, redirects included (`30`, `30s`, `500ms`)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
+    /// Time allowed to open a connection
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    connect_timeout: Option<Duration>,
     /// Redirects followed at most per request (0: never follow)
     #[arg(long, value_name = "N", default_value_t = 10)]
     max_redirects: u32,
-    /// Stop at the first request that fails
+    /// Run only requests with this tag (repeatable: any of them)
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Leave out requests with this tag (repeatable)
+    #[arg(long = "skip-tag", value_name = "TAG")]
+    skip_tags: Vec<String>,
+    /// Run only the request with this name (repeatable)
+    #[arg(long = "request", value_name = "NAME")]
+    requests: Vec<String>,
+    /// Stop at the first request that fails (requests marked `always: true` still run)
     #[arg(long)]
     bail: bool,
+    /// Retry a failed request up to N times when it is safe (see the README: a request that
+    /// carries a rotating token is never sent twice blindly)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retry: u32,
+    /// The longest wait between retries, whatever `Retry-After` asks
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    retry_max_wait: Duration,
+    /// Accept invalid TLS certificates (prints a warning; never against real credentials)
+    #[arg(long)]
+    insecure: bool,
+    /// Trust the CA certificates in this PEM file, besides the system's
+    #[arg(long, value_name = "PEM")]
+    cacert: Option<PathBuf>,
+    /// Send every request through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply)
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// Show each request and response, headers and bodies (secrets masked)
     #[arg(short, long)]
     verbose: bool,
@@ -101,17 +158,36 @@ enum ColorArg {
 #[derive(Debug)]
 pub enum Command {
     Run(RunConfig),
+    Check(Target),
+    Vars { target: Target, show_secrets: bool },
     MockZoom(MockZoomConfig),
+}
+
+/// The collection and everything that fills its variables.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub collection: PathBuf,
+    pub environment: Option<PathBuf>,
+    pub vars: Vec<(String, String)>,
+    pub var_files: Vec<PathBuf>,
+    pub env_files: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
 pub struct RunConfig {
-    pub collection: PathBuf,
-    pub environment: Option<PathBuf>,
-    pub vars: Vec<(String, String)>,
+    pub target: Target,
     pub timeout: Duration,
+    pub connect_timeout: Option<Duration>,
     pub max_redirects: u32,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub requests: Vec<String>,
     pub bail: bool,
+    pub retry: u32,
+    pub retry_max_wait: Duration,
+    pub insecure: bool,
+    pub cacert: Option<PathBuf>,
+    pub proxy: Option<String>,
     pub verbose: bool,
     pub mock_zoom: bool,
     pub show_secrets: bool,
@@ -153,16 +229,28 @@ where
     };
     let command = match cli.command {
         CommandArgs::Run(run) => Command::Run(RunConfig {
-            collection: run.collection,
-            environment: run.env,
-            vars: run.vars,
+            target: run.target.into(),
             timeout: run.timeout,
+            connect_timeout: run.connect_timeout,
             max_redirects: run.max_redirects,
+            tags: run.tags,
+            skip_tags: run.skip_tags,
+            requests: run.requests,
             bail: run.bail,
+            retry: run.retry,
+            retry_max_wait: run.retry_max_wait,
+            insecure: run.insecure,
+            cacert: run.cacert,
+            proxy: run.proxy,
             verbose: run.verbose,
             mock_zoom: run.mock_zoom,
             show_secrets: run.show_secrets,
         }),
+        CommandArgs::Check(target) => Command::Check(target.into()),
+        CommandArgs::Vars(vars) => Command::Vars {
+            target: vars.target.into(),
+            show_secrets: vars.show_secrets,
+        },
         CommandArgs::Mock(MockArgs::Zoom(zoom)) => Command::MockZoom(MockZoomConfig {
             port: zoom.port,
             client_id: zoom.client_id,
@@ -172,6 +260,18 @@ where
         }),
     };
     Ok(Config { command, colors })
+}
+
+impl From<TargetArgs> for Target {
+    fn from(args: TargetArgs) -> Self {
+        Target {
+            collection: args.collection,
+            environment: args.env,
+            vars: args.vars,
+            var_files: args.var_files,
+            env_files: args.env_files,
+        }
+    }
 }
 
 /// `NO_COLOR` (any non-empty value) turns colour off, `CLICOLOR_FORCE` turns it on even when

@@ -12,20 +12,25 @@ pub mod cli;
 pub mod diag;
 pub mod error;
 pub mod http;
+pub mod inputs;
 pub mod mock;
 pub mod model;
 pub mod report;
 pub mod runner;
 pub mod secrets;
+pub mod state;
 pub mod template;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
-use crate::cli::{Colors, Command, MockZoomConfig, RunConfig};
+use crate::cli::{Colors, Command, MockZoomConfig, RunConfig, Target};
 use crate::error::{Error, Result};
 use crate::mock::zoom::{Seed, ZoomMock};
-use crate::runner::{Origin, Run, Settings};
+use crate::model::{Collection, Environment};
+use crate::runner::{Origin, RetryPolicy, Run, Selection, Settings};
+use crate::template::EnvLookup;
 
 /// Runs courier with these arguments (the first is the program name) and returns the exit code.
 pub fn main_with_args<I, T>(args: I) -> i32
@@ -57,6 +62,11 @@ where
     };
     let outcome = match config.command {
         Command::Run(run) => runtime.block_on(run_collection(run, config.colors)),
+        Command::Check(target) => check(&target),
+        Command::Vars {
+            target,
+            show_secrets,
+        } => list_vars(&target, show_secrets),
         Command::MockZoom(mock) => runtime.block_on(serve_zoom(mock)),
     };
     match outcome {
@@ -74,28 +84,79 @@ fn report_error(e: &Error, colors: Colors) -> i32 {
 /// Names the embedded emulator is seeded from.
 const SEED_VARIABLES: [&str; 3] = ["ClientID", "ClientSecret", "refresh_token"];
 
-async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
-    let collection = model::load_collection(&config.collection)?;
-    let environment = config
+/// A collection with everything that fills its variables, loaded and parsed.
+struct Loaded {
+    collection: Collection,
+    environment: Option<Environment>,
+    /// `--var-file` values, then `--var` values: later ones win.
+    vars: Vec<(String, String)>,
+    lookup: EnvLookup,
+}
+
+fn load(target: &Target) -> Result<Loaded> {
+    let collection = model::load_collection(&target.collection)?;
+    let environment = target
         .environment
         .as_deref()
         .map(model::load_environment)
         .transpose()?;
+    let mut vars = Vec::new();
+    for file in &target.var_files {
+        vars.extend(inputs::load_var_file(file)?);
+    }
+    vars.extend(target.vars.iter().cloned());
+    let lookup = inputs::lookup(inputs::load_env_files(&target.env_files)?);
+    Ok(Loaded {
+        collection,
+        environment,
+        vars,
+        lookup,
+    })
+}
+
+async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
+    let loaded = load(&config.target)?;
+    let extra_roots_pem = match &config.cacert {
+        Some(path) => Some(std::fs::read(path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+            what: "CA certificate file",
+        })?),
+        None => None,
+    };
     let settings = Settings {
         timeout: config.timeout,
         max_redirects: config.max_redirects,
         bail: config.bail,
         show_secrets: config.show_secrets,
+        retry: RetryPolicy {
+            retries: config.retry,
+            max_wait: config.retry_max_wait,
+        },
+        client: http::ClientOptions {
+            connect_timeout: config.connect_timeout,
+            insecure: config.insecure,
+            extra_roots_pem,
+            proxy: config.proxy.clone(),
+        },
+        selection: Selection {
+            tags: config.tags.clone(),
+            skip_tags: config.skip_tags.clone(),
+            requests: config.requests.clone(),
+        },
     };
     if config.show_secrets {
         eprintln!("warning: --show-secrets is on: secret values will be printed");
     }
+    if config.insecure {
+        eprintln!("warning: --insecure is on: TLS certificates are not checked");
+    }
     let mut run = Run::new(
-        &collection,
-        environment.as_ref(),
-        &config.vars,
+        &loaded.collection,
+        loaded.environment.as_ref(),
+        &loaded.vars,
         settings,
-        template::os_env(),
+        loaded.lookup,
     )?;
     // Kept alive until the run ends; dropping it stops the emulator.
     let _emulator = if config.mock_zoom {
@@ -117,6 +178,106 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
     let mut console = report::Console::new(std::io::stdout().lock(), colors.stdout, config.verbose);
     let summary = run.execute(&mut console).await?;
     Ok(summary.exit_code())
+}
+
+/// `courier check`: everything `run` verifies before sending, and nothing sent. OS variables
+/// that `env(...)` cannot find are listed as needs, not errors, so CI can lint without secrets.
+fn check(target: &Target) -> Result<i32> {
+    let loaded = load(target)?;
+    let (lookup, needs) = inputs::Needs::wrap(loaded.lookup);
+    let run = Run::new(
+        &loaded.collection,
+        loaded.environment.as_ref(),
+        &loaded.vars,
+        Settings::default(),
+        lookup,
+    )?;
+    run.precheck()?;
+    let count = loaded.collection.requests.len();
+    let mut out = std::io::stdout().lock();
+    let mut line = format!(
+        "ok: {} ({count} request{}, collection {})",
+        loaded.collection.name,
+        if count == 1 { "" } else { "s" },
+        target.collection.display()
+    );
+    if let Some(env) = &target.environment {
+        line.push_str(&format!(", environment {}", env.display()));
+    }
+    let _ = writeln!(out, "{line}");
+    for name in needs.names() {
+        let _ = writeln!(
+            out,
+            "needs {name} (an OS environment variable not set here)"
+        );
+    }
+    Ok(error::exit::OK)
+}
+
+/// `courier vars`: each variable, its value (masked if secret) and where it came from.
+fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
+    let loaded = load(target)?;
+    let (lookup, _needs) = inputs::Needs::wrap(Arc::clone(&loaded.lookup));
+    let settings = Settings {
+        show_secrets,
+        ..Settings::default()
+    };
+    let run = Run::new(
+        &loaded.collection,
+        loaded.environment.as_ref(),
+        &loaded.vars,
+        settings,
+        lookup,
+    )?;
+    let rows: Vec<[String; 3]> = run
+        .scope()
+        .iter()
+        .map(|(name, var)| {
+            let value = runner::scope::value_text(&var.value);
+            let value = run.redactor().redact(&value).into_owned();
+            let mut source = var.origin.to_string();
+            let read = os_variables_read(&loaded, name, &var.origin);
+            if !read.is_empty() {
+                source.push_str(&format!(" (OS environment: {})", read.join(", ")));
+            }
+            [name.to_string(), value, source]
+        })
+        .collect();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5)
+    };
+    let (w0, w1) = (width(0), width(1));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{:w0$}  {:w1$}  SOURCE", "NAME", "VALUE");
+    for [name, value, source] in rows {
+        let _ = writeln!(out, "{name:w0$}  {value:w1$}  {source}");
+    }
+    Ok(error::exit::OK)
+}
+
+/// The OS variables a file's definition of `name` reads through `env("...")`.
+fn os_variables_read(loaded: &Loaded, name: &str, origin: &Origin) -> Vec<String> {
+    let defs = match origin {
+        Origin::Collection => &loaded.collection.variables,
+        Origin::Environment => match &loaded.environment {
+            Some(env) => &env.variables,
+            None => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let Some(def) = defs.iter().find(|d| d.name == name) else {
+        return Vec::new();
+    };
+    let pattern = regex::Regex::new(r#"env\(\s*["']([^"']+)["']"#).expect("a valid regex");
+    let raw = def.value.to_string();
+    pattern
+        .captures_iter(&raw)
+        .map(|c| c[1].to_string())
+        .collect()
 }
 
 async fn start_emulator(run: &Run<'_>) -> Result<ZoomMock> {

@@ -53,10 +53,13 @@ impl Redactor {
         self.disabled
     }
 
-    /// Adds a secret value and the forms it takes when sent.
-    pub fn add(&mut self, value: &str) {
-        if self.disabled || value.chars().count() < MIN_SECRET_LEN {
-            return;
+    /// Adds a secret value and the forms it takes when sent; true if the value was new.
+    pub fn add(&mut self, value: &str) -> bool {
+        if self.disabled
+            || value.chars().count() < MIN_SECRET_LEN
+            || self.needles.iter().any(|n| n == value)
+        {
+            return false;
         }
         let url_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
         let json_escaped = serde_json::to_string(value).unwrap_or_default();
@@ -68,6 +71,7 @@ impl Redactor {
             }
         }
         self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        true
     }
 
     /// Adds the credentials of a Basic header: the base64 of `user:password` is as secret as the

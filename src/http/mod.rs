@@ -77,20 +77,49 @@ impl fmt::Display for TransportError {
     }
 }
 
+/// How the run's one client connects, resolved from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    pub connect_timeout: Option<Duration>,
+    /// Accept any certificate (`--insecure`).
+    pub insecure: bool,
+    /// PEM certificates trusted in addition to the system's (`--cacert`).
+    pub extra_roots_pem: Option<Vec<u8>>,
+    /// A proxy for every request (`--proxy`); `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply
+    /// when it is not given.
+    pub proxy: Option<String>,
+}
+
 pub struct Client {
     inner: reqwest::Client,
 }
 
 impl Client {
-    pub fn new() -> Result<Client, String> {
+    pub fn new(options: &ClientOptions) -> Result<Client, String> {
         // reqwest is built without a default TLS provider to avoid aws-lc's C build; ring is
         // installed once per process. A second install (tests, several runs) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let inner = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("courier/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| error_chain(&e))?;
+            .user_agent(concat!("courier/", env!("CARGO_PKG_VERSION")));
+        if let Some(timeout) = options.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if options.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = &options.extra_roots_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("cannot read the CA certificates: {}", error_chain(&e)))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        if let Some(proxy) = &options.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| format!("invalid proxy `{proxy}`: {}", error_chain(&e)))?
+                .no_proxy(reqwest::NoProxy::from_env());
+            builder = builder.proxy(proxy);
+        }
+        let inner = builder.build().map_err(|e| error_chain(&e))?;
         Ok(Client { inner })
     }
 

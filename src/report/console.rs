@@ -9,8 +9,7 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 
 use crate::http::Exchange;
-use crate::model::{Collection, Environment};
-use crate::runner::{CheckResult, Reporter, RequestResult, Summary};
+use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
 use crate::secrets::{MASK, Redactor};
 
 /// How much of a failed request's response body is shown without `-v`.
@@ -93,19 +92,14 @@ const DIM: Style = Style::new().dimmed();
 const BOLD: Style = Style::new().bold();
 
 impl<W: Write> Reporter for Console<W> {
-    fn start(
-        &mut self,
-        collection: &Collection,
-        environment: Option<&Environment>,
-        redactor: &Redactor,
-    ) {
-        let count = collection.requests.len();
+    fn start(&mut self, run: &RunStart<'_>, redactor: &Redactor) {
+        let count = run.selected.len();
         let mut line = format!(
             "{} · {count} request{}",
-            self.paint(BOLD, &collection.name),
+            self.paint(BOLD, &run.collection.name),
             if count == 1 { "" } else { "s" }
         );
-        if let Some(env) = environment {
+        if let Some(env) = run.environment {
             let _ = write!(line, " · {}", env.file.path.display());
         }
         line.push_str("\n\n");
@@ -147,6 +141,14 @@ impl<W: Write> Reporter for Console<W> {
                 names.join(", ")
             );
         }
+        if let Some(rejected) = &result.rejected {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                self.paint(RED, "✗"),
+                indent_rest(rejected, 4)
+            );
+        }
         if let Some(error) = &result.error {
             let _ = writeln!(
                 out,
@@ -175,8 +177,19 @@ impl<W: Write> Reporter for Console<W> {
     }
 
     fn finish(&mut self, summary: &Summary, redactor: &Redactor) {
+        let mut line = String::new();
+        for not_run in &summary.not_run {
+            let _ = writeln!(
+                line,
+                "{} {}\n  not run: {}\n",
+                self.paint(DIM, "–"),
+                self.paint(BOLD, &not_run.name),
+                not_run.reason
+            );
+        }
         let passed = summary.requests - summary.requests_failed;
-        let mut line = format!(
+        let _ = write!(
+            line,
             "{} request{}: {passed} passed",
             summary.requests,
             plural(summary.requests)
@@ -188,8 +201,8 @@ impl<W: Write> Reporter for Console<W> {
                 self.paint(RED, &format!("{} failed", summary.requests_failed))
             );
         }
-        if summary.requests_skipped > 0 {
-            let _ = write!(line, ", {} not run", summary.requests_skipped);
+        if !summary.not_run.is_empty() {
+            let _ = write!(line, ", {} not run", summary.not_run.len());
         }
         let checks = summary.checks_passed + summary.checks_failed;
         let _ = write!(

@@ -6,8 +6,10 @@
 //! it prints nothing itself.
 
 mod build;
+mod credentials;
 mod evaluate;
 pub mod result;
+pub mod retry;
 pub mod scope;
 
 use std::collections::BTreeSet;
@@ -18,11 +20,13 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
-use crate::http::{Client, TransportError};
+use crate::http::{Client, ClientOptions, Exchange, Outgoing, TransportError};
 use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
+use crate::state::{StateFile, Winner};
 use crate::template::{Engine, EnvLookup};
-pub use result::{CheckResult, RequestResult, Summary};
+pub use result::{CheckResult, NotRun, RequestResult, Summary};
+pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};
 
 /// How the run behaves, resolved from the command line.
@@ -32,6 +36,9 @@ pub struct Settings {
     pub max_redirects: u32,
     pub bail: bool,
     pub show_secrets: bool,
+    pub retry: RetryPolicy,
+    pub client: ClientOptions,
+    pub selection: Selection,
 }
 
 impl Default for Settings {
@@ -41,31 +48,101 @@ impl Default for Settings {
             max_redirects: 10,
             bail: false,
             show_secrets: false,
+            retry: RetryPolicy::default(),
+            client: ClientOptions::default(),
+            selection: Selection::default(),
         }
     }
 }
 
+/// Which requests of the collection run (`--tag`, `--skip-tag`, `--request`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Run only requests with one of these tags.
+    pub tags: Vec<String>,
+    /// Leave out requests with any of these tags.
+    pub skip_tags: Vec<String>,
+    /// Run only the requests with these names.
+    pub requests: Vec<String>,
+}
+
+impl Selection {
+    fn admits(&self, request: &Request) -> bool {
+        let tagged = |tags: &[String]| request.tags.iter().any(|t| tags.contains(t));
+        (self.tags.is_empty() || tagged(&self.tags))
+            && !tagged(&self.skip_tags)
+            && (self.requests.is_empty() || self.requests.contains(&request.name))
+    }
+
+    /// The selected requests in run order; a `--request` that names no request is an error.
+    fn apply<'a>(&self, collection: &'a Collection) -> Result<Vec<&'a Request>> {
+        for name in &self.requests {
+            if !collection.requests.iter().any(|r| &r.name == name) {
+                let names = collection.requests.iter().map(|r| r.name.as_str());
+                let help = match did_you_mean(name, names) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!(
+                        "the requests of `{}` are {}",
+                        collection.name,
+                        crate::model::yaml::backticked(
+                            &collection
+                                .requests
+                                .iter()
+                                .map(|r| &r.name)
+                                .collect::<Vec<_>>()
+                        )
+                    ),
+                };
+                return Err(Error::Usage {
+                    message: format!("no request named `{name}` in `{}`", collection.name),
+                    help: Some(help),
+                });
+            }
+        }
+        Ok(collection
+            .requests
+            .iter()
+            .filter(|r| self.admits(r))
+            .collect())
+    }
+}
+
 /// Receives the run as it happens. Implementations print or write; they never change the run.
+/// What reporters learn when a run starts.
+#[derive(Debug, Clone)]
+pub struct RunStart<'a> {
+    pub collection: &'a Collection,
+    pub environment: Option<&'a Environment>,
+    /// The names of the requests that will run, in order (after `--tag`, `--request`, …).
+    pub selected: Vec<&'a str>,
+    /// Wall-clock time the run started (the runner times requests with a monotonic clock).
+    pub started_at: std::time::SystemTime,
+}
+
 pub trait Reporter {
-    fn start(
-        &mut self,
-        collection: &Collection,
-        environment: Option<&Environment>,
-        redactor: &Redactor,
-    );
+    fn start(&mut self, run: &RunStart<'_>, redactor: &Redactor);
     fn request(&mut self, result: &RequestResult, redactor: &Redactor);
     fn finish(&mut self, summary: &Summary, redactor: &Redactor);
+    /// A secret value the run did not know when it started (a rotated token), called before
+    /// any report of the request that carried it. GitHub Actions masks it from the log.
+    fn secret_learned(&mut self, _value: &str) {}
 }
 
 /// A run being prepared or under way.
 pub struct Run<'a> {
     collection: &'a Collection,
     environment: Option<&'a Environment>,
+    /// The requests that run, in order.
+    selected: Vec<&'a Request>,
     settings: Settings,
     engine: Engine,
     scope: Scope,
     redactor: Redactor,
     secret_names: BTreeSet<String>,
+    /// Where persistent variables are saved, locked for this run.
+    state: Option<StateFile>,
+    /// Set when saving a persistent value failed: the run stops.
+    state_error: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -78,6 +155,7 @@ impl<'a> Run<'a> {
         settings: Settings,
         lookup: EnvLookup,
     ) -> Result<Run<'a>> {
+        let selected = settings.selection.apply(collection)?;
         let mut engine = Engine::new(lookup);
         for request in &collection.requests {
             for template in build::templates(request) {
@@ -115,11 +193,14 @@ impl<'a> Run<'a> {
         let mut run = Run {
             collection,
             environment,
+            selected,
             settings,
             engine,
             scope,
             redactor,
             secret_names,
+            state: None,
+            state_error: None,
         };
         run.learn_secrets();
         Ok(run)
@@ -139,8 +220,49 @@ impl<'a> Run<'a> {
         self.learn_secrets();
     }
 
+    /// Persistent variables are treated as secrets whatever their name: they are credentials
+    /// by construction.
     fn is_secret(&self, name: &str) -> bool {
-        self.secret_names.contains(name) || name_looks_secret(name)
+        self.secret_names.contains(name)
+            || name_looks_secret(name)
+            || self
+                .collection
+                .persist
+                .iter()
+                .chain(self.environment.into_iter().flat_map(|e| e.persist.iter()))
+                .any(|p| p == name)
+    }
+
+    /// Takes the state file for this run: each persistent variable gets the newest saved value
+    /// unless the user injected one the state has never seen (see [`crate::state::resolve`]).
+    /// Returns, for each persistent variable, a line saying which value won and why.
+    pub fn attach_state(&mut self, mut state: StateFile) -> Vec<String> {
+        let mut explained = Vec::new();
+        for name in self.persistent_names() {
+            let injected = self.scope.text(&name);
+            let resolution = state.resolve(&name, injected.as_deref());
+            if resolution.winner() == Winner::State
+                && let Some(value) = resolution.value
+            {
+                self.scope.set(
+                    name.clone(),
+                    Value::String(value),
+                    Origin::State(state.path().to_path_buf()),
+                );
+            }
+            explained.push(format!("{name}: {}", resolution.why.explain()));
+        }
+        self.state = Some(state);
+        self.learn_secrets();
+        explained
+    }
+
+    /// The value of each persistent variable now (for `--export-vars`).
+    pub fn persistent_values(&self) -> Vec<(String, String)> {
+        self.persistent_names()
+            .into_iter()
+            .filter_map(|name| self.scope.text(&name).map(|value| (name, value)))
+            .collect()
     }
 
     fn learn_secrets(&mut self) {
@@ -162,7 +284,7 @@ impl<'a> Run<'a> {
     pub fn precheck(&self) -> Result<()> {
         let mut captured: Vec<(&str, &str)> = Vec::new();
         let context = self.scope.context();
-        for request in &self.collection.requests {
+        for request in &self.selected {
             let mut uses_capture = false;
             for template in build::templates(request) {
                 for name in self.engine.variables_used(template)? {
@@ -241,6 +363,7 @@ impl<'a> Run<'a> {
             .iter()
             .skip_while(|r| r.name != request.name)
             .find(|r| r.captures.iter().any(|c| c.name == name));
+        let unselected = later.is_some_and(|l| !self.selected.iter().any(|s| s.name == l.name));
         let known: Vec<&str> = self
             .scope
             .names()
@@ -251,10 +374,17 @@ impl<'a> Run<'a> {
             .label("used here, but defined nowhere")
             .note(format!("searched {}", searched.join(", ")));
         if let Some(later) = later {
-            diagnostic = diagnostic.note(format!(
-                "`{name}` is captured by `{}`, which runs after `{}`",
-                later.name, request.name
-            ));
+            diagnostic = diagnostic.note(if unselected {
+                format!(
+                    "`{name}` is captured by `{}`, which this run leaves out",
+                    later.name
+                )
+            } else {
+                format!(
+                    "`{name}` is captured by `{}`, which runs after `{}`",
+                    later.name, request.name
+                )
+            });
         }
         diagnostic.help(match did_you_mean(name, known) {
             Some(near) => format!("did you mean `{near}`?"),
@@ -275,41 +405,77 @@ impl<'a> Run<'a> {
         d
     }
 
-    /// Sends the requests in order and reports each. Failed assertions are results; the run
-    /// stops early only on `--bail`, a transport failure, or a request that cannot be built.
+    /// Sends the selected requests in order and reports each. Failed assertions are results;
+    /// the run stops early on `--bail`, a transport failure or a request that cannot be built,
+    /// after which only `always: true` requests (teardown) still run.
     pub async fn execute(mut self, reporter: &mut dyn Reporter) -> Result<Summary> {
-        let client = Client::new().map_err(|message| Error::Transport {
+        let client = Client::new(&self.settings.client).map_err(|message| Error::Transport {
             message: format!("cannot create the HTTP client: {message}"),
         })?;
         let started = Instant::now();
         let mut summary = Summary::default();
-        reporter.start(self.collection, self.environment, &self.redactor);
-        let requests = &self.collection.requests;
-        for (index, request) in requests.iter().enumerate() {
-            let result = self.send(&client, request).await;
-            summary.add(&result);
-            let stop = match &result.error {
-                Some(_) if result.exchange.is_none() => {
-                    summary.transport_failed |= result
-                        .error
-                        .as_deref()
-                        .is_some_and(|e| e.starts_with("transport"));
-                    true
-                }
-                _ => self.settings.bail && !result.passed(),
-            };
-            reporter.request(&result, &self.redactor);
-            if stop {
-                summary.requests_skipped = requests.len() - index - 1;
-                break;
+        let selected = std::mem::take(&mut self.selected);
+        let start = RunStart {
+            collection: self.collection,
+            environment: self.environment,
+            selected: selected.iter().map(|r| r.name.as_str()).collect(),
+            started_at: std::time::SystemTime::now(),
+        };
+        reporter.start(&start, &self.redactor);
+        let mut stopped: Option<String> = None;
+        for request in selected {
+            if let Some(why) = &stopped
+                && !request.always
+            {
+                summary.not_run(request, why.clone());
+                continue;
             }
+            if let Some(reason) = self.missing_capture(request) {
+                summary.not_run(request, reason);
+                continue;
+            }
+            let result = self.send(&client, request, reporter).await;
+            summary.add(&result);
+            if result.exchange.is_none() && result.error.is_some() {
+                if result
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(INVALID))
+                {
+                    summary.invalid = true;
+                } else {
+                    summary.transport_failed = true;
+                }
+                stopped = Some(format!(
+                    "the run stopped when `{}` got no answer",
+                    request.name
+                ));
+            } else if self.settings.bail && !result.passed() {
+                stopped = Some(format!(
+                    "--bail stopped the run when `{}` failed",
+                    request.name
+                ));
+            }
+            if self.state_error.is_some() {
+                summary.state_not_saved = true;
+                stopped = Some(format!(
+                    "a new value from `{}` could not be saved",
+                    request.name
+                ));
+            }
+            reporter.request(&result, &self.redactor);
         }
         summary.duration = started.elapsed();
         reporter.finish(&summary, &self.redactor);
         Ok(summary)
     }
 
-    async fn send(&mut self, client: &Client, request: &Request) -> RequestResult {
+    async fn send(
+        &mut self,
+        client: &Client,
+        request: &Request,
+        reporter: &mut dyn Reporter,
+    ) -> RequestResult {
         let mut result = RequestResult {
             name: request.name.clone(),
             file: request.file.path.clone(),
@@ -319,6 +485,8 @@ impl<'a> Run<'a> {
             checks: Vec::new(),
             captured: Vec::new(),
             error: None,
+            rejected: None,
+            retries: 0,
             duration: Duration::ZERO,
         };
         let context = self.scope.context();
@@ -331,16 +499,16 @@ impl<'a> Run<'a> {
         ) {
             Ok(outgoing) => outgoing,
             Err(d) => {
-                result.error = Some(format!(
-                    "invalid request: {}",
-                    self.redacted(d).render(false)
-                ));
+                result.error = Some(format!("{INVALID}: {}", self.redacted(d).render(false)));
                 return result;
             }
         };
         result.url = outgoing.url.to_string();
         let started = Instant::now();
-        let exchange = match client.exchange(outgoing).await {
+        let exchange = match self
+            .exchange_with_retries(client, request, outgoing, &mut result.retries)
+            .await
+        {
             Ok(exchange) => exchange,
             Err(e) => {
                 result.duration = started.elapsed();
@@ -349,11 +517,16 @@ impl<'a> Run<'a> {
             }
         };
         result.duration = exchange.duration;
+        result.rejected = credentials::rejection(&exchange);
         let (checks, captured) = evaluate::evaluate(request, &exchange);
         for (name, value) in captured {
             if self.is_secret(&name) {
-                self.redactor.add(&scope::value_text(&value));
+                let text = scope::value_text(&value);
+                if self.redactor.add(&text) {
+                    reporter.secret_learned(&text);
+                }
             }
+            self.persist(&name, &value, request, &mut result);
             result.captured.push(name.clone());
             self.scope
                 .set(name, value, Origin::Capture(request.name.clone()));
@@ -362,7 +535,108 @@ impl<'a> Run<'a> {
         result.exchange = Some(exchange);
         result
     }
+
+    /// Saves a captured persistent value durably, before anything else happens: Zoom has
+    /// already killed the token it replaces. A failure stops the run (exit code 5) with the
+    /// value rescued to a side file.
+    fn persist(
+        &mut self,
+        name: &str,
+        value: &Value,
+        request: &Request,
+        result: &mut RequestResult,
+    ) {
+        if !self.persistent_names().contains(name) {
+            return;
+        }
+        let Some(state) = &mut self.state else { return };
+        if let Err(e) = state.save(name, &scope::value_text(value), &request.name) {
+            let message = e.render(false);
+            result.error = Some(message.clone());
+            self.state_error = Some(message);
+        }
+    }
+
+    /// Why `request` cannot be sent: a variable it uses was to be captured by an earlier request
+    /// that failed to capture it. The check before the run proved every variable is defined or
+    /// captured, so a missing one can only be a capture that did not happen.
+    fn missing_capture(&self, request: &Request) -> Option<String> {
+        let missing = build::templates(request)
+            .into_iter()
+            .filter_map(|t| self.engine.variables_used(t).ok())
+            .flatten()
+            .find(|name| !self.scope.contains(name))?;
+        let captor = self
+            .collection
+            .requests
+            .iter()
+            .find(|r| r.captures.iter().any(|c| c.name == missing));
+        Some(match captor {
+            Some(captor) => format!("needs `{missing}`, which `{}` did not capture", captor.name),
+            None => format!("needs `{missing}`, which is not defined"),
+        })
+    }
+
+    /// Sends the request, and again while the retry policy allows (see [`retry`]).
+    async fn exchange_with_retries(
+        &self,
+        client: &Client,
+        request: &Request,
+        outgoing: Outgoing,
+        retries: &mut u32,
+    ) -> Result<Exchange, TransportError> {
+        let carries_rotating_token = self.carries_persistent(request);
+        loop {
+            let attempt = retry::Attempted {
+                method: &outgoing.method,
+                carries_rotating_token,
+                retries_done: *retries,
+            };
+            let wait = match client.exchange(outgoing.clone()).await {
+                Ok(exchange) => {
+                    let retry_after = exchange.header("retry-after");
+                    match self.settings.retry.after_status(
+                        attempt,
+                        exchange.status,
+                        retry_after.as_deref(),
+                    ) {
+                        Some(wait) => wait,
+                        None => return Ok(exchange),
+                    }
+                }
+                Err(e) => match self.settings.retry.after_error(attempt, &e) {
+                    Some(wait) => wait,
+                    None => return Err(e),
+                },
+            };
+            *retries += 1;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// True when a request sends a persistent variable (a single-use refresh token).
+    fn carries_persistent(&self, request: &Request) -> bool {
+        let persistent = self.persistent_names();
+        build::templates(request).into_iter().any(|t| {
+            self.engine
+                .variables_used(t)
+                .is_ok_and(|used| used.iter().any(|n| persistent.contains(n)))
+        })
+    }
+
+    /// Variables listed under `persist:` in the collection or the environment.
+    pub fn persistent_names(&self) -> BTreeSet<String> {
+        self.collection
+            .persist
+            .iter()
+            .chain(self.environment.into_iter().flat_map(|e| e.persist.iter()))
+            .cloned()
+            .collect()
+    }
 }
+
+/// How a request that could not be built is reported (exit code 2).
+const INVALID: &str = "invalid request";
 
 fn explain_transport(e: &TransportError) -> String {
     match e {

@@ -22,12 +22,18 @@ pub struct RequestResult {
     pub captured: Vec<String>,
     /// Why the request could not complete (transport failure, a runtime template error).
     pub error: Option<String>,
+    /// Set when the answer rejected the credentials (exit code 4): what it means and what to do.
+    pub rejected: Option<String>,
+    /// How many times the request was sent again after a retryable failure.
+    pub retries: u32,
     pub duration: Duration,
 }
 
 impl RequestResult {
     pub fn passed(&self) -> bool {
-        self.error.is_none() && self.checks.iter().all(|c| c.outcome.passed)
+        self.error.is_none()
+            && self.rejected.is_none()
+            && self.checks.iter().all(|c| c.outcome.passed)
     }
 
     pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
@@ -46,24 +52,46 @@ pub struct CheckResult {
     pub spot: Spot,
 }
 
+/// A selected request that was not sent.
+#[derive(Debug, Clone)]
+pub struct NotRun {
+    pub name: String,
+    /// Why, e.g. "needs `access_token`, which `Refresh access token` did not capture".
+    pub reason: String,
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
     pub requests: usize,
     pub requests_failed: usize,
-    /// Requests not sent because the run stopped early (`--bail` or a transport failure).
-    pub requests_skipped: usize,
+    /// Selected requests not sent, in run order, and why: the run stopped early (`--bail`, a
+    /// transport failure) or an earlier request did not capture what they need.
+    pub not_run: Vec<NotRun>,
     pub checks_passed: usize,
     pub checks_failed: usize,
     pub transport_failed: bool,
+    pub credentials_rejected: bool,
+    /// A request could not be built from its captured values (exit code 2).
+    pub invalid: bool,
+    /// A persistent value was received but not saved (exit code 5).
+    pub state_not_saved: bool,
     pub duration: Duration,
 }
 
 impl Summary {
+    pub fn not_run(&mut self, request: &crate::model::Request, reason: String) {
+        self.not_run.push(NotRun {
+            name: request.name.clone(),
+            reason,
+        });
+    }
+
     pub fn add(&mut self, result: &RequestResult) {
         self.requests += 1;
         if !result.passed() {
             self.requests_failed += 1;
         }
+        self.credentials_rejected |= result.rejected.is_some();
         let failed = result.failed_checks().count();
         self.checks_failed += failed;
         self.checks_passed += result.checks.len() - failed;
@@ -72,8 +100,14 @@ impl Summary {
     /// The process exit status for this run (see `crate::error::exit`).
     pub fn exit_code(&self) -> i32 {
         use crate::error::exit;
-        if self.transport_failed {
+        if self.state_not_saved {
+            exit::STATE_NOT_SAVED
+        } else if self.invalid {
+            exit::INVALID_INPUT
+        } else if self.transport_failed {
             exit::TRANSPORT
+        } else if self.credentials_rejected {
+            exit::CREDENTIALS_REJECTED
         } else if self.requests_failed > 0 {
             exit::ASSERTION_FAILED
         } else {

@@ -19,6 +19,8 @@ pub enum Origin {
     Capture(String),
     /// Set by `--mock-zoom` to the emulator's address.
     Emulator,
+    /// The newest value saved by an earlier run, from this state file.
+    State(std::path::PathBuf),
 }
 
 impl fmt::Display for Origin {
@@ -29,6 +31,7 @@ impl fmt::Display for Origin {
             Origin::CommandLine => f.write_str("--var"),
             Origin::Capture(request) => write!(f, "captured by `{request}`"),
             Origin::Emulator => f.write_str("--mock-zoom"),
+            Origin::State(path) => write!(f, "state ({})", path.display()),
         }
     }
 }

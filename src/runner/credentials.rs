@@ -1,0 +1,117 @@
+//! Recognising an answer that rejects the credentials (exit code 4), and saying what it means
+//! for a Zoom app.
+//!
+//! Zoom answers a bad refresh token or bad client credentials with 400 and an OAuth error code
+//! (`{"reason": "...", "error": "invalid_grant"}`), older deployments with 401. Integrators treat
+//! these as terminal: retrying cannot help, someone has to act.
+
+use serde_json::Value;
+
+use crate::http::Exchange;
+
+/// The OAuth error codes that mean "these credentials will not work".
+const REJECTIONS: [&str; 4] = [
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "invalid_token",
+];
+
+/// Why the credentials were rejected, in words a user can act on; `None` for any other answer.
+pub fn rejection(exchange: &Exchange) -> Option<String> {
+    let body: Option<Value> = serde_json::from_slice(&exchange.body).ok();
+    let code = body
+        .as_ref()
+        .and_then(|b| b.get("error"))
+        .and_then(Value::as_str);
+    let reason = body
+        .as_ref()
+        .and_then(|b| b.get("reason"))
+        .and_then(Value::as_str);
+    let said = reason
+        .map(|r| format!(" (the server said: {r})"))
+        .unwrap_or_default();
+    match code {
+        Some(code) if REJECTIONS.contains(&code) && exchange.status >= 400 => {
+            Some(format!("{}{said}", meaning(code)))
+        }
+        _ if exchange.status == 401 => Some(format!(
+            "the server refused the credentials (401 Unauthorized){said}"
+        )),
+        _ => None,
+    }
+}
+
+fn meaning(code: &str) -> String {
+    let text = match code {
+        "invalid_grant" => {
+            "credentials rejected (invalid_grant): the refresh token was already used, revoked or has expired. \
+             Zoom gives no second chance: authorize the app again through its install URL and store the new refresh token"
+        }
+        "invalid_client" => {
+            "credentials rejected (invalid_client): the client id or client secret is wrong. \
+             Check `ClientID` and `ClientSecret` against the app's credentials in the Zoom App Marketplace"
+        }
+        "unauthorized_client" => {
+            "credentials rejected (unauthorized_client): this app may not use this grant type. \
+             Check the app type and its enabled grants in the Zoom App Marketplace"
+        }
+        _ => {
+            "credentials rejected (invalid_token): the access token is invalid, expired or revoked"
+        }
+    };
+    text.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Outgoing;
+    use std::time::Duration;
+
+    fn answer(status: u16, body: &str) -> Exchange {
+        Exchange {
+            request: Outgoing {
+                method: "POST".into(),
+                url: url::Url::parse("http://127.0.0.1/").unwrap(),
+                headers: vec![],
+                body: None,
+                timeout: Duration::from_secs(1),
+                max_redirects: 0,
+            },
+            status,
+            reason: String::new(),
+            version: "HTTP/1.1".into(),
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+            duration: Duration::ZERO,
+            redirects: vec![],
+        }
+    }
+
+    #[test]
+    fn zoom_rejections_are_explained() {
+        let why = rejection(&answer(
+            400,
+            r#"{"reason":"Invalid Token!","error":"invalid_grant"}"#,
+        ))
+        .unwrap();
+        assert!(
+            why.contains("already used") && why.contains("Invalid Token!"),
+            "{why}"
+        );
+        assert!(
+            rejection(&answer(400, r#"{"error":"invalid_client"}"#))
+                .unwrap()
+                .contains("client secret")
+        );
+        assert!(rejection(&answer(401, "nope")).unwrap().contains("401"));
+    }
+
+    #[test]
+    fn other_answers_are_not_rejections() {
+        assert!(rejection(&answer(200, r#"{"error":"invalid_grant"}"#)).is_none());
+        assert!(rejection(&answer(400, r#"{"error":"unsupported_grant_type"}"#)).is_none());
+        assert!(rejection(&answer(500, "oops")).is_none());
+    }
+}

@@ -1,0 +1,453 @@
+//! The state file's YAML: what it holds, how it is read back with positions, and how it is written.
+//!
+//! Values are written with every string quoted and no block scalars, so any token (empty, `yes`,
+//! `0755`, with newlines or a trailing space) reads back byte for byte. Fingerprints are hex
+//! SHA-256, so the file can say which values are dead without keeping them.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{FlowSeq, Spanned};
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostic, SourceFile};
+use crate::model::yaml;
+
+/// The only layout this courier reads and writes.
+pub const VERSION: u32 = 1;
+
+/// How many fingerprints of replaced values an entry keeps. A CI secret store that went stale
+/// is normally one or two rotations behind; 20 covers months of daily runs without letting the
+/// file grow forever.
+pub const MAX_SUPERSEDED: usize = 20;
+
+const HEADER: &str = "# Written by courier. Holds the newest values of persistent variables; \
+                      do not edit during a run.\n";
+
+/// What a state file holds: the newest value of each persistent variable.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub variables: IndexMap<String, Entry>,
+}
+
+/// The newest value of one persistent variable and what it replaced.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub value: String,
+    /// The value this one replaced, kept so a user can roll back by hand.
+    pub previous: Option<String>,
+    pub updated: Option<SystemTime>,
+    /// The request whose answer carried the value.
+    pub by: Option<String>,
+    /// Lowercase hex SHA-256 of each value this one replaced, newest first, at most
+    /// [`MAX_SUPERSEDED`].
+    pub superseded: Vec<String>,
+}
+
+/// Values are secrets: `{:?}` of a state must never print them (it ends up in panics and logs).
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("value", &fingerprint(&self.value))
+            .field("previous", &self.previous.as_deref().map(fingerprint))
+            .field("updated", &self.updated)
+            .field("by", &self.by)
+            .field("superseded", &self.superseded)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.variables.iter()).finish()
+    }
+}
+
+impl Entry {
+    /// True when `value` is one this entry's value replaced: its fingerprint is listed, or it
+    /// is `previous` (which a hand-edited file may have kept without its fingerprint).
+    pub fn supersedes(&self, value: &str) -> bool {
+        if self.previous.as_deref() == Some(value) && value != self.value {
+            return true;
+        }
+        let print = fingerprint(value);
+        self.superseded.contains(&print)
+    }
+
+    /// The entry that follows this one (or none) when a run that used `in_use` receives `value`.
+    ///
+    /// Every value the state or the run displaces goes into `superseded`: the one the run spent
+    /// and, when the user injected a token the state had never seen, the state's own value too.
+    /// Both are dead once the provider has issued `value`.
+    pub fn next(
+        old: Option<&Entry>,
+        in_use: Option<&str>,
+        value: &str,
+        by: &str,
+        now: SystemTime,
+    ) -> Entry {
+        let previous = in_use
+            .or(old.map(|e| e.value.as_str()))
+            .filter(|p| *p != value);
+        let mut superseded: Vec<String> = Vec::new();
+        let mut push = |print: String| {
+            if !superseded.contains(&print) {
+                superseded.push(print);
+            }
+        };
+        if let Some(previous) = previous {
+            push(fingerprint(previous));
+        }
+        if let Some(old) = old {
+            if old.value != value {
+                push(fingerprint(&old.value));
+            }
+            old.superseded.iter().cloned().for_each(&mut push);
+        }
+        // A value that comes back is current again, not dead.
+        let current = fingerprint(value);
+        superseded.retain(|s| *s != current);
+        superseded.truncate(MAX_SUPERSEDED);
+        Entry {
+            value: value.to_string(),
+            previous: previous
+                .or_else(|| old.and_then(|e| e.previous.as_deref()))
+                .map(str::to_string),
+            updated: Some(now),
+            by: Some(by.to_string()),
+            superseded,
+        }
+    }
+}
+
+/// Lowercase hex SHA-256 of a value.
+pub fn fingerprint(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---- reading ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateDoc {
+    version: Spanned<u32>,
+    #[serde(default)]
+    variables: IndexMap<String, EntryDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryDoc {
+    value: String,
+    #[serde(default)]
+    previous: Option<String>,
+    #[serde(default)]
+    updated: Option<Spanned<String>>,
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(default)]
+    superseded: Vec<Spanned<String>>,
+}
+
+/// Reads a state file's text. `file.path` is used in messages.
+pub fn parse(file: &Arc<SourceFile>) -> Result<State, Diagnostic> {
+    if file.text.trim().is_empty() {
+        // courier never writes an empty state file (it renames complete files into place), so
+        // this one was truncated by something else: saying so beats "missing key `version`".
+        return Err(
+            Diagnostic::new(format!("the state file `{}` is empty", file.path.display()))
+                .note("courier never writes an empty state file; something else truncated it")
+                .help(
+                    "restore it from a backup, or delete it to start from the environment's values \
+             (a rotated token it held is then lost)",
+                ),
+        );
+    }
+    let doc: StateDoc = yaml::parse(file, "state file")?;
+    if doc.version.value != VERSION {
+        return Err(Diagnostic::new(format!(
+            "unsupported state file version `{}`",
+            doc.version.value
+        ))
+        .at(yaml::spot_of(file, &doc.version))
+        .label(format!("this courier reads version {VERSION}"))
+        .help("the file was written by another courier release: use that release"));
+    }
+    let mut state = State::default();
+    for (name, entry) in doc.variables {
+        let updated = match entry.updated {
+            Some(text) => Some(humantime::parse_rfc3339_weak(&text.value).map_err(|e| {
+                Diagnostic::new(format!("invalid time in state file: {e}"))
+                    .at(yaml::spot_of(file, &text))
+                    .label("expected a time like `2026-11-28T13:00:00Z`")
+            })?),
+            None => None,
+        };
+        let mut superseded = Vec::with_capacity(entry.superseded.len());
+        for print in entry.superseded {
+            let hex = print.value.to_ascii_lowercase();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(
+                    Diagnostic::new("invalid fingerprint in state file".to_string())
+                        .at(yaml::spot_of(file, &print))
+                        .label("expected 64 hex digits (a SHA-256)"),
+                );
+            }
+            superseded.push(hex);
+        }
+        state.variables.insert(
+            name,
+            Entry {
+                value: entry.value,
+                previous: entry.previous,
+                updated,
+                by: entry.by,
+                superseded,
+            },
+        );
+    }
+    Ok(state)
+}
+
+// ---- writing ----
+
+#[derive(Serialize)]
+struct StateOut<'a> {
+    version: u32,
+    variables: IndexMap<&'a str, EntryOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<&'a str>,
+    superseded: FlowSeq<&'a [String]>,
+}
+
+/// The full text of a state file.
+pub fn render(state: &State) -> Result<String, serde_saphyr::SerializeError> {
+    let out = StateOut {
+        version: VERSION,
+        variables: state
+            .variables
+            .iter()
+            .map(|(name, e)| {
+                let entry = EntryOut {
+                    value: &e.value,
+                    previous: e.previous.as_deref(),
+                    updated: e
+                        .updated
+                        .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                    by: e.by.as_deref(),
+                    superseded: FlowSeq(&e.superseded),
+                };
+                (name.as_str(), entry)
+            })
+            .collect(),
+    };
+    let options = serde_saphyr::ser_options! {
+        // Quoting every string is what makes any token read back unchanged; a plain scalar
+        // would turn `0755`, `~` or `2026-01-01` into something else for some readers.
+        quote_all: true,
+        // Folded `>` scalars would rewrap long values; keep each value on one line.
+        prefer_block_scalars: false,
+    };
+    let body = serde_saphyr::to_string_with_options(&out, options)?;
+    Ok(format!("{HEADER}{body}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn file(text: &str) -> Arc<SourceFile> {
+        SourceFile::new("prod.state.yaml", text)
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn fingerprint_is_hex_sha256() {
+        assert_eq!(
+            fingerprint("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn written_text_matches_the_documented_layout() {
+        let mut state = State::default();
+        state.variables.insert(
+            "refresh_token".into(),
+            Entry {
+                value: "new".into(),
+                previous: Some("old".into()),
+                updated: Some(at(1_795_870_800)),
+                by: Some("Refresh access token".into()),
+                superseded: vec![fingerprint("old")],
+            },
+        );
+        let text = render(&state).unwrap();
+        let expected = format!(
+            "{HEADER}version: 1\nvariables:\n  refresh_token:\n    value: 'new'\n    \
+             previous: 'old'\n    updated: '2026-11-28T13:00:00Z'\n    \
+             by: 'Refresh access token'\n    superseded: ['{}']\n",
+            fingerprint("old")
+        );
+        assert_eq!(text, expected);
+        assert_eq!(parse(&file(&text)).unwrap(), state);
+    }
+
+    #[test]
+    fn awkward_values_read_back_unchanged() {
+        let values = [
+            "",
+            "yes",
+            "on",
+            "0755",
+            "~",
+            "null",
+            "2026-01-01",
+            "1e3",
+            " leading and trailing ",
+            "a: b # c",
+            "'quoted' \"double\"",
+            "line one\nline two\n",
+            "tab\there\r\n",
+            "back\\slash",
+            "- dash",
+            "[flow]",
+            "{map: 1}",
+            "&anchor *alias !tag %dir @at `tick`",
+            "ünïcödé ✓",
+            &"eyJhbGciOiJIUzUxMiJ9.".repeat(20),
+        ];
+        let mut state = State::default();
+        for (i, value) in values.iter().enumerate() {
+            state.variables.insert(
+                format!("v{i}"),
+                Entry {
+                    value: value.to_string(),
+                    previous: Some(value.to_string()),
+                    updated: None,
+                    by: Some(value.to_string()),
+                    superseded: Vec::new(),
+                },
+            );
+        }
+        let text = render(&state).unwrap();
+        let back = parse(&file(&text)).unwrap();
+        for (i, value) in values.iter().enumerate() {
+            let entry = &back.variables[&format!("v{i}")];
+            assert_eq!(entry.value, *value, "{text}");
+            assert_eq!(entry.by.as_deref(), Some(*value));
+        }
+    }
+
+    #[test]
+    fn a_minimal_hand_written_entry_is_accepted() {
+        let state = parse(&file("version: 1\nvariables:\n  t:\n    value: abc\n")).unwrap();
+        let entry = &state.variables["t"];
+        assert_eq!(entry.value, "abc");
+        assert_eq!((entry.previous.as_ref(), entry.updated), (None, None));
+
+        let text =
+            "version: 1\nvariables:\n  t:\n    value: abc\n    updated: 2026-11-28T13:00:00Z\n";
+        let state = parse(&file(text)).unwrap();
+        assert_eq!(state.variables["t"].updated, Some(at(1_795_870_800)));
+    }
+
+    #[test]
+    fn invalid_yaml_points_at_line_and_column() {
+        let d = parse(&file("version: 1\nvariables:\n  t:\n    valeu: x\n")).unwrap_err();
+        assert_eq!(d.title, "unknown key `valeu` in state file");
+        assert_eq!(d.spot.as_ref().unwrap().position(), "prod.state.yaml:4:5");
+        let rendered = d.render(false);
+        assert!(rendered.contains("--> prod.state.yaml:4:5"), "{rendered}");
+    }
+
+    #[test]
+    fn bad_version_time_and_fingerprint_are_pointed_at() {
+        let d = parse(&file("version: 2\n")).unwrap_err();
+        assert_eq!(d.title, "unsupported state file version `2`");
+        assert_eq!(d.spot.unwrap().position(), "prod.state.yaml:1:10");
+
+        let d = parse(&file(
+            "version: 1\nvariables:\n  t:\n    value: x\n    updated: yesterday\n",
+        ))
+        .unwrap_err();
+        assert!(d.title.starts_with("invalid time"), "{}", d.title);
+        assert_eq!(d.spot.unwrap().position(), "prod.state.yaml:5:14");
+
+        let d = parse(&file(
+            "version: 1\nvariables:\n  t:\n    value: x\n    superseded: [abc]\n",
+        ))
+        .unwrap_err();
+        assert_eq!(d.title, "invalid fingerprint in state file");
+        assert_eq!(d.spot.unwrap().position(), "prod.state.yaml:5:18");
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error_not_an_empty_state() {
+        let d = parse(&file("\n")).unwrap_err();
+        assert!(d.title.contains("is empty"), "{}", d.title);
+    }
+
+    #[test]
+    fn next_entry_chains_the_replaced_values() {
+        let first = Entry::next(None, Some("t0"), "t1", "refresh", at(1));
+        assert_eq!(first.previous.as_deref(), Some("t0"));
+        assert_eq!(first.superseded, [fingerprint("t0")]);
+
+        let second = Entry::next(Some(&first), Some("t1"), "t2", "refresh", at(2));
+        assert_eq!(second.previous.as_deref(), Some("t1"));
+        assert_eq!(second.superseded, [fingerprint("t1"), fingerprint("t0")]);
+
+        // The user injected `u0`, unknown to the state: the chain restarts from it, and the
+        // state's own `t2` is dead too.
+        let third = Entry::next(Some(&second), Some("u0"), "u1", "refresh", at(3));
+        assert_eq!(third.previous.as_deref(), Some("u0"));
+        assert_eq!(
+            third.superseded,
+            [
+                fingerprint("u0"),
+                fingerprint("t2"),
+                fingerprint("t1"),
+                fingerprint("t0")
+            ]
+        );
+    }
+
+    #[test]
+    fn next_entry_keeps_at_most_twenty_and_never_lists_the_current_value() {
+        let mut entry = Entry::next(None, None, "v0", "r", at(0));
+        for i in 1..30 {
+            entry = Entry::next(Some(&entry), None, &format!("v{i}"), "r", at(i));
+        }
+        assert_eq!(entry.superseded.len(), MAX_SUPERSEDED);
+        assert_eq!(entry.superseded[0], fingerprint("v28"));
+
+        // An unchanged value (a provider that does not rotate) keeps the chain as it was.
+        let same = Entry::next(Some(&entry), None, "v29", "r", at(99));
+        assert_eq!(same.superseded, entry.superseded);
+        assert_eq!(same.previous.as_deref(), Some("v28"));
+
+        // A value that comes back is current, not superseded.
+        let back = Entry::next(Some(&entry), None, "v28", "r", at(100));
+        assert!(!back.supersedes("v28"));
+        assert!(back.supersedes("v29"));
+    }
+}

@@ -1,0 +1,237 @@
+//! The durable state file: where the newest value of each *persistent* variable (a rotating
+//! refresh token) outlives the run that received it.
+//!
+//! This module owns three things. **Durability**: a new value is on disk, through an atomic
+//! replace and fsyncs, before [`StateFile::save`] returns, and when that fails the value is
+//! rescued to a side file rather than lost, because a provider like Zoom kills the old token the
+//! moment it issues the new one. **Exclusion**: one run at a time per state file, through a lock
+//! held from before the first request to the end of the run, and a preflight that refuses to
+//! start when a new value could not be saved. **Precedence**: [`resolve`], the rule that picks
+//! between the value the user injected and the one the state saved.
+//!
+//! Its boundary: no HTTP, no templates, no printing. The runner decides which variables are
+//! persistent, feeds values in and reports the errors returned here.
+
+mod durable;
+mod error;
+mod format;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+pub use durable::write_atomic;
+pub use error::{EXIT_NOT_SAVED, Kept, SaveError, StateError};
+pub use format::{Entry, MAX_SUPERSEDED, State, VERSION, fingerprint};
+pub use resolve::{Resolution, Why, Winner, resolve};
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::diag::SourceFile;
+use durable::LockFailure;
+
+/// Where the state of an environment file lives when `--state` is not given: beside it, named
+/// after it (`environments/prod.yaml` → `environments/prod.state.yaml`).
+pub fn default_state_path(env: &Path) -> PathBuf {
+    match env.extension().and_then(|e| e.to_str()) {
+        Some(ext) if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") => {
+            env.with_extension(format!("state.{ext}"))
+        }
+        _ => {
+            let mut name = env.as_os_str().to_owned();
+            name.push(".state.yaml");
+            PathBuf::from(name)
+        }
+    }
+}
+
+/// An open state file: its content, and the lock that makes this run its only writer. The lock
+/// is released when the value is dropped (or the process dies, which the OS handles).
+pub struct StateFile {
+    path: PathBuf,
+    /// Held for its lock, never read.
+    _lock: File,
+    state: State,
+    /// The value of each variable this run is using, so a save records what it replaced even
+    /// when that was an injected value the state had never seen.
+    in_use: HashMap<String, String>,
+    /// Second place a rescue file goes when the state's folder refuses it.
+    rescue_dir: PathBuf,
+}
+
+impl StateFile {
+    /// Locks, checks and loads the state file at `path`. Call it before the first request: every
+    /// error here means nothing was sent.
+    ///
+    /// Waits up to `lock_timeout` for another run to finish. A missing file is an empty state; a
+    /// file that does not parse is an error, never replaced.
+    pub fn open(path: &Path, lock_timeout: Duration) -> Result<StateFile, StateError> {
+        let folder = durable::folder(path).to_path_buf();
+        let not_writable = |source: io::Error| StateError::NotWritable {
+            state: path.to_path_buf(),
+            folder: folder.clone(),
+            source,
+        };
+        // The lock comes first so the probe and the clean-up below run with no other courier
+        // in this folder for this file; creating the lock file is also the first write test.
+        let lock_path = durable::lock_path(path);
+        let lock = match durable::lock(&lock_path, lock_timeout) {
+            Ok(lock) => lock,
+            Err(LockFailure::Timeout) => {
+                return Err(StateError::Locked {
+                    state: path.to_path_buf(),
+                    lock: lock_path,
+                    waited: lock_timeout,
+                });
+            }
+            // Only when the lock file is missing does a failure say something about the folder;
+            // an existing one we cannot open is a problem with that file.
+            Err(LockFailure::Io(e)) if cannot_create_in_folder(&e) && !lock_path.exists() => {
+                return Err(not_writable(e));
+            }
+            Err(LockFailure::Io(source)) => {
+                return Err(StateError::Io {
+                    context: format!("cannot lock `{}`", lock_path.display()),
+                    source,
+                });
+            }
+        };
+        // An existing lock file opens even in a read-only folder, so creating a file is tested
+        // on its own: a save creates a temporary file.
+        durable::probe(path).map_err(not_writable)?;
+        durable::remove_strays(path);
+        let state = load(path)?;
+        Ok(StateFile {
+            path: path.to_path_buf(),
+            _lock: lock,
+            state,
+            in_use: HashMap::new(),
+            rescue_dir: std::env::temp_dir(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.state.variables.get(name)
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Applies [`resolve`] to `name` and remembers the winner as the value this run spends, so
+    /// the next [`save`](Self::save) of `name` records it as the value replaced. A run should
+    /// call this for each persistent variable before using it.
+    pub fn resolve(&mut self, name: &str, injected: Option<&str>) -> Resolution {
+        let resolution = resolve(self.get(name), injected);
+        match &resolution.value {
+            Some(value) => self.in_use.insert(name.to_string(), value.clone()),
+            None => self.in_use.remove(name),
+        };
+        resolution
+    }
+
+    /// Records `value` as the newest value of `name`, received in the answer to `by_request`,
+    /// and makes it durable before returning.
+    ///
+    /// The entry's `previous` is the value the run used (see [`resolve`](Self::resolve)), or the
+    /// state's value when the run did not say. On failure the value is written to a rescue file
+    /// (beside the state file, else in the system temp folder) and the error names it; the
+    /// in-memory state keeps the new value either way, so a later successful save includes it.
+    pub fn save(
+        &mut self,
+        name: &str,
+        value: &str,
+        by_request: &str,
+    ) -> Result<(), Box<SaveError>> {
+        let entry = Entry::next(
+            self.state.variables.get(name),
+            self.in_use.get(name).map(String::as_str),
+            value,
+            by_request,
+            SystemTime::now(),
+        );
+        self.state.variables.insert(name.to_string(), entry);
+        self.in_use.insert(name.to_string(), value.to_string());
+        let written = format::render(&self.state)
+            .map_err(io::Error::other)
+            .and_then(|text| durable::write_atomic(&self.path, text.as_bytes()));
+        match written {
+            Ok(()) => Ok(()),
+            Err(source) => Err(Box::new(SaveError {
+                name: name.to_string(),
+                state: self.path.clone(),
+                by: by_request.to_string(),
+                kept: self.rescue(value),
+                source,
+            })),
+        }
+    }
+
+    fn rescue(&self, value: &str) -> Kept {
+        let beside = durable::folder(&self.path).to_path_buf();
+        let mut attempts = Vec::new();
+        for dir in [beside, self.rescue_dir.clone()] {
+            if attempts.iter().any(|(d, _)| *d == dir) {
+                continue;
+            }
+            match durable::write_rescue(&dir, &self.path, value) {
+                Ok(path) => return Kept::Rescued { path },
+                Err(e) => attempts.push((dir, e)),
+            }
+        }
+        Kept::Nowhere {
+            value: value.to_string(),
+            attempts,
+        }
+    }
+
+    #[cfg(test)]
+    fn set_rescue_dir(&mut self, dir: &Path) {
+        self.rescue_dir = dir.to_path_buf();
+    }
+}
+
+impl std::fmt::Debug for StateFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateFile")
+            .field("path", &self.path)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True for errors that mean "this folder will not take a new file".
+fn cannot_create_in_folder(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied
+            | io::ErrorKind::ReadOnlyFilesystem
+            | io::ErrorKind::NotFound
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::StorageFull
+            | io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// Reads the state file; a missing one is an empty state.
+fn load(path: &Path) -> Result<State, StateError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(source) => {
+            return Err(StateError::Io {
+                context: format!("cannot read the state file `{}`", path.display()),
+                source,
+            });
+        }
+    };
+    let file = SourceFile::new(path, text);
+    format::parse(&file).map_err(|d| StateError::Invalid(Box::new(d)))
+}
