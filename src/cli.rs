@@ -13,7 +13,8 @@ Exit codes:
   1  an assertion failed (or a capture found nothing)
   2  invalid input: usage, YAML, template, JSONPath, regex, undefined variable
   3  transport failure: cannot connect, TLS, timeout
-  4  credentials rejected: 401, or an OAuth error such as invalid_grant or invalid_client";
+  4  credentials rejected: 401, or an OAuth error such as invalid_grant or invalid_client
+  5  a new value of a persistent variable could not be saved (it was rescued to a side file)";
 
 #[derive(Parser, Debug)]
 #[command(name = "courier", version, about = "Run API request collections written in YAML", after_help = EXIT_CODES)]
@@ -29,7 +30,7 @@ struct Cli {
 enum CommandArgs {
     /// Send the requests of a collection in order and check their assertions
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Load and validate a collection and environment without sending anything (exit 0 or 2)
     Check(TargetArgs),
     /// List each variable, its value (secrets masked) and where it came from
@@ -58,6 +59,10 @@ struct TargetArgs {
     /// the process environment (repeatable)
     #[arg(long = "env-file", value_name = "FILE")]
     env_files: Vec<PathBuf>,
+    /// The state file of persistent variables (`persist:`), instead of the one beside the
+    /// environment file (`<env>.state.yaml`)
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -110,6 +115,19 @@ struct RunArgs {
     /// Send every request through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply)
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
+    /// How long to wait for another run holding the state file's lock
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    lock_timeout: Duration,
+    /// After the run, write the persistent variables to this file for a later CI step
+    /// (JSON if it ends in `.json`, dotenv otherwise; owner-only permissions)
+    #[arg(long, value_name = "FILE")]
+    export_vars: Option<PathBuf>,
+    /// Write a JUnit XML report (GitLab, Jenkins, GitHub test reporters)
+    #[arg(long, value_name = "FILE")]
+    report_junit: Option<PathBuf>,
+    /// Write a JSON report of the whole run (schema in the README)
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
     /// Show each request and response, headers and bodies (secrets masked)
     #[arg(short, long)]
     verbose: bool,
@@ -157,7 +175,7 @@ enum ColorArg {
 /// What to do, resolved from the command line.
 #[derive(Debug)]
 pub enum Command {
-    Run(RunConfig),
+    Run(Box<RunConfig>),
     Check(Target),
     Vars { target: Target, show_secrets: bool },
     MockZoom(MockZoomConfig),
@@ -171,6 +189,7 @@ pub struct Target {
     pub vars: Vec<(String, String)>,
     pub var_files: Vec<PathBuf>,
     pub env_files: Vec<PathBuf>,
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -188,6 +207,10 @@ pub struct RunConfig {
     pub insecure: bool,
     pub cacert: Option<PathBuf>,
     pub proxy: Option<String>,
+    pub lock_timeout: Duration,
+    pub export_vars: Option<PathBuf>,
+    pub report_junit: Option<PathBuf>,
+    pub report_json: Option<PathBuf>,
     pub verbose: bool,
     pub mock_zoom: bool,
     pub show_secrets: bool,
@@ -228,7 +251,7 @@ where
         stderr: wants_color(cli.color, std::io::stderr().is_terminal()),
     };
     let command = match cli.command {
-        CommandArgs::Run(run) => Command::Run(RunConfig {
+        CommandArgs::Run(run) => Command::Run(Box::new(RunConfig {
             target: run.target.into(),
             timeout: run.timeout,
             connect_timeout: run.connect_timeout,
@@ -242,10 +265,14 @@ where
             insecure: run.insecure,
             cacert: run.cacert,
             proxy: run.proxy,
+            lock_timeout: run.lock_timeout,
+            export_vars: run.export_vars,
+            report_junit: run.report_junit,
+            report_json: run.report_json,
             verbose: run.verbose,
             mock_zoom: run.mock_zoom,
             show_secrets: run.show_secrets,
-        }),
+        })),
         CommandArgs::Check(target) => Command::Check(target.into()),
         CommandArgs::Vars(vars) => Command::Vars {
             target: vars.target.into(),
@@ -270,6 +297,7 @@ impl From<TargetArgs> for Target {
             vars: args.vars,
             var_files: args.var_files,
             env_files: args.env_files,
+            state: args.state,
         }
     }
 }

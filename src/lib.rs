@@ -61,7 +61,7 @@ where
         }
     };
     let outcome = match config.command {
-        Command::Run(run) => runtime.block_on(run_collection(run, config.colors)),
+        Command::Run(run) => runtime.block_on(run_collection(*run, config.colors)),
         Command::Check(target) => check(&target),
         Command::Vars {
             target,
@@ -158,6 +158,14 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
         settings,
         loaded.lookup,
     )?;
+    if let Some(path) = state_path(&run, &config.target, config.mock_zoom)? {
+        let state = state::StateFile::open(&path, config.lock_timeout)?;
+        for line in run.attach_state(state) {
+            if config.verbose || line.contains("restart") {
+                eprintln!("state {}: {line}", path.display());
+            }
+        }
+    }
     // Kept alive until the run ends; dropping it stops the emulator.
     let _emulator = if config.mock_zoom {
         let emulator = start_emulator(&run).await?;
@@ -175,9 +183,102 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
         None
     };
     run.precheck()?;
-    let mut console = report::Console::new(std::io::stdout().lock(), colors.stdout, config.verbose);
-    let summary = run.execute(&mut console).await?;
-    Ok(summary.exit_code())
+
+    let mut reporters = report::Fanout::new();
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(std::path::PathBuf::from);
+        reporters.push(report::github::GithubReport::new(
+            summary,
+            std::io::stdout(),
+        ));
+    }
+    reporters.push(report::Console::new(
+        std::io::stdout().lock(),
+        colors.stdout,
+        config.verbose,
+    ));
+    if let Some(path) = &config.report_junit {
+        reporters.push(report::junit::JunitReport::new(path.clone()));
+    }
+    if let Some(path) = &config.report_json {
+        reporters.push(report::json::JsonReport::new(path.clone()));
+    }
+    let summary = run.execute(&mut reporters).await?;
+    let mut code = summary.exit_code();
+    for e in reporters.errors() {
+        report_error(e, colors);
+        code = code.max(error::exit::INVALID_INPUT);
+    }
+    if let Some(path) = &config.export_vars
+        && let Err(e) = export_vars(path, &run.persistent_values())
+    {
+        report_error(&e, colors);
+        code = code.max(error::exit::INVALID_INPUT);
+    }
+    Ok(code)
+}
+
+/// Where persistent variables are saved: `--state`, else beside the environment file. A run on
+/// the embedded emulator keeps none unless `--state` says so: the emulator is new each run, and
+/// its tokens die with it.
+fn state_path(
+    run: &Run<'_>,
+    target: &Target,
+    mock_zoom: bool,
+) -> Result<Option<std::path::PathBuf>> {
+    if let Some(path) = &target.state {
+        return Ok(Some(path.clone()));
+    }
+    let persistent = run.persistent_names();
+    if persistent.is_empty() || mock_zoom {
+        return Ok(None);
+    }
+    match &target.environment {
+        Some(env) => Ok(Some(state::default_state_path(env))),
+        None => Err(Error::Usage {
+            message: format!(
+                "{} must be saved after the run, but there is nowhere to save it",
+                persistent.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+            help: Some(
+                "pass `--env FILE` (the state file goes beside it) or `--state PATH`; nothing was sent".into(),
+            ),
+        }),
+    }
+}
+
+/// `--export-vars`: the persistent values after the run, for a later CI step. JSON for a
+/// `.json` path, dotenv otherwise; written atomically with owner-only permissions.
+fn export_vars(path: &std::path::Path, values: &[(String, String)]) -> Result<()> {
+    let text = if path.extension().is_some_and(|e| e == "json") {
+        let map: serde_json::Map<String, serde_json::Value> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::to_string_pretty(&map).unwrap_or_default() + "\n"
+    } else {
+        values
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", dotenv_quote(v)))
+            .collect()
+    };
+    state::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
+        context: format!(
+            "cannot write the exported variables to `{}`",
+            path.display()
+        ),
+        source,
+    })
+}
+
+/// A dotenv value in double quotes, with the escapes dotenv readers understand.
+fn dotenv_quote(value: &str) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('$', "\\$");
+    format!("\"{escaped}\"")
 }
 
 /// `courier check`: everything `run` verifies before sending, and nothing sent. OS variables
@@ -222,13 +323,20 @@ fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
         show_secrets,
         ..Settings::default()
     };
-    let run = Run::new(
+    let mut run = Run::new(
         &loaded.collection,
         loaded.environment.as_ref(),
         &loaded.vars,
         settings,
         lookup,
     )?;
+    let mut explained = Vec::new();
+    if let Ok(Some(path)) = state_path(&run, target, false)
+        && path.exists()
+    {
+        let state = state::StateFile::open(&path, std::time::Duration::from_secs(5))?;
+        explained = run.attach_state(state);
+    }
     let rows: Vec<[String; 3]> = run
         .scope()
         .iter()
@@ -255,6 +363,9 @@ fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
     let _ = writeln!(out, "{:w0$}  {:w1$}  SOURCE", "NAME", "VALUE");
     for [name, value, source] in rows {
         let _ = writeln!(out, "{name:w0$}  {value:w1$}  {source}");
+    }
+    for line in explained {
+        let _ = writeln!(out, "\n{line}");
     }
     Ok(error::exit::OK)
 }

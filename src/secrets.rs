@@ -37,6 +37,8 @@ pub fn name_looks_secret(name: &str) -> bool {
 pub struct Redactor {
     /// Longest first, so a secret that contains another is masked whole.
     needles: Vec<String>,
+    /// The secret values as given, without derived forms.
+    values: Vec<String>,
     disabled: bool,
 }
 
@@ -45,6 +47,7 @@ impl Redactor {
     pub fn disabled() -> Redactor {
         Redactor {
             needles: Vec::new(),
+            values: Vec::new(),
             disabled: true,
         }
     }
@@ -64,6 +67,7 @@ impl Redactor {
         let url_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
         let json_escaped = serde_json::to_string(value).unwrap_or_default();
         let json_escaped = json_escaped.trim_matches('"').to_string();
+        self.values.push(value.to_string());
         let forms = [value.to_string(), url_encoded, json_escaped];
         for form in forms {
             if !self.needles.contains(&form) {
@@ -80,6 +84,12 @@ impl Redactor {
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.add(&encoded);
+    }
+
+    /// The secret values known so far, as given (their derived forms are masked too, but are
+    /// not secrets of their own).
+    pub fn values(&self) -> &[String] {
+        &self.values
     }
 
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {

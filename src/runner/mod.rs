@@ -408,7 +408,7 @@ impl<'a> Run<'a> {
     /// Sends the selected requests in order and reports each. Failed assertions are results;
     /// the run stops early on `--bail`, a transport failure or a request that cannot be built,
     /// after which only `always: true` requests (teardown) still run.
-    pub async fn execute(mut self, reporter: &mut dyn Reporter) -> Result<Summary> {
+    pub async fn execute(&mut self, reporter: &mut dyn Reporter) -> Result<Summary> {
         let client = Client::new(&self.settings.client).map_err(|message| Error::Transport {
             message: format!("cannot create the HTTP client: {message}"),
         })?;
@@ -421,6 +421,11 @@ impl<'a> Run<'a> {
             selected: selected.iter().map(|r| r.name.as_str()).collect(),
             started_at: std::time::SystemTime::now(),
         };
+        // Secrets known before the run (a token read back from the state file, say) are
+        // announced before anything is printed, so GitHub Actions masks them from the log.
+        for value in self.redactor.values() {
+            reporter.secret_learned(value);
+        }
         reporter.start(&start, &self.redactor);
         let mut stopped: Option<String> = None;
         for request in selected {
