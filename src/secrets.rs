@@ -20,7 +20,21 @@ const MIN_SECRET_LEN: usize = 4;
 /// `api_key`, `password`, `Authorization`).
 pub fn name_looks_secret(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    [
+    // Names that describe a credential rather than hold one: `token_type` is `bearer`,
+    // `token_expires_in` is a number of seconds.
+    let describes = [
+        "type",
+        "url",
+        "uri",
+        "expires_in",
+        "expires_at",
+        "expiry",
+        "_id",
+        "length",
+    ]
+    .iter()
+    .any(|suffix| lower.ends_with(suffix));
+    let words = [
         "secret",
         "token",
         "password",
@@ -28,9 +42,8 @@ pub fn name_looks_secret(name: &str) -> bool {
         "key",
         "authorization",
         "credential",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
+    ];
+    !describes && words.iter().any(|word| lower.contains(word))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -147,7 +160,14 @@ mod tests {
         ] {
             assert!(name_looks_secret(name), "{name}");
         }
-        for name in ["ClientID", "base_url", "account_id"] {
+        for name in [
+            "ClientID",
+            "base_url",
+            "account_id",
+            "token_type",
+            "token_url",
+            "api_key_id",
+        ] {
             assert!(!name_looks_secret(name), "{name}");
         }
     }

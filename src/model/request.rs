@@ -172,6 +172,17 @@ pub enum CaptureSource {
     Header(String),
 }
 
+impl CaptureSource {
+    /// True when the value comes from a field or header whose name says it is a credential
+    /// (`$.access_token`, `Authorization`): it is masked whatever variable it is captured into.
+    pub fn looks_secret(&self) -> bool {
+        match self {
+            CaptureSource::Json(query) => crate::secrets::name_looks_secret(query.as_str()),
+            CaptureSource::Header(name) => crate::secrets::name_looks_secret(name),
+        }
+    }
+}
+
 pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
     let doc: RequestDoc = yaml::parse(file, "request file")?;
     let at = |s: &Spanned<_>| yaml::spot_of(file, s);

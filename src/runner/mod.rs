@@ -13,7 +13,7 @@ pub mod retry;
 pub mod scope;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -139,6 +139,8 @@ pub struct Run<'a> {
     scope: Scope,
     redactor: Redactor,
     secret_names: BTreeSet<String>,
+    /// Values of OS variables read through `env(...)` whose names are secret.
+    os_secrets: Arc<Mutex<Vec<String>>>,
     /// Where persistent variables are saved, locked for this run.
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
@@ -156,6 +158,13 @@ impl<'a> Run<'a> {
         lookup: EnvLookup,
     ) -> Result<Run<'a>> {
         let selected = settings.selection.apply(collection)?;
+        let listed: BTreeSet<String> = collection
+            .secrets
+            .iter()
+            .chain(environment.into_iter().flat_map(|e| e.secrets.iter()))
+            .cloned()
+            .collect();
+        let (lookup, os_secrets) = watch_secret_reads(lookup, listed);
         let mut engine = Engine::new(lookup);
         for request in &collection.requests {
             for template in build::templates(request) {
@@ -199,6 +208,7 @@ impl<'a> Run<'a> {
             scope,
             redactor,
             secret_names,
+            os_secrets,
             state: None,
             state_error: None,
         };
@@ -266,12 +276,15 @@ impl<'a> Run<'a> {
     }
 
     fn learn_secrets(&mut self) {
-        let values: Vec<String> = self
+        let mut values: Vec<String> = self
             .scope
             .iter()
             .filter(|(name, _)| self.is_secret(name))
             .map(|(_, var)| scope::value_text(&var.value))
             .collect();
+        if let Ok(read) = self.os_secrets.lock() {
+            values.extend(read.iter().cloned());
+        }
         for value in values {
             self.redactor.add(&value);
         }
@@ -423,6 +436,7 @@ impl<'a> Run<'a> {
         };
         // Secrets known before the run (a token read back from the state file, say) are
         // announced before anything is printed, so GitHub Actions masks them from the log.
+        self.learn_secrets();
         for value in self.redactor.values() {
             reporter.secret_learned(value);
         }
@@ -508,6 +522,8 @@ impl<'a> Run<'a> {
                 return result;
             }
         };
+        // Building may have read secret OS variables through `env(...)`.
+        self.learn_secrets();
         result.url = outgoing.url.to_string();
         let started = Instant::now();
         let exchange = match self
@@ -522,10 +538,19 @@ impl<'a> Run<'a> {
             }
         };
         result.duration = exchange.duration;
+        for value in secrets_in_body(&exchange) {
+            if self.redactor.add(&value) {
+                reporter.secret_learned(&value);
+            }
+        }
         result.rejected = credentials::rejection(&exchange);
         let (checks, captured) = evaluate::evaluate(request, &exchange);
         for (name, value) in captured {
-            if self.is_secret(&name) {
+            let from_secret_field = request
+                .captures
+                .iter()
+                .any(|c| c.name == name && c.source.looks_secret());
+            if self.is_secret(&name) || from_secret_field {
                 let text = scope::value_text(&value);
                 if self.redactor.add(&text) {
                     reporter.secret_learned(&text);
@@ -650,6 +675,53 @@ fn explain_transport(e: &TransportError) -> String {
         }
         _ => e.to_string(),
     }
+}
+
+/// The string values of a JSON answer stored under secret-looking keys (`access_token`,
+/// `refresh_token`, `client_secret`): masked in every output whether or not they are captured,
+/// because a token is a credential wherever it appears.
+fn secrets_in_body(exchange: &Exchange) -> Vec<String> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        Value::String(s) if name_looks_secret(key) => found.push(s.clone()),
+                        _ => walk(value, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if let Ok(body) = serde_json::from_slice::<Value>(&exchange.body) {
+        walk(&body, &mut found);
+    }
+    found
+}
+
+/// Wraps the `env(...)` lookup so that the value of every OS variable read whose name is listed
+/// under `secrets:` or looks secret (`ZOOM_CLIENT_SECRET`) is remembered for masking, whatever
+/// courier variable (if any) it ends up in.
+fn watch_secret_reads(
+    inner: EnvLookup,
+    listed: BTreeSet<String>,
+) -> (EnvLookup, Arc<Mutex<Vec<String>>>) {
+    let read = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&read);
+    let lookup: EnvLookup = Arc::new(move |name| {
+        let value = inner(name);
+        if let Some(value) = &value
+            && (listed.contains(name) || name_looks_secret(name))
+            && let Ok(mut seen) = seen.lock()
+        {
+            seen.push(value.clone());
+        }
+        value
+    });
+    (lookup, read)
 }
 
 /// Renders the string values of a file's variables, in order, each seeing the ones before it.
