@@ -1,0 +1,688 @@
+//! JSON Schemas of courier's three kinds of file (collection, request, environment), for editors.
+//!
+//! The schemas are derived with schemars from the same `*Doc` structs that serde reads the files
+//! into, so a key added to a struct shows up in the schema, with its doc comment as the
+//! `description` an editor shows on hover; `deny_unknown_fields` becomes `additionalProperties:
+//! false`. They are draft-07, the newest draft the VS Code YAML extension reads. What serde sees
+//! only as a `serde_json::Value` (assertion predicates, statuses, captures) or as a custom scalar
+//! ([`Text`]) is described by hand here, from the rules of `crate::assert` and `crate::model`.
+//!
+//! The rule for every hand-written part: the schema never refuses what courier accepts (a false
+//! error in an editor is worse than a missing one), and refuses as much as it can of what courier
+//! refuses (unknown keys and predicates, wrong operand types, malformed statuses). Checks that
+//! need more than a schema (a valid JSONPath or regex, a template that renders) stay courier's.
+//!
+//! The generated files are committed under `schema/`; a test fails when they drift from the types.
+
+use std::borrow::Cow;
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::{Map, Value, json};
+
+use crate::model::yaml::Text;
+use crate::model::{CollectionDoc, EnvironmentDoc, RequestDoc};
+
+/// The meta-schema every generated schema names in `$schema`.
+pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+
+/// The kinds of file courier reads, one schema each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// `collection.yaml`: the collection's name, variables and request list.
+    Collection,
+    /// One request file of a collection.
+    Request,
+    /// An environment file (`--env`).
+    Environment,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 3] = [
+        FileKind::Collection,
+        FileKind::Request,
+        FileKind::Environment,
+    ];
+
+    /// The name of the committed schema file under `schema/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Collection => "collection.schema.json",
+            FileKind::Request => "request.schema.json",
+            FileKind::Environment => "environment.schema.json",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            FileKind::Collection => "courier collection file",
+            FileKind::Request => "courier request file",
+            FileKind::Environment => "courier environment file",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            FileKind::Collection => {
+                "A collection's `collection.yaml`: its name, default variables, secret and \
+                 persistent variable names, and the request files it runs, in order."
+            }
+            FileKind::Request => {
+                "One HTTP request of a collection: method, URL, headers, query, auth, at most one \
+                 body, assertions on the response and captures for later requests. Strings are \
+                 minijinja templates (`{{ base_url }}`)."
+            }
+            FileKind::Environment => {
+                "An environment file (`courier run --env FILE`): the variable values of one target \
+                 (an emulator, staging, production), and which of them are secret or persistent."
+            }
+        }
+    }
+}
+
+/// The draft-07 schema of one kind of file: `$schema`, `title` and `description` first, then what
+/// schemars derived, with shared parts under `definitions`.
+pub fn schema(kind: FileKind) -> Value {
+    let generator = SchemaSettings::draft07().into_generator();
+    let derived = match kind {
+        FileKind::Collection => generator.into_root_schema_for::<CollectionDoc>(),
+        FileKind::Request => generator.into_root_schema_for::<RequestDoc>(),
+        FileKind::Environment => generator.into_root_schema_for::<EnvironmentDoc>(),
+    };
+    let mut root = Map::new();
+    root.insert("$schema".into(), DRAFT_07.into());
+    root.insert("title".into(), kind.title().into());
+    root.insert("description".into(), kind.description().into());
+    let Value::Object(rest) = derived.to_value() else {
+        unreachable!("a struct's schema is an object")
+    };
+    for (key, mut value) in rest {
+        if !matches!(key.as_str(), "$schema" | "title" | "description") {
+            tidy(&mut value);
+            root.insert(key, value);
+        }
+    }
+    Value::Object(root)
+}
+
+/// Two fixes to what schemars derives, for editors. A `"default": null` (every `Option` field
+/// has one) would be what completion inserts, and says nothing the key's absence does not. Doc
+/// comments are wrapped at 100 columns: their single line breaks would show mid-sentence in a
+/// hover, so they become spaces, and only blank lines (paragraphs) stay.
+fn tidy(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("default").is_some_and(Value::is_null) {
+                map.remove("default");
+            }
+            if let Some(Value::String(text)) = map.get_mut("description") {
+                *text = text
+                    .split("\n\n")
+                    .map(|paragraph| paragraph.replace('\n', " "))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+            }
+            map.values_mut().for_each(tidy);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
+/// Every schema with the name of its file under `schema/`.
+pub fn all() -> Vec<(FileKind, &'static str, Value)> {
+    FileKind::ALL
+        .into_iter()
+        .map(|kind| (kind, kind.file_name(), schema(kind)))
+        .collect()
+}
+
+/// The text of a schema file as committed: pretty-printed JSON with a trailing newline.
+pub fn to_file_text(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("a JSON value always serializes");
+    text.push('\n');
+    text
+}
+
+// ---------------------------------------------------------------------------
+// Hand-written parts, named by the `#[schemars(...)]` attributes in `crate::model`.
+
+/// Any scalar, read as text: `port: 8080` and `port: "8080"` are the same value.
+impl JsonSchema for Text {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Text".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+/// What a bare value (not a map) may be where a map means predicates.
+const NOT_A_MAP: [&str; 5] = ["string", "number", "boolean", "array", "null"];
+/// Scalars compared as their text (header and body checks).
+const SCALAR: [&str; 3] = ["string", "number", "boolean"];
+
+/// An optional key may be written with a null value (`timeout: ~`): serde reads it as absent.
+fn null_schema() -> Value {
+    json!({ "type": "null" })
+}
+
+/// The methods courier sends; it accepts them in any case.
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+];
+
+/// `method`: the upper-case names for completion, and any other casing of them.
+pub(crate) fn method(_: &mut SchemaGenerator) -> Schema {
+    // ECMA-262 patterns have no `(?i)`: spell each letter as a class, `[Gg][Ee][Tt]`.
+    let any_case = METHODS
+        .iter()
+        .map(|m| {
+            m.chars()
+                .map(|c| format!("[{c}{}]", c.to_ascii_lowercase()))
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    json_schema!({
+        "type": "string",
+        "anyOf": [
+            { "enum": METHODS },
+            { "pattern": format!("^(?:{any_case})$") }
+        ]
+    })
+}
+
+/// `headers`: names are HTTP tokens (courier refuses others), values any scalar.
+pub(crate) fn headers(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": {
+            "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
+        },
+        "additionalProperties": text_value("A header value, a template.")
+    })
+}
+
+/// `variables` of a collection or an environment: any names, any YAML values.
+pub(crate) fn variables(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "additionalProperties": {
+            "description": "A variable's value: any YAML value. Strings (also inside lists and maps) are templates."
+        }
+    })
+}
+
+/// `timeout`: seconds as a positive number, or a duration string.
+pub(crate) fn timeout(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "number", "exclusiveMinimum": 0, "description": "Seconds." },
+            { "type": "string", "description": "A duration: `10s`, `500ms`, `1m`, or seconds as text." },
+            null_schema()
+        ],
+        "examples": ["10s", "500ms", 30]
+    })
+}
+
+/// `capture`: variable names (identifiers, since templates use them) to a JSONPath or a header.
+pub(crate) fn captures(_: &mut SchemaGenerator) -> Schema {
+    let json_path = json!({
+        "type": "string",
+        "pattern": "^\\$",
+        "description": "An RFC 9535 JSONPath into the JSON body: `$.access_token`. A path that matches several nodes captures the array of them."
+    });
+    json_schema!({
+        "type": "object",
+        "propertyNames": {
+            "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"
+        },
+        "additionalProperties": {
+            "anyOf": [
+                json_path,
+                {
+                    "type": "object",
+                    "properties": { "json": json_path },
+                    "required": ["json"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "header": {
+                            "type": "string",
+                            "description": "A response header's name, matched in any case: `X-Request-Id`."
+                        }
+                    },
+                    "required": ["header"],
+                    "additionalProperties": false
+                }
+            ]
+        }
+    })
+}
+
+/// `assert.status`: a code, a class, or a non-empty list of them.
+pub(crate) fn status_assertion(_: &mut SchemaGenerator) -> Schema {
+    let code = json!({
+        "type": "integer",
+        "minimum": 100,
+        "maximum": 599,
+        "description": "A status code: `200`."
+    });
+    let class = json!({
+        "type": "string",
+        "pattern": "^(?:[1-5][0-9][0-9]|[1-5][xX][xX])$",
+        "description": "A class, `1xx` to `5xx` (quote it: `\"2xx\"`), or a quoted code."
+    });
+    json_schema!({
+        "anyOf": [
+            code,
+            class,
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": { "anyOf": [code, class] },
+                "description": "Any of these: `[200, 201]`, `[304, \"2xx\"]`."
+            },
+            null_schema()
+        ]
+    })
+}
+
+/// `assert.headers`: header name to a bare value (equals) or a map of header predicates.
+pub(crate) fn header_assertions(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [
+                text_value("A bare value: the header equals this text. Numbers and booleans compare as written."),
+                predicate_map(&HEADER_PREDICATES, "Predicates on the header's value, all of which must hold. Header predicates: equals, contains, matches, exists.")
+            ]
+        }
+    })
+}
+
+/// `assert.json`: JSONPath to a bare value (equals) or a map of JSON predicates.
+pub(crate) fn json_assertions(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": {
+            "pattern": "^\\$"
+        },
+        "additionalProperties": {
+            "anyOf": [
+                {
+                    "type": NOT_A_MAP,
+                    "description": "A bare value: what the path selects equals it. To compare with an object, write `{ equals: { … } }`: a map is always predicates."
+                },
+                predicate_map(&JSON_PREDICATES, "Predicates on what the path selects, all of which must hold.")
+            ]
+        }
+    })
+}
+
+/// `assert.body`: a bare string (contains) or a map of body predicates.
+pub(crate) fn body_assertion(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            text_value("A bare value: the body contains this text."),
+            predicate_map(&BODY_PREDICATES, "Predicates on the body as text, all of which must hold. Body predicates: contains, matches."),
+            null_schema()
+        ]
+    })
+}
+
+/// A request has at most one body: once one of `form`, `json` or `body` has a value, the others
+/// must be absent or null (serde reads a null as absent, so courier accepts that). `errorMessage`
+/// is the VS Code extension's keyword for the text it shows instead of its generic one; other
+/// validators ignore it.
+pub(crate) fn at_most_one_body(schema: &mut Schema) {
+    const BODIES: [&str; 3] = ["form", "json", "body"];
+    let rules: Vec<Value> = BODIES
+        .iter()
+        .map(|body| {
+            let others: Map<String, Value> = BODIES
+                .iter()
+                .filter(|other| *other != body)
+                .map(|other| {
+                    let message = format!(
+                        "a request has at most one body, but this one has `{body}` and `{other}`: \
+                         keep one of `form`, `json` or `body`"
+                    );
+                    let absent = json!({ "type": "null", "errorMessage": message });
+                    ((*other).to_string(), absent)
+                })
+                .collect();
+            json!({
+                "if": { "required": [body], "properties": { *body: { "not": null_schema() } } },
+                "then": { "properties": others }
+            })
+        })
+        .collect();
+    schema.insert("allOf".into(), Value::Array(rules));
+}
+
+/// `auth` takes exactly one of `basic` and `bearer`; as for courier, a null one is absent.
+pub(crate) fn exactly_one_auth(schema: &mut Schema) {
+    schema.insert(
+        "oneOf".into(),
+        json!([
+            { "required": ["basic"], "properties": { "basic": { "not": null_schema() } } },
+            { "required": ["bearer"], "properties": { "bearer": { "not": null_schema() } } }
+        ]),
+    );
+}
+
+fn text_value(description: &str) -> Value {
+    json!({ "type": SCALAR, "description": description })
+}
+
+/// A predicate name, the schema of its operand, and what it checks.
+struct PredicateDoc {
+    name: &'static str,
+    operand: fn() -> Value,
+    description: &'static str,
+}
+
+fn any_value() -> Value {
+    json!({})
+}
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+fn scalar() -> Value {
+    json!({ "type": SCALAR })
+}
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+fn number() -> Value {
+    json!({ "type": "number" })
+}
+fn length() -> Value {
+    json!({ "type": "integer", "minimum": 0 })
+}
+fn type_name() -> Value {
+    json!({ "enum": ["string", "number", "integer", "boolean", "array", "object", "null"] })
+}
+
+const EQUALS: PredicateDoc = PredicateDoc {
+    name: "equals",
+    operand: any_value,
+    description: "Equals this value; numbers compare by value (`1` equals `1.0`) and objects and arrays in full. `{ equals: { a: 1 } }` compares with an object.",
+};
+const NOT_EQUALS: PredicateDoc = PredicateDoc {
+    name: "not_equals",
+    operand: any_value,
+    description: "Differs from this value: `{ not_equals: \"\" }`.",
+};
+const EXISTS: PredicateDoc = PredicateDoc {
+    name: "exists",
+    operand: boolean,
+    description: "`true`: the path matches something; `false`: it matches nothing.",
+};
+const TYPE: PredicateDoc = PredicateDoc {
+    name: "type",
+    operand: type_name,
+    description: "Is of this JSON type; `integer` is a number with no fractional part.",
+};
+const MATCHES: PredicateDoc = PredicateDoc {
+    name: "matches",
+    operand: string,
+    description: "A string matching this regular expression (Rust `regex` syntax: no look-around or backreferences), anywhere unless anchored with `^…$`.",
+};
+const CONTAINS: PredicateDoc = PredicateDoc {
+    name: "contains",
+    operand: any_value,
+    description: "A string containing this substring, an array with this element, or an object with this key.",
+};
+const STARTS_WITH: PredicateDoc = PredicateDoc {
+    name: "starts_with",
+    operand: string,
+    description: "A string starting with this text.",
+};
+const GT: PredicateDoc = PredicateDoc {
+    name: "gt",
+    operand: number,
+    description: "A number greater than this.",
+};
+const GTE: PredicateDoc = PredicateDoc {
+    name: "gte",
+    operand: number,
+    description: "A number greater than or equal to this.",
+};
+const LT: PredicateDoc = PredicateDoc {
+    name: "lt",
+    operand: number,
+    description: "A number less than this.",
+};
+const LTE: PredicateDoc = PredicateDoc {
+    name: "lte",
+    operand: number,
+    description: "A number less than or equal to this.",
+};
+const LENGTH: PredicateDoc = PredicateDoc {
+    name: "length",
+    operand: length,
+    description: "Has this length: characters of a string, items of an array, keys of an object.",
+};
+
+const JSON_PREDICATES: [PredicateDoc; 12] = [
+    EQUALS,
+    NOT_EQUALS,
+    EXISTS,
+    TYPE,
+    MATCHES,
+    CONTAINS,
+    STARTS_WITH,
+    GT,
+    GTE,
+    LT,
+    LTE,
+    LENGTH,
+];
+
+/// Headers are text: `equals` and `contains` take a scalar, compared as its text.
+const HEADER_PREDICATES: [PredicateDoc; 4] = [
+    PredicateDoc {
+        name: "equals",
+        operand: scalar,
+        description: "The header's value is exactly this text.",
+    },
+    PredicateDoc {
+        name: "contains",
+        operand: scalar,
+        description: "The header's value contains this text: `{ contains: application/json }`.",
+    },
+    PredicateDoc {
+        name: "matches",
+        operand: string,
+        description: "The header's value matches this regular expression (Rust `regex` syntax).",
+    },
+    PredicateDoc {
+        name: "exists",
+        operand: boolean,
+        description: "`true`: the response has this header; `false`: it has not.",
+    },
+];
+
+const BODY_PREDICATES: [PredicateDoc; 2] = [
+    PredicateDoc {
+        name: "contains",
+        operand: scalar,
+        description: "The body contains this text.",
+    },
+    PredicateDoc {
+        name: "matches",
+        operand: string,
+        description: "The body matches this regular expression (Rust `regex` syntax).",
+    },
+];
+
+/// A map of predicates: courier refuses unknown names and an empty map.
+fn predicate_map(predicates: &[PredicateDoc], description: &str) -> Value {
+    let properties: Map<String, Value> = predicates
+        .iter()
+        .map(|p| {
+            let mut operand = (p.operand)();
+            operand["description"] = p.description.into();
+            (p.name.to_string(), operand)
+        })
+        .collect();
+    json!({
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": false,
+        "minProperties": 1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(predicates: &[PredicateDoc]) -> Vec<&'static str> {
+        predicates.iter().map(|p| p.name).collect()
+    }
+
+    /// A valid operand for each predicate, to ask courier's own parser which names it accepts.
+    fn sample_operand(name: &str) -> Value {
+        match name {
+            "exists" => json!(true),
+            "type" => json!("string"),
+            "gt" | "gte" | "lt" | "lte" | "length" => json!(1),
+            _ => json!("a"),
+        }
+    }
+
+    #[test]
+    fn predicate_lists_match_what_courier_accepts() {
+        use crate::assert::{
+            parse_body_predicates, parse_header_predicates, parse_json_predicates,
+        };
+        type Parser = fn(&Value) -> Result<Vec<crate::assert::Predicate>, crate::assert::SpecError>;
+        let targets: [(&str, &[PredicateDoc], Parser); 3] = [
+            ("json", &JSON_PREDICATES, parse_json_predicates),
+            ("header", &HEADER_PREDICATES, parse_header_predicates),
+            ("body", &BODY_PREDICATES, parse_body_predicates),
+        ];
+        for (target, listed, parse) in targets {
+            // Every JSON predicate name, plus one courier has never heard of.
+            for name in names(&JSON_PREDICATES).into_iter().chain(["equal"]) {
+                let accepted = parse(&json!({ name: sample_operand(name) })).is_ok();
+                assert_eq!(
+                    accepted,
+                    names(listed).contains(&name),
+                    "courier {} `{name}` on {target}, the schema disagrees",
+                    if accepted { "accepts" } else { "refuses" }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn predicate_operands_that_courier_accepts_are_valid() {
+        let schema = predicate_map(&JSON_PREDICATES, "");
+        for p in &JSON_PREDICATES {
+            let operand = sample_operand(p.name);
+            crate::assert::parse_json_predicates(&json!({ p.name: operand })).unwrap();
+            let validator = compile(&schema);
+            assert!(
+                validator.is_valid(&json!({ p.name: operand })),
+                "`{}: {operand}`",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_schema_is_draft_07_with_a_title() {
+        for (kind, file_name, schema) in all() {
+            assert_eq!(schema["$schema"], DRAFT_07, "{file_name}");
+            assert_eq!(schema["title"], kind.title());
+            assert_eq!(schema["additionalProperties"], false, "{file_name}");
+            // Draft-07 keeps shared parts under `definitions`; `$defs` is 2019-09 and later.
+            assert!(schema.get("$defs").is_none(), "{file_name}");
+            compile(&schema);
+        }
+    }
+
+    #[test]
+    fn methods_match_in_any_case() {
+        let validator = compile(&schema(FileKind::Request));
+        let request = |method: &str| json!({ "name": "a", "method": method, "url": "u" });
+        for method in ["GET", "post", "Patch", "oPtIoNs"] {
+            assert!(validator.is_valid(&request(method)), "{method}");
+        }
+        for method in ["PSOT", "GETS", "", "CONNECT"] {
+            assert!(!validator.is_valid(&request(method)), "{method}");
+        }
+    }
+
+    #[test]
+    fn at_most_one_body() {
+        let validator = compile(&schema(FileKind::Request));
+        let mut request = json!({ "name": "a", "method": "POST", "url": "u", "form": { "a": 1 } });
+        assert!(validator.is_valid(&request));
+        request["json"] = json!({ "a": 1 });
+        assert!(!validator.is_valid(&request));
+    }
+
+    #[test]
+    fn statuses() {
+        let validator = compile(&schema(FileKind::Request));
+        let request = |status: Value| json!({ "name": "a", "method": "GET", "url": "u", "assert": { "status": status } });
+        for good in [
+            json!(200),
+            json!("2xx"),
+            json!("5XX"),
+            json!("404"),
+            json!([200, "3xx"]),
+        ] {
+            assert!(validator.is_valid(&request(good.clone())), "{good}");
+            crate::assert::StatusSpec::parse(&good).unwrap();
+        }
+        for bad in [
+            json!(99),
+            json!("6xx"),
+            json!("2x"),
+            json!([]),
+            json!(true),
+            json!("099"),
+        ] {
+            assert!(!validator.is_valid(&request(bad.clone())), "{bad}");
+            crate::assert::StatusSpec::parse(&bad).unwrap_err();
+        }
+    }
+
+    /// A compiled schema, checked against the draft-07 meta-schema on the way.
+    struct Validator {
+        schemas: boon::Schemas,
+        index: boon::SchemaIndex,
+    }
+
+    impl Validator {
+        fn is_valid(&self, instance: &Value) -> bool {
+            self.schemas.validate(instance, self.index).is_ok()
+        }
+    }
+
+    fn compile(schema: &Value) -> Validator {
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        let url = "urn:courier:test";
+        compiler.add_resource(url, schema.clone()).unwrap();
+        let index = compiler
+            .compile(url, &mut schemas)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        Validator { schemas, index }
+    }
+}
