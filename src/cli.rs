@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -35,9 +35,31 @@ enum CommandArgs {
     Check(TargetArgs),
     /// List each variable, its value (secrets masked) and where it came from
     Vars(VarsArgs),
+    /// Print an equivalent curl command for requests of a collection (secrets masked)
+    Curl(CurlArgs),
+    /// Print a shell completion script: `courier completions bash > /etc/bash_completion.d/courier`
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `courier man > courier.1`
+    Man,
+    /// Print the JSON Schema (draft-07) of a file kind, for editor completion and validation,
+    /// or write all three into a folder
+    Schema {
+        /// collection, request or environment
+        #[arg(value_enum, required_unless_present = "out")]
+        kind: Option<SchemaKind>,
+        /// Write `collection.schema.json`, `request.schema.json` and `environment.schema.json` here
+        #[arg(long, value_name = "DIR", conflicts_with = "kind")]
+        out: Option<PathBuf>,
+    },
     /// Serve a local emulator of a real API
     #[command(subcommand)]
     Mock(MockArgs),
+    /// Convert another tool's collection into a courier collection
+    #[command(subcommand)]
+    Import(ImportArgs),
 }
 
 /// What to load: the collection and everything that fills its variables.
@@ -45,9 +67,10 @@ enum CommandArgs {
 struct TargetArgs {
     /// The collection: a folder holding `collection.yaml`, or the path of that file
     collection: PathBuf,
-    /// Environment file whose `variables:` fill the templates
-    #[arg(short, long, value_name = "FILE")]
-    env: Option<PathBuf>,
+    /// Environment file whose `variables:` fill the templates; `courier run` takes several
+    /// (repeat it, or quote a glob such as `'environments/*.yaml'`) and runs once per file
+    #[arg(short, long = "env", value_name = "FILE")]
+    envs: Vec<String>,
     /// Set a variable, above the environment file in precedence (repeatable)
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
@@ -70,6 +93,18 @@ struct VarsArgs {
     #[command(flatten)]
     target: TargetArgs,
     /// Print secret values instead of masking them
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+#[derive(Args, Debug)]
+struct CurlArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The request to print (repeatable; all requests when not given)
+    #[arg(long = "request", value_name = "NAME")]
+    requests: Vec<String>,
+    /// Print secret values instead of masking them (the command then runs as is)
     #[arg(long)]
     show_secrets: bool,
 }
@@ -128,9 +163,36 @@ struct RunArgs {
     /// Write a JSON report of the whole run (schema in the README)
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
+    /// Write a self-contained HTML report (works offline; no secrets)
+    #[arg(long, value_name = "FILE")]
+    report_html: Option<PathBuf>,
     /// Show each request and response, headers and bodies (secrets masked)
     #[arg(short, long)]
     verbose: bool,
+    /// Render every selected request and print it as HTTP without sending anything (secrets
+    /// masked; values earlier requests would capture show as `<name>`)
+    #[arg(long)]
+    dry_run: bool,
+    /// Run the collection N times (each pass keeps its captures to itself)
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    iterations: u64,
+    /// Run once per row of this CSV (header row) or JSON (array of objects) file; a row's values
+    /// are variables between the environment and `--var`
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// Passes (iterations, rows, environments) run at the same time; requests inside a pass
+    /// stay in order, and an environment with persistent variables runs its passes one by one
+    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: u64,
+    /// Run only the K-th of N equal slices of the passes (CI matrices): `--shard 2/4`
+    #[arg(long, value_name = "K/N", value_parser = crate::runner::passes::Shard::parse)]
+    shard: Option<crate::runner::passes::Shard>,
+    /// The largest response body kept (`8MiB`, `512KiB`, bytes); a larger body fails its request
+    #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
+    max_body: usize,
+    /// Print only failures and the closing summary
+    #[arg(short, long)]
+    quiet: bool,
     /// Start the embedded Zoom OAuth emulator on loopback, seeded with the environment's
     /// `ClientID`, `ClientSecret` and `refresh_token`, and point `base_url` at it
     #[arg(long)]
@@ -138,6 +200,21 @@ struct RunArgs {
     /// Print secret values instead of masking them (for debugging; never in CI)
     #[arg(long)]
     show_secrets: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportArgs {
+    /// A Postman collection export (format v2.0 or v2.1) and its environments
+    Postman {
+        /// The exported collection (`*.postman_collection.json`)
+        collection: PathBuf,
+        /// An exported environment (repeatable); each becomes `environments/<name>.yaml`
+        #[arg(long = "environment", value_name = "ENV.json")]
+        environments: Vec<PathBuf>,
+        /// The folder to write the courier collection into (must not hold one already)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -166,6 +243,13 @@ struct MockZoomArgs {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
+enum SchemaKind {
+    Collection,
+    Request,
+    Environment,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
 enum ColorArg {
     Auto,
     Always,
@@ -177,15 +261,29 @@ enum ColorArg {
 pub enum Command {
     Run(Box<RunConfig>),
     Check(Target),
-    Vars { target: Target, show_secrets: bool },
+    Vars {
+        target: Target,
+        show_secrets: bool,
+    },
+    Curl {
+        target: Target,
+        requests: Vec<String>,
+        show_secrets: bool,
+    },
     MockZoom(MockZoomConfig),
+    /// Text generated here, printed as is (completion scripts, the manual page).
+    Print(Vec<u8>),
+    /// Write the JSON Schemas into this folder.
+    WriteSchemas(PathBuf),
+    ImportPostman(crate::import::ImportOptions),
 }
 
 /// The collection and everything that fills its variables.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub collection: PathBuf,
-    pub environment: Option<PathBuf>,
+    /// In the order given, globs expanded.
+    pub environments: Vec<PathBuf>,
     pub vars: Vec<(String, String)>,
     pub var_files: Vec<PathBuf>,
     pub env_files: Vec<PathBuf>,
@@ -211,7 +309,15 @@ pub struct RunConfig {
     pub export_vars: Option<PathBuf>,
     pub report_junit: Option<PathBuf>,
     pub report_json: Option<PathBuf>,
+    pub report_html: Option<PathBuf>,
     pub verbose: bool,
+    pub dry_run: bool,
+    pub iterations: usize,
+    pub data: Option<PathBuf>,
+    pub jobs: usize,
+    pub shard: Option<crate::runner::passes::Shard>,
+    pub max_body: usize,
+    pub quiet: bool,
     pub mock_zoom: bool,
     pub show_secrets: bool,
 }
@@ -269,7 +375,15 @@ where
             export_vars: run.export_vars,
             report_junit: run.report_junit,
             report_json: run.report_json,
+            report_html: run.report_html,
             verbose: run.verbose,
+            dry_run: run.dry_run,
+            iterations: usize::try_from(run.iterations).unwrap_or(usize::MAX),
+            data: run.data,
+            jobs: usize::try_from(run.jobs).unwrap_or(usize::MAX),
+            shard: run.shard,
+            max_body: run.max_body,
+            quiet: run.quiet,
             mock_zoom: run.mock_zoom,
             show_secrets: run.show_secrets,
         })),
@@ -278,6 +392,51 @@ where
             target: vars.target.into(),
             show_secrets: vars.show_secrets,
         },
+        CommandArgs::Curl(curl) => Command::Curl {
+            target: curl.target.into(),
+            requests: curl.requests,
+            show_secrets: curl.show_secrets,
+        },
+        CommandArgs::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "courier", &mut script);
+            Command::Print(script)
+        }
+        CommandArgs::Import(ImportArgs::Postman {
+            collection,
+            environments,
+            out,
+        }) => Command::ImportPostman(crate::import::ImportOptions {
+            collection,
+            environments,
+            out,
+        }),
+        CommandArgs::Schema { kind, out } => match (kind, out) {
+            (_, Some(dir)) => Command::WriteSchemas(dir),
+            (Some(kind), None) => {
+                let kind = match kind {
+                    SchemaKind::Collection => crate::schema::FileKind::Collection,
+                    SchemaKind::Request => crate::schema::FileKind::Request,
+                    SchemaKind::Environment => crate::schema::FileKind::Environment,
+                };
+                Command::Print(
+                    crate::schema::to_file_text(&crate::schema::schema(kind)).into_bytes(),
+                )
+            }
+            (None, None) => {
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    "name a file kind (collection, request, environment) or pass --out DIR\n",
+                ));
+            }
+        },
+        CommandArgs::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::Io, e))?;
+            Command::Print(page)
+        }
         CommandArgs::Mock(MockArgs::Zoom(zoom)) => Command::MockZoom(MockZoomConfig {
             port: zoom.port,
             client_id: zoom.client_id,
@@ -293,7 +452,7 @@ impl From<TargetArgs> for Target {
     fn from(args: TargetArgs) -> Self {
         Target {
             collection: args.collection,
-            environment: args.env,
+            environments: args.envs.iter().flat_map(|e| expand_glob(e)).collect(),
             vars: args.vars,
             var_files: args.var_files,
             env_files: args.env_files,
@@ -313,6 +472,52 @@ fn wants_color(choice: ColorArg, is_terminal: bool) -> bool {
         ColorArg::Auto if set("CLICOLOR_FORCE") => true,
         ColorArg::Auto => is_terminal,
     }
+}
+
+/// `'environments/*.yaml'` quoted past the shell. A pattern that matches nothing stays as it is,
+/// so loading it reports the missing file by name.
+fn expand_glob(pattern: &str) -> Vec<PathBuf> {
+    if !pattern.contains(['*', '?', '[']) {
+        return vec![PathBuf::from(pattern)];
+    }
+    let mut matches: Vec<PathBuf> = glob::glob(pattern)
+        .map(|paths| {
+            paths
+                .flatten()
+                .filter(|p| !p.to_string_lossy().ends_with(".state.yaml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    matches.sort();
+    if matches.is_empty() {
+        matches.push(PathBuf::from(pattern));
+    }
+    matches
+}
+
+/// `8MiB`, `512KiB`, `1MB` or a number of bytes.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write `8MiB`, `512KiB` or bytes"))?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`; use KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -348,6 +553,14 @@ mod tests {
     }
 
     #[test]
+    fn sizes() {
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("lots").is_err() && parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
@@ -357,7 +570,6 @@ mod tests {
 
     #[test]
     fn the_cli_is_well_formed() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 }

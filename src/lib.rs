@@ -12,11 +12,13 @@ pub mod cli;
 pub mod diag;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod inputs;
 pub mod mock;
 pub mod model;
 pub mod report;
 pub mod runner;
+pub mod schema;
 pub mod secrets;
 pub mod state;
 pub mod template;
@@ -67,6 +69,18 @@ where
             target,
             show_secrets,
         } => list_vars(&target, show_secrets),
+        Command::Curl {
+            target,
+            requests,
+            show_secrets,
+        } => print_curl(&target, requests, show_secrets),
+        Command::Print(bytes) => {
+            // A closed pipe (`courier man | head`) is not an error worth reporting.
+            let _ = std::io::stdout().lock().write_all(&bytes);
+            Ok(error::exit::OK)
+        }
+        Command::WriteSchemas(dir) => write_schemas(&dir),
+        Command::ImportPostman(options) => import_postman(&options),
         Command::MockZoom(mock) => runtime.block_on(serve_zoom(mock)),
     };
     match outcome {
@@ -87,35 +101,196 @@ const SEED_VARIABLES: [&str; 3] = ["ClientID", "ClientSecret", "refresh_token"];
 /// A collection with everything that fills its variables, loaded and parsed.
 struct Loaded {
     collection: Collection,
-    environment: Option<Environment>,
+    /// In the order given on the command line.
+    environments: Vec<Environment>,
     /// `--var-file` values, then `--var` values: later ones win.
-    vars: Vec<(String, String)>,
+    vars: Vec<(String, String, Origin)>,
     lookup: EnvLookup,
 }
 
 fn load(target: &Target) -> Result<Loaded> {
     let collection = model::load_collection(&target.collection)?;
-    let environment = target
-        .environment
-        .as_deref()
-        .map(model::load_environment)
-        .transpose()?;
+    let environments = target
+        .environments
+        .iter()
+        .map(|path| model::load_environment(path))
+        .collect::<Result<Vec<_>>>()?;
     let mut vars = Vec::new();
     for file in &target.var_files {
-        vars.extend(inputs::load_var_file(file)?);
+        let origin = Origin::VarFile(file.clone());
+        vars.extend(
+            inputs::load_var_file(file)?
+                .into_iter()
+                .map(|(k, v)| (k, v, origin.clone())),
+        );
     }
-    vars.extend(target.vars.iter().cloned());
+    vars.extend(
+        target
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), Origin::CommandLine)),
+    );
     let lookup = inputs::lookup(inputs::load_env_files(&target.env_files)?);
     Ok(Loaded {
         collection,
-        environment,
+        environments,
         vars,
         lookup,
     })
 }
 
+impl Loaded {
+    /// The one environment of commands that take at most one (`vars`, `curl`).
+    fn single_environment(&self) -> Result<Option<&Environment>> {
+        match self.environments.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            _ => Err(Error::Usage {
+                message: "this command takes one `--env` file".into(),
+                help: Some("`courier run` is the command that runs several environments".into()),
+            }),
+        }
+    }
+}
+
 async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
     let loaded = load(&config.target)?;
+    let rows = config
+        .data
+        .as_deref()
+        .map(runner::passes::load_data)
+        .transpose()?;
+    let settings = run_settings(&config)?;
+    if config.show_secrets {
+        eprintln!("warning: --show-secrets is on: secret values will be printed");
+    }
+    if config.insecure {
+        eprintln!("warning: --insecure is on: TLS certificates are not checked");
+    }
+    let environments: Vec<Option<&Environment>> = if loaded.environments.is_empty() {
+        vec![None]
+    } else {
+        loaded.environments.iter().map(Some).collect()
+    };
+    let mut runs = Vec::with_capacity(environments.len());
+    for environment in &environments {
+        let run = Run::new(
+            &loaded.collection,
+            *environment,
+            &loaded.vars,
+            settings.clone(),
+            Arc::clone(&loaded.lookup),
+        )?;
+        runs.push(run);
+    }
+    let sample = rows.as_ref().and_then(|rows| rows.first());
+    if config.dry_run {
+        let mut out = std::io::stdout().lock();
+        for run in &mut runs {
+            run.precheck(sample)?;
+            for (request, outgoing) in run.render_offline()? {
+                let text = report::preview::as_http(&request.name, &outgoing, run.redactor());
+                let _ = writeln!(out, "{text}");
+            }
+        }
+        return Ok(error::exit::OK);
+    }
+    let mut planned = plan_passes(runs, &environments, &config, rows.as_deref());
+    for (run, environment) in planned.iter_mut().map(|(run, _)| run).zip(&environments) {
+        let env_path = environment.map(|e| e.file.path.as_path());
+        if let Some(path) = state_path(
+            run,
+            config.target.state.as_deref(),
+            env_path,
+            config.mock_zoom,
+        )? {
+            let state = state::StateFile::open(&path, config.lock_timeout)?;
+            for line in run.attach_state(state) {
+                if config.verbose || line.contains("restart") {
+                    eprintln!("state {}: {line}", path.display());
+                }
+            }
+        }
+    }
+    planned.retain(|(_, passes)| !passes.is_empty());
+    // Kept alive until the run ends; dropping it stops the emulator.
+    let _emulator = match (config.mock_zoom, planned.first()) {
+        (true, Some((first, _))) => {
+            let emulator = start_emulator(first).await?;
+            let url = serde_json::Value::String(emulator.base_url());
+            for (run, _) in &mut planned {
+                run.set("base_url", url.clone(), Origin::Emulator);
+            }
+            eprintln!(
+                "using the embedded Zoom OAuth emulator at {}",
+                emulator.base_url()
+            );
+            Some(emulator)
+        }
+        _ => None,
+    };
+    // Every environment is checked before any request is sent.
+    for (run, _) in &planned {
+        run.precheck(sample)?;
+    }
+    let mut planned = spread(planned, config.jobs);
+
+    let stdout = std::io::stdout();
+    let mut reporters = report::Fanout::new();
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(std::path::PathBuf::from);
+        reporters.push(report::github::GithubReport::new(
+            summary,
+            std::io::stdout(),
+        ));
+    }
+    let console_out: Box<dyn Write> = if std::io::IsTerminal::is_terminal(&stdout) {
+        Box::new(stdout.lock())
+    } else {
+        // Not a terminal: nobody watches line by line, and a large run prints a lot.
+        Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
+    };
+    reporters
+        .push(report::Console::new(console_out, colors.stdout, config.verbose).quiet(config.quiet));
+    if let Some(path) = &config.report_junit {
+        reporters.push(report::junit::JunitReport::new(path.clone()));
+    }
+    if let Some(path) = &config.report_json {
+        reporters.push(report::json::JsonReport::new(path.clone()));
+    }
+    if let Some(path) = &config.report_html {
+        reporters.push(report::html::HtmlReport::new(path.clone()));
+    }
+    let client = http::Client::new(&settings.client).map_err(|message| Error::Transport {
+        message: format!("cannot create the HTTP client: {message}"),
+    })?;
+    let summary = runner::passes::run_all(&mut planned, &client, config.jobs, &mut reporters).await;
+    let mut code = summary.exit_code();
+    // A token that could not be saved needs someone to act: say so where CI logs errors too.
+    for (run, _) in &planned {
+        if let Some(message) = run.state_error() {
+            eprintln!("{message}");
+        }
+    }
+    for e in reporters.errors() {
+        report_error(e, colors);
+        code = code.max(error::exit::INVALID_INPUT);
+    }
+    if let Some(path) = &config.export_vars {
+        let values: Vec<(String, String)> = planned
+            .iter()
+            .flat_map(|(run, _)| run.persistent_values())
+            .collect();
+        if let Err(e) = export_vars(path, &values) {
+            report_error(&e, colors);
+            code = code.max(error::exit::INVALID_INPUT);
+        }
+    }
+    Ok(code)
+}
+
+/// The run's settings, resolved from the command line.
+fn run_settings(config: &RunConfig) -> Result<Settings> {
     let extra_roots_pem = match &config.cacert {
         Some(path) => Some(std::fs::read(path).map_err(|source| Error::Read {
             path: path.clone(),
@@ -124,7 +299,7 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
         })?),
         None => None,
     };
-    let settings = Settings {
+    Ok(Settings {
         timeout: config.timeout,
         max_redirects: config.max_redirects,
         bail: config.bail,
@@ -138,84 +313,80 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
             insecure: config.insecure,
             extra_roots_pem,
             proxy: config.proxy.clone(),
+            max_body: Some(config.max_body),
         },
         selection: Selection {
             tags: config.tags.clone(),
             skip_tags: config.skip_tags.clone(),
             requests: config.requests.clone(),
         },
-    };
-    if config.show_secrets {
-        eprintln!("warning: --show-secrets is on: secret values will be printed");
-    }
-    if config.insecure {
-        eprintln!("warning: --insecure is on: TLS certificates are not checked");
-    }
-    let mut run = Run::new(
-        &loaded.collection,
-        loaded.environment.as_ref(),
-        &loaded.vars,
-        settings,
-        loaded.lookup,
-    )?;
-    if let Some(path) = state_path(&run, &config.target, config.mock_zoom)? {
-        let state = state::StateFile::open(&path, config.lock_timeout)?;
-        for line in run.attach_state(state) {
-            if config.verbose || line.contains("restart") {
-                eprintln!("state {}: {line}", path.display());
-            }
+    })
+}
+
+/// Each environment's passes (iterations × data rows), then `--shard`'s slice of them all.
+/// An environment whose passes all fall outside the slice keeps an empty list.
+fn plan_passes<'a>(
+    runs: Vec<Run<'a>>,
+    environments: &[Option<&Environment>],
+    config: &RunConfig,
+    rows: Option<&[runner::DataRow]>,
+) -> Vec<(Run<'a>, Vec<runner::Pass>)> {
+    let several = environments.len() > 1;
+    let mut planned: Vec<(Run<'a>, Vec<runner::Pass>)> = runs
+        .into_iter()
+        .zip(environments)
+        .map(|(run, environment)| {
+            let label = environment.filter(|_| several).map(|e| {
+                e.file
+                    .path
+                    .file_stem()
+                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+            });
+            (
+                run,
+                runner::passes::plan(config.iterations, rows, label.as_deref()),
+            )
+        })
+        .collect();
+    if let Some(shard) = config.shard {
+        let total: usize = planned.iter().map(|(_, p)| p.len()).sum();
+        let keep = shard.range(total);
+        let mut index = 0;
+        for (_, passes) in &mut planned {
+            passes.retain(|_| {
+                let kept = keep.contains(&index);
+                index += 1;
+                kept
+            });
         }
     }
-    // Kept alive until the run ends; dropping it stops the emulator.
-    let _emulator = if config.mock_zoom {
-        let emulator = start_emulator(&run).await?;
-        run.set(
-            "base_url",
-            serde_json::Value::String(emulator.base_url()),
-            Origin::Emulator,
-        );
-        eprintln!(
-            "using the embedded Zoom OAuth emulator at {}",
-            emulator.base_url()
-        );
-        Some(emulator)
-    } else {
-        None
-    };
-    run.precheck()?;
+    planned
+}
 
-    let mut reporters = report::Fanout::new();
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(std::path::PathBuf::from);
-        reporters.push(report::github::GithubReport::new(
-            summary,
-            std::io::stdout(),
-        ));
+/// With `--jobs` above 1, an environment without persistent variables has its passes dealt out
+/// to forks of its run so they can go at the same time; one with persistent variables keeps
+/// them in order, since each pass spends the token the previous one saved.
+fn spread(
+    planned: Vec<(Run<'_>, Vec<runner::Pass>)>,
+    jobs: usize,
+) -> Vec<(Run<'_>, Vec<runner::Pass>)> {
+    let mut spread = Vec::new();
+    for (run, passes) in planned {
+        let ways = jobs.min(passes.len());
+        if ways <= 1 || !run.persistent_names().is_empty() {
+            spread.push((run, passes));
+            continue;
+        }
+        let mut hands: Vec<Vec<runner::Pass>> = vec![Vec::new(); ways];
+        for (i, pass) in passes.into_iter().enumerate() {
+            hands[i % ways].push(pass);
+        }
+        let forks: Vec<Run<'_>> = (1..ways).map(|_| run.fork()).collect();
+        let mut hands = hands.into_iter();
+        spread.push((run, hands.next().unwrap_or_default()));
+        spread.extend(forks.into_iter().zip(hands));
     }
-    reporters.push(report::Console::new(
-        std::io::stdout().lock(),
-        colors.stdout,
-        config.verbose,
-    ));
-    if let Some(path) = &config.report_junit {
-        reporters.push(report::junit::JunitReport::new(path.clone()));
-    }
-    if let Some(path) = &config.report_json {
-        reporters.push(report::json::JsonReport::new(path.clone()));
-    }
-    let summary = run.execute(&mut reporters).await?;
-    let mut code = summary.exit_code();
-    for e in reporters.errors() {
-        report_error(e, colors);
-        code = code.max(error::exit::INVALID_INPUT);
-    }
-    if let Some(path) = &config.export_vars
-        && let Err(e) = export_vars(path, &run.persistent_values())
-    {
-        report_error(&e, colors);
-        code = code.max(error::exit::INVALID_INPUT);
-    }
-    Ok(code)
+    spread
 }
 
 /// Where persistent variables are saved: `--state`, else beside the environment file. A run on
@@ -223,17 +394,18 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
 /// its tokens die with it.
 fn state_path(
     run: &Run<'_>,
-    target: &Target,
+    explicit: Option<&std::path::Path>,
+    environment: Option<&std::path::Path>,
     mock_zoom: bool,
 ) -> Result<Option<std::path::PathBuf>> {
-    if let Some(path) = &target.state {
-        return Ok(Some(path.clone()));
+    if let Some(path) = explicit {
+        return Ok(Some(path.to_path_buf()));
     }
     let persistent = run.persistent_names();
     if persistent.is_empty() || mock_zoom {
         return Ok(None);
     }
-    match &target.environment {
+    match environment {
         Some(env) => Ok(Some(state::default_state_path(env))),
         None => Err(Error::Usage {
             message: format!(
@@ -285,15 +457,22 @@ fn dotenv_quote(value: &str) -> String {
 /// that `env(...)` cannot find are listed as needs, not errors, so CI can lint without secrets.
 fn check(target: &Target) -> Result<i32> {
     let loaded = load(target)?;
-    let (lookup, needs) = inputs::Needs::wrap(loaded.lookup);
-    let run = Run::new(
-        &loaded.collection,
-        loaded.environment.as_ref(),
-        &loaded.vars,
-        Settings::default(),
-        lookup,
-    )?;
-    run.precheck()?;
+    let (lookup, needs) = inputs::Needs::wrap(Arc::clone(&loaded.lookup));
+    let environments: Vec<Option<&Environment>> = if loaded.environments.is_empty() {
+        vec![None]
+    } else {
+        loaded.environments.iter().map(Some).collect()
+    };
+    for environment in &environments {
+        let run = Run::new(
+            &loaded.collection,
+            *environment,
+            &loaded.vars,
+            Settings::default(),
+            Arc::clone(&lookup),
+        )?;
+        run.precheck(None)?;
+    }
     let count = loaded.collection.requests.len();
     let mut out = std::io::stdout().lock();
     let mut line = format!(
@@ -302,7 +481,7 @@ fn check(target: &Target) -> Result<i32> {
         if count == 1 { "" } else { "s" },
         target.collection.display()
     );
-    if let Some(env) = &target.environment {
+    for env in &target.environments {
         line.push_str(&format!(", environment {}", env.display()));
     }
     let _ = writeln!(out, "{line}");
@@ -315,6 +494,78 @@ fn check(target: &Target) -> Result<i32> {
     Ok(error::exit::OK)
 }
 
+/// `courier import postman`: writes the collection, then says what it made and, line by line,
+/// what it could not convert.
+fn import_postman(options: &import::ImportOptions) -> Result<i32> {
+    let report = import::import_postman(options)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "imported {} request{} in {} folder{} into {}",
+        report.requests,
+        if report.requests == 1 { "" } else { "s" },
+        report.folders,
+        if report.folders == 1 { "" } else { "s" },
+        options.out.display()
+    );
+    for env in &report.environments {
+        let _ = writeln!(out, "environment {}", env.display());
+    }
+    if !report.not_converted.is_empty() {
+        let _ = writeln!(out, "\nnot converted ({}):", report.not_converted.len());
+        for line in &report.not_converted {
+            let _ = writeln!(out, "  - {line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ncheck it with: courier check {}",
+        options.out.display()
+    );
+    Ok(error::exit::OK)
+}
+
+/// `courier schema --out DIR`: the three JSON Schemas, as committed under `schema/`.
+fn write_schemas(dir: &std::path::Path) -> Result<i32> {
+    let io = |source| Error::Io {
+        context: format!("cannot write the schemas into `{}`", dir.display()),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (_, name, schema) in schema::all() {
+        std::fs::write(dir.join(name), schema::to_file_text(&schema)).map_err(io)?;
+        println!("wrote {}", dir.join(name).display());
+    }
+    Ok(error::exit::OK)
+}
+
+/// `courier curl`: each selected request as a curl command, nothing sent.
+fn print_curl(target: &Target, requests: Vec<String>, show_secrets: bool) -> Result<i32> {
+    let loaded = load(target)?;
+    let settings = Settings {
+        show_secrets,
+        selection: Selection {
+            requests,
+            ..Selection::default()
+        },
+        ..Settings::default()
+    };
+    let mut run = Run::new(
+        &loaded.collection,
+        loaded.single_environment()?,
+        &loaded.vars,
+        settings,
+        Arc::clone(&loaded.lookup),
+    )?;
+    run.precheck(None)?;
+    let mut out = std::io::stdout().lock();
+    for (request, outgoing) in run.render_offline()? {
+        let command = report::preview::as_curl(&outgoing, run.redactor());
+        let _ = writeln!(out, "# {}\n{command}", request.name);
+    }
+    Ok(error::exit::OK)
+}
+
 /// `courier vars`: each variable, its value (masked if secret) and where it came from.
 fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
     let loaded = load(target)?;
@@ -323,15 +574,17 @@ fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
         show_secrets,
         ..Settings::default()
     };
+    let environment = loaded.single_environment()?;
     let mut run = Run::new(
         &loaded.collection,
-        loaded.environment.as_ref(),
+        environment,
         &loaded.vars,
         settings,
         lookup,
     )?;
     let mut explained = Vec::new();
-    if let Ok(Some(path)) = state_path(&run, target, false)
+    let env_path = environment.map(|e| e.file.path.as_path());
+    if let Ok(Some(path)) = state_path(&run, target.state.as_deref(), env_path, false)
         && path.exists()
     {
         let state = state::StateFile::open(&path, std::time::Duration::from_secs(5))?;
@@ -374,7 +627,7 @@ fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
 fn os_variables_read(loaded: &Loaded, name: &str, origin: &Origin) -> Vec<String> {
     let defs = match origin {
         Origin::Collection => &loaded.collection.variables,
-        Origin::Environment => match &loaded.environment {
+        Origin::Environment => match loaded.environments.first() {
             Some(env) => &env.variables,
             None => return Vec::new(),
         },

@@ -99,6 +99,13 @@ impl Redactor {
         self.add(&encoded);
     }
 
+    /// Learns every secret `other` knows.
+    pub fn merge(&mut self, other: &Redactor) {
+        for value in &other.values {
+            self.add(value);
+        }
+    }
+
     /// The secret values known so far, as given (their derived forms are masked too, but are
     /// not secrets of their own).
     pub fn values(&self) -> &[String] {

@@ -24,6 +24,7 @@ pub fn os_env() -> EnvLookup {
     Arc::new(|name| std::env::var(name).ok())
 }
 
+#[derive(Clone)]
 pub struct Engine {
     env: Environment<'static>,
 }

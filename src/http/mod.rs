@@ -88,10 +88,13 @@ pub struct ClientOptions {
     /// A proxy for every request (`--proxy`); `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply
     /// when it is not given.
     pub proxy: Option<String>,
+    /// The largest response body kept (`--max-body`); `None` keeps any size.
+    pub max_body: Option<usize>,
 }
 
 pub struct Client {
     inner: reqwest::Client,
+    max_body: usize,
 }
 
 impl Client {
@@ -120,7 +123,10 @@ impl Client {
             builder = builder.proxy(proxy);
         }
         let inner = builder.build().map_err(|e| error_chain(&e))?;
-        Ok(Client { inner })
+        Ok(Client {
+            inner,
+            max_body: options.max_body.unwrap_or(usize::MAX),
+        })
     }
 
     /// Sends the request, following redirects up to its limit, within its timeout.
@@ -148,14 +154,15 @@ impl Client {
                 Some(next) if response.status().is_redirection() && status != 304 => {
                     if redirects.len() as u32 >= outgoing.max_redirects {
                         if outgoing.max_redirects == 0 {
-                            return finish(outgoing, response, started, redirects).await;
+                            return finish(outgoing, response, started, redirects, self.max_body)
+                                .await;
                         }
                         return Err(TransportError::TooManyRedirects(outgoing.max_redirects));
                     }
                     redirects.push((status, next.clone()));
                     outgoing = redirected(outgoing, status, next, &origin);
                 }
-                _ => return finish(outgoing, response, started, redirects).await,
+                _ => return finish(outgoing, response, started, redirects, self.max_body).await,
             }
         }
     }
@@ -185,6 +192,7 @@ async fn finish(
     response: reqwest::Response,
     started: Instant,
     redirects: Vec<(u16, Url)>,
+    max_body: usize,
 ) -> Result<Exchange, TransportError> {
     let status = response.status();
     let version = format!("{:?}", response.version());
@@ -198,20 +206,45 @@ async fn finish(
             )
         })
         .collect();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| TransportError::Other(format!("reading the response: {}", error_chain(&e))))?;
+    let body = read_body(response, max_body).await?;
     Ok(Exchange {
         request,
         status: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_string(),
         version,
         headers,
-        body: body.to_vec(),
+        body,
         duration: started.elapsed(),
         redirects,
     })
+}
+
+/// Reads the body chunk by chunk, so that a body over `max` fails without being held whole.
+async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, TransportError> {
+    let mut body = Vec::with_capacity(
+        response
+            .content_length()
+            .map_or(0, |n| (n as usize).min(max)),
+    );
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(TransportError::Other(format!(
+                        "the response body is larger than {max} bytes (raise `--max-body`)"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(TransportError::Other(format!(
+                    "reading the response: {}",
+                    error_chain(&e)
+                )));
+            }
+        }
+    }
 }
 
 /// The request to send after a redirect. 301, 302 and 303 turn a POST into a bodiless GET, as

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -14,18 +15,34 @@ use crate::error::{Error, Result};
 
 pub const COLLECTION_FILE: &str = "collection.yaml";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CollectionDoc {
+pub(crate) struct CollectionDoc {
+    /// The collection's name, shown by reports and `courier check`.
     name: String,
+    /// Free text about the collection, for readers of the file.
     #[serde(default)]
     description: Option<String>,
+    /// Default values of variables, name: value; the lowest precedence (an environment file,
+    /// `--var-file`, `--var` and captures override them). String values, also inside lists and
+    /// maps, are templates rendered once when the run starts. Example: `base_url: https://zoom.us`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::variables")]
     variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
+    /// Names of variables whose values are never printed: reports, errors and `--verbose`
+    /// show `***` instead. Example: `[access_token]`.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     secrets: Vec<Spanned<String>>,
+    /// Names of variables whose captured values are saved to the state file (beside the
+    /// environment file, or `--state PATH`) and read back on the next run, for tokens the server
+    /// rotates. Example: `[refresh_token]`.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     persist: Vec<Spanned<String>>,
+    /// The request files, in run order, as paths relative to this folder. Example:
+    /// `- refresh-access-token.yaml`.
+    #[schemars(with = "Vec<String>", length(min = 1))]
     requests: Vec<Spanned<String>>,
 }
 

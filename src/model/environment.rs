@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -10,18 +11,32 @@ use super::{VarDef, names, var_defs, yaml};
 use crate::diag::SourceFile;
 use crate::error::{Error, Result};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EnvironmentDoc {
+pub(crate) struct EnvironmentDoc {
+    /// The environment's name, for readers and reports. Example: `Zoom staging`.
     #[serde(default)]
     name: Option<String>,
+    /// Free text about the environment, for readers of the file.
     #[serde(default)]
     description: Option<String>,
+    /// Values of variables for this target, name: value. They override the collection's
+    /// `variables` and are overridden by `--var-file`, `--var` and captures. String values are
+    /// templates rendered once when the run starts; read credentials from the OS environment
+    /// with `"{{ env('ZOOM_CLIENT_SECRET') }}"` rather than writing them here.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::variables")]
     variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
+    /// Names of variables whose values are never printed: reports, errors and `--verbose`
+    /// show `***` instead. Example: `[ClientSecret, refresh_token, access_token]`.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     secrets: Vec<Spanned<String>>,
+    /// Names of variables whose captured values are saved to the state file beside this
+    /// environment file (`example.yaml` → `example.state.yaml`) and read back on the next run,
+    /// for tokens the server rotates. Example: `[refresh_token]`.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     persist: Vec<Spanned<String>>,
 }
 

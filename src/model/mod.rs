@@ -15,6 +15,8 @@ pub mod yaml;
 pub use collection::{Collection, load_collection};
 pub use environment::{Environment, load_environment};
 pub use request::{Auth, Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
+// The file types as serde reads them, for `crate::schema` to describe.
+pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -20,75 +21,151 @@ const METHODS: [&str; 8] = [
 
 type Pairs = IndexMap<Spanned<String>, Spanned<Text>>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RequestDoc {
+#[schemars(transform = crate::schema::at_most_one_body)]
+pub(crate) struct RequestDoc {
+    /// The request's name, unique in its collection: reports show it and `--request NAME`
+    /// selects by it. Example: `Refresh access token`.
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    /// Free text about the request, for readers of the file.
     #[serde(default)]
     description: Option<String>,
+    /// Labels for selecting requests: `--tag smoke` runs only requests tagged `smoke`,
+    /// `--skip-tag destructive` leaves those out. Example: `[smoke]`.
     #[serde(default)]
     tags: Vec<String>,
+    /// `true`: the request runs even after an earlier failure or `--bail` stopped the run, like
+    /// a teardown step. Default: `false`.
     #[serde(default)]
     always: bool,
+    /// The HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or TRACE, in any case.
+    #[schemars(schema_with = "crate::schema::method")]
     method: Spanned<String>,
+    /// The URL, a template: `"{{ base_url }}/oauth/token"`. Quote it when it starts with `{{`,
+    /// or YAML reads a map.
+    #[schemars(with = "String")]
     url: Spanned<String>,
+    /// Request headers, name: value. Values are templates; numbers and booleans are sent as
+    /// written. Example: `Accept: application/json`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::headers")]
     headers: Pairs,
+    /// Query parameters appended to the URL, percent-encoded, in the order written. Values are
+    /// templates. Example: `page_size: 30`.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, Text>")]
     query: Pairs,
+    /// Authentication: exactly one of `basic` (username and password) or `bearer` (a token).
     #[serde(default)]
+    #[schemars(with = "Option<AuthDoc>")]
     auth: Option<Spanned<AuthDoc>>,
+    /// A form body, urlencoded in the order written, with `Content-Type:
+    /// application/x-www-form-urlencoded` unless `headers` sets one. Values are templates. A
+    /// request has at most one of `form`, `json` or `body`.
     #[serde(default)]
+    #[schemars(with = "Option<IndexMap<String, Text>>")]
     form: Option<Spanned<Pairs>>,
+    /// A JSON body: any YAML value, with `Content-Type: application/json` unless `headers` sets
+    /// one; every string in it is a template. A request has at most one of `form`, `json` or
+    /// `body`.
     #[serde(default)]
+    #[schemars(with = "Option<Value>")]
     json: Option<Spanned<Value>>,
+    /// A raw body with its content type: `{ content_type: text/plain, text: "…" }`. A request
+    /// has at most one of `form`, `json` or `body`.
     #[serde(default)]
+    #[schemars(with = "Option<RawBodyDoc>")]
     body: Option<Spanned<RawBodyDoc>>,
+    /// Checks on the response: `status`, `headers`, `json`, `body` and `duration`. A failed
+    /// check is reported and the run goes on (unless `--bail`).
     #[serde(default, rename = "assert")]
     asserts: Option<AssertDoc>,
+    /// Values taken from the response into variables for later requests, name: source. The
+    /// source is a JSONPath (`$.access_token`), `{ json: $.access_token }` or
+    /// `{ header: X-Request-Id }`. A capture that finds nothing fails the request.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::captures")]
     capture: IndexMap<Spanned<String>, Spanned<Value>>,
+    /// This request's timeout: seconds (`10`, `2.5`) or a duration (`10s`, `500ms`, `1m`).
+    /// Default: `--timeout`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::timeout")]
     timeout: Option<Spanned<Text>>,
+    /// How many redirects to follow at most; `0` follows none. Default: `--max-redirects`.
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     redirects: Option<Spanned<u32>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Auth", transform = crate::schema::exactly_one_auth)]
 struct AuthDoc {
+    /// HTTP Basic authentication: `{ username: "{{ ClientID }}", password: "{{ ClientSecret }}" }`.
     #[serde(default)]
     basic: Option<BasicDoc>,
+    /// A bearer token, sent as `Authorization: Bearer <token>`; a template:
+    /// `"{{ access_token }}"`.
     #[serde(default)]
+    #[schemars(with = "Option<Text>")]
     bearer: Option<Spanned<Text>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "BasicAuth")]
 struct BasicDoc {
+    /// The user name (for OAuth, the client ID); a template.
+    #[schemars(with = "Text")]
     username: Spanned<Text>,
+    /// The password (for OAuth, the client secret); a template. Keep real values out of the
+    /// file: `"{{ env('CLIENT_SECRET') }}"`.
+    #[schemars(with = "Text")]
     password: Spanned<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "RawBody")]
 struct RawBodyDoc {
+    /// The `Content-Type` header sent with the body. Example: `text/plain`.
     content_type: String,
+    /// The body text, a template.
+    #[schemars(with = "String")]
     text: Spanned<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Assertions")]
 struct AssertDoc {
+    /// The expected status: a code (`200`), a class (`"2xx"`) or a list of them
+    /// (`[200, 201]`, `[304, "2xx"]`).
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::status_assertion")]
     status: Option<Spanned<Value>>,
+    /// Checks on response headers, name: predicates. Names match case-insensitively. A bare
+    /// value means `equals`; a map holds predicates that must all hold:
+    /// `content-type: { contains: application/json }`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::header_assertions")]
     headers: IndexMap<Spanned<String>, Spanned<Value>>,
+    /// Checks on the JSON body, RFC 9535 JSONPath: predicates. A bare value means `equals`
+    /// (`$.token_type: bearer`); a map holds predicates that must all hold
+    /// (`$.expires_in: { type: integer, gt: 0 }`).
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::json_assertions")]
     json: IndexMap<Spanned<String>, Spanned<Value>>,
+    /// Checks on the body as text: a bare string means `contains`; or a map of `contains`
+    /// and `matches`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::body_assertion")]
     body: Option<Spanned<Value>>,
+    /// The response must come in under this many milliseconds. Example: `2000`.
     #[serde(default)]
+    #[schemars(with = "Option<u64>")]
     duration: Option<Spanned<u64>>,
 }
 

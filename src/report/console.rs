@@ -12,6 +12,10 @@ use crate::http::Exchange;
 use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
 use crate::secrets::{MASK, Redactor};
 
+/// How many requests not run are listed one by one; a long run that stopped early counts the
+/// rest.
+const NOT_RUN_LISTED: usize = 20;
+
 /// How much of a failed request's response body is shown without `-v`.
 const FAILURE_BODY_PREVIEW: usize = 300;
 
@@ -19,6 +23,8 @@ pub struct Console<W: Write> {
     out: W,
     color: bool,
     verbose: bool,
+    /// Only failures and the closing line (`--quiet`).
+    quiet: bool,
 }
 
 impl<W: Write> Console<W> {
@@ -27,7 +33,13 @@ impl<W: Write> Console<W> {
             out,
             color,
             verbose,
+            quiet: false,
         }
+    }
+
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -40,9 +52,10 @@ impl<W: Write> Console<W> {
 
     /// Output that cannot be written (a closed pipe, say) is dropped: the exit code still says
     /// how the run went.
+    /// Not flushed here: on a terminal standard output is line-buffered already, and elsewhere
+    /// the caller buffers it and [`Reporter::finish`] flushes.
     fn emit(&mut self, text: &str, redactor: &Redactor) {
         let _ = self.out.write_all(redactor.redact(text).as_bytes());
-        let _ = self.out.flush();
     }
 
     fn mark(&self, passed: bool) -> String {
@@ -99,6 +112,9 @@ impl<W: Write> Reporter for Console<W> {
             self.paint(BOLD, &run.collection.name),
             if count == 1 { "" } else { "s" }
         );
+        if run.passes > 1 {
+            let _ = write!(line, " × {} passes", run.passes);
+        }
         if let Some(env) = run.environment {
             let _ = write!(line, " · {}", env.file.path.display());
         }
@@ -107,10 +123,18 @@ impl<W: Write> Reporter for Console<W> {
     }
 
     fn request(&mut self, result: &RequestResult, redactor: &Redactor) {
+        if self.quiet && result.passed() {
+            return;
+        }
         let mut out = String::new();
+        let pass = result
+            .pass
+            .as_ref()
+            .map(|p| format!(" {}", self.paint(DIM, &format!("· {p}"))))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{} {}",
+            "{} {}{pass}",
             self.mark(result.passed()),
             self.paint(BOLD, &result.name)
         );
@@ -127,7 +151,7 @@ impl<W: Write> Reporter for Console<W> {
         if self.verbose
             && let Some(exchange) = &result.exchange
         {
-            verbose_exchange(&mut out, exchange);
+            verbose_exchange(&mut out, exchange, redactor.is_disabled());
         }
         for check in &result.checks {
             self.check_line(&mut out, check);
@@ -178,14 +202,27 @@ impl<W: Write> Reporter for Console<W> {
 
     fn finish(&mut self, summary: &Summary, redactor: &Redactor) {
         let mut line = String::new();
-        for not_run in &summary.not_run {
+        for not_run in summary.not_run.iter().take(NOT_RUN_LISTED) {
+            let pass = not_run
+                .pass
+                .as_ref()
+                .map(|p| format!(" · {p}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 line,
-                "{} {}\n  not run: {}\n",
+                "{} {}{pass}\n  not run: {}\n",
                 self.paint(DIM, "–"),
                 self.paint(BOLD, &not_run.name),
                 not_run.reason
             );
+        }
+        if let Some(more) = summary
+            .not_run
+            .len()
+            .checked_sub(NOT_RUN_LISTED)
+            .filter(|n| *n > 0)
+        {
+            let _ = writeln!(line, "… and {more} more not run\n");
         }
         let passed = summary.requests - summary.requests_failed;
         let _ = write!(
@@ -220,6 +257,7 @@ impl<W: Write> Reporter for Console<W> {
         }
         let _ = writeln!(line, " · {}", millis(summary.duration));
         self.emit(&line, redactor);
+        let _ = self.out.flush();
     }
 }
 
@@ -240,12 +278,12 @@ fn indent_rest(text: &str, width: usize) -> String {
 }
 
 /// The request and response as they crossed the wire. The Authorization header is masked
-/// whatever its value: it carries credentials by definition.
-fn verbose_exchange(out: &mut String, exchange: &Exchange) {
+/// whatever its value, since it carries credentials by definition, unless `--show-secrets`.
+fn verbose_exchange(out: &mut String, exchange: &Exchange, show_secrets: bool) {
     let request = &exchange.request;
     let _ = writeln!(out, "  > {} {}", request.method, request.url);
     for (name, value) in &request.headers {
-        let value = if name.eq_ignore_ascii_case("authorization") {
+        let value = if name.eq_ignore_ascii_case("authorization") && !show_secrets {
             mask_credentials(value)
         } else {
             value.clone()
@@ -279,7 +317,7 @@ fn verbose_exchange(out: &mut String, exchange: &Exchange) {
 }
 
 /// `Basic abc` → `Basic ***`: the scheme is useful to see, the credentials never are.
-fn mask_credentials(value: &str) -> String {
+pub(crate) fn mask_credentials(value: &str) -> String {
     match value.split_once(' ') {
         Some((scheme, _)) => format!("{scheme} {MASK}"),
         None => MASK.to_string(),

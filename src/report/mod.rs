@@ -14,8 +14,10 @@
 
 pub mod console;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod preview;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ use std::time::{Duration, SystemTime};
 
 pub use console::Console;
 pub use github::GithubReport;
+pub use html::HtmlReport;
 pub use json::JsonReport;
 pub use junit::JunitReport;
 
@@ -298,6 +301,7 @@ pub(crate) mod fixtures {
             error: error.map(str::to_string),
             rejected: None,
             retries: 0,
+            pass: None,
             duration: Duration::from_millis(7),
         }
     }
@@ -315,6 +319,7 @@ pub(crate) mod fixtures {
             collection: &collection,
             environment: None,
             selected: results.iter().map(|r| r.name.as_str()).collect(),
+            passes: 1,
             started_at: std::time::SystemTime::now(),
         };
         reporter.start(&start, redactor);
@@ -326,6 +331,7 @@ pub(crate) mod fixtures {
         for i in 0..skipped {
             summary.not_run.push(crate::runner::NotRun {
                 name: format!("Not run {}", i + 1),
+                pass: None,
                 reason: "the run stopped when `Revoke` got no answer".into(),
             });
         }

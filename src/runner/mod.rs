@@ -8,6 +8,7 @@
 mod build;
 mod credentials;
 mod evaluate;
+pub mod passes;
 pub mod result;
 pub mod retry;
 pub mod scope;
@@ -25,6 +26,7 @@ use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
 use crate::state::{StateFile, Winner};
 use crate::template::{Engine, EnvLookup};
+pub use passes::{DataRow, Pass};
 pub use result::{CheckResult, NotRun, RequestResult, Summary};
 pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};
@@ -115,6 +117,8 @@ pub struct RunStart<'a> {
     pub environment: Option<&'a Environment>,
     /// The names of the requests that will run, in order (after `--tag`, `--request`, …).
     pub selected: Vec<&'a str>,
+    /// How many times they run (iterations × data rows × environments, after `--shard`).
+    pub passes: usize,
     /// Wall-clock time the run started (the runner times requests with a monotonic clock).
     pub started_at: std::time::SystemTime,
 }
@@ -128,7 +132,9 @@ pub trait Reporter {
     fn secret_learned(&mut self, _value: &str) {}
 }
 
-/// A run being prepared or under way.
+/// A run of the collection with one environment, being prepared or under way. It may make
+/// several passes (iterations, data rows); each pass starts from the same variables and keeps
+/// its captures to itself.
 pub struct Run<'a> {
     collection: &'a Collection,
     environment: Option<&'a Environment>,
@@ -136,6 +142,12 @@ pub struct Run<'a> {
     selected: Vec<&'a Request>,
     settings: Settings,
     engine: Engine,
+    /// Collection and environment variables, rendered.
+    base: Scope,
+    /// Variables above a data row, in order: `--var`, then values from the state file and the
+    /// emulator's address.
+    overrides: Vec<(String, Value, Origin)>,
+    /// `base` with `overrides` applied: what a pass without a data row starts from.
     scope: Scope,
     redactor: Redactor,
     secret_names: BTreeSet<String>,
@@ -153,7 +165,7 @@ impl<'a> Run<'a> {
     pub fn new(
         collection: &'a Collection,
         environment: Option<&'a Environment>,
-        cli_vars: &[(String, String)],
+        cli_vars: &[(String, String, Origin)],
         settings: Settings,
         lookup: EnvLookup,
     ) -> Result<Run<'a>> {
@@ -171,23 +183,23 @@ impl<'a> Run<'a> {
                 engine.compile(template)?;
             }
         }
-        let mut scope = Scope::default();
+        let mut base = Scope::default();
         define(
             &engine,
-            &mut scope,
+            &mut base,
             &collection.variables,
             Origin::Collection,
         )?;
         if let Some(env) = environment {
-            define(&engine, &mut scope, &env.variables, Origin::Environment)?;
+            define(&engine, &mut base, &env.variables, Origin::Environment)?;
         }
-        for (name, value) in cli_vars {
-            scope.set(
-                name.clone(),
-                Value::String(value.clone()),
-                Origin::CommandLine,
-            );
-        }
+        let overrides: Vec<(String, Value, Origin)> = cli_vars
+            .iter()
+            .map(|(name, value, origin)| {
+                (name.clone(), Value::String(value.clone()), origin.clone())
+            })
+            .collect();
+        let scope = layered(&base, None, &overrides);
         let secret_names = collection
             .secrets
             .iter()
@@ -205,6 +217,8 @@ impl<'a> Run<'a> {
             selected,
             settings,
             engine,
+            base,
+            overrides,
             scope,
             redactor,
             secret_names,
@@ -224,10 +238,22 @@ impl<'a> Run<'a> {
         &self.redactor
     }
 
-    /// Sets a variable above `--var` (the emulator's address, say).
+    /// Sets a variable above `--var` (the emulator's address, a value from the state file).
     pub fn set(&mut self, name: &str, value: Value, origin: Origin) {
-        self.scope.set(name, value, origin);
+        self.overrides
+            .retain(|(n, _, o)| n != name || matches!(o, Origin::CommandLine | Origin::VarFile(_)));
+        self.overrides.push((name.to_string(), value, origin));
+        self.scope = layered(&self.base, None, &self.overrides);
         self.learn_secrets();
+    }
+
+    /// The variables a pass starts from: its data row sits between the environment and
+    /// `--var`.
+    fn pass_scope(&self, row: Option<&DataRow>) -> Scope {
+        match row {
+            None => self.scope.clone(),
+            Some(row) => layered(&self.base, Some(row), &self.overrides),
+        }
     }
 
     /// Persistent variables are treated as secrets whatever their name: they are credentials
@@ -254,11 +280,8 @@ impl<'a> Run<'a> {
             if resolution.winner() == Winner::State
                 && let Some(value) = resolution.value
             {
-                self.scope.set(
-                    name.clone(),
-                    Value::String(value),
-                    Origin::State(state.path().to_path_buf()),
-                );
+                let origin = Origin::State(state.path().to_path_buf());
+                self.set(&name, Value::String(value), origin);
             }
             explained.push(format!("{name}: {}", resolution.why.explain()));
         }
@@ -294,14 +317,17 @@ impl<'a> Run<'a> {
     /// uses is defined or captured by an earlier request, and every template that uses no
     /// capture renders to a valid request. A run that would fail half-way for lack of a
     /// variable never starts, so no refresh token is spent for nothing.
-    pub fn precheck(&self) -> Result<()> {
+    ///
+    /// With a data file, `sample` is its first row: every row has the same columns.
+    pub fn precheck(&self, sample: Option<&DataRow>) -> Result<()> {
         let mut captured: Vec<(&str, &str)> = Vec::new();
-        let context = self.scope.context();
+        let scope = self.pass_scope(sample);
+        let context = scope.context();
         for request in &self.selected {
             let mut uses_capture = false;
             for template in build::templates(request) {
                 for name in self.engine.variables_used(template)? {
-                    if self.scope.contains(&name) {
+                    if scope.contains(&name) {
                         continue;
                     }
                     if captured.iter().any(|(c, _)| *c == name) {
@@ -312,7 +338,7 @@ impl<'a> Run<'a> {
                 }
             }
             if uses_capture {
-                self.render_static_parts(request, &captured)?;
+                self.render_static_parts(request, &captured, &context)?;
             } else {
                 let mut scratch = self.redactor.clone();
                 build::build(
@@ -336,13 +362,17 @@ impl<'a> Run<'a> {
 
     /// For a request that needs captures, renders the templates that do not, so an unset
     /// `env(...)` or a bad filter is still caught before anything is sent.
-    fn render_static_parts(&self, request: &Request, captured: &[(&str, &str)]) -> Result<()> {
-        let context = self.scope.context();
+    fn render_static_parts(
+        &self,
+        request: &Request,
+        captured: &[(&str, &str)],
+        context: &minijinja::Value,
+    ) -> Result<()> {
         for template in build::templates(request) {
             let used = self.engine.variables_used(template)?;
             if used.iter().all(|n| !captured.iter().any(|(c, _)| c == n)) {
                 self.engine
-                    .render(template, &context)
+                    .render(template, context)
                     .map_err(|d| self.redacted(d))?;
             }
         }
@@ -370,13 +400,14 @@ impl<'a> Run<'a> {
         } else {
             format!("captures of earlier requests ({})", earlier.join(", "))
         });
-        let later = self
+        // The request that would capture it: left out of this run (`--request`, `--tag`), or
+        // placed after the one that needs it.
+        let captor = self
             .collection
             .requests
             .iter()
-            .skip_while(|r| r.name != request.name)
             .find(|r| r.captures.iter().any(|c| c.name == name));
-        let unselected = later.is_some_and(|l| !self.selected.iter().any(|s| s.name == l.name));
+        let unselected = captor.is_some_and(|c| !self.selected.iter().any(|s| s.name == c.name));
         let known: Vec<&str> = self
             .scope
             .names()
@@ -386,20 +417,24 @@ impl<'a> Run<'a> {
             .at(template.spot.narrow_to(name))
             .label("used here, but defined nowhere")
             .note(format!("searched {}", searched.join(", ")));
-        if let Some(later) = later {
+        if let Some(captor) = captor {
             diagnostic = diagnostic.note(if unselected {
                 format!(
                     "`{name}` is captured by `{}`, which this run leaves out",
-                    later.name
+                    captor.name
                 )
             } else {
                 format!(
                     "`{name}` is captured by `{}`, which runs after `{}`",
-                    later.name, request.name
+                    captor.name, request.name
                 )
             });
         }
         diagnostic.help(match did_you_mean(name, known) {
+            _ if unselected => format!(
+                "run `{}` too (it captures `{name}`), or pass `--var {name}=…`",
+                captor.map_or("", |c| c.name.as_str())
+            ),
             Some(near) => format!("did you mean `{near}`?"),
             None => format!(
                 "define `{name}` under `variables:` in the environment file, or pass `--var {name}=…`"
@@ -418,42 +453,106 @@ impl<'a> Run<'a> {
         d
     }
 
-    /// Sends the selected requests in order and reports each. Failed assertions are results;
-    /// the run stops early on `--bail`, a transport failure or a request that cannot be built,
-    /// after which only `always: true` requests (teardown) still run.
-    pub async fn execute(&mut self, reporter: &mut dyn Reporter) -> Result<Summary> {
-        let client = Client::new(&self.settings.client).map_err(|message| Error::Transport {
-            message: format!("cannot create the HTTP client: {message}"),
-        })?;
-        let started = Instant::now();
-        let mut summary = Summary::default();
-        let selected = std::mem::take(&mut self.selected);
-        let start = RunStart {
+    /// Renders the selected requests without sending anything (`--dry-run`, `courier curl`).
+    /// A variable an earlier request would capture stands in as `<name>`. Secrets met on the
+    /// way are learnt, so the caller can mask them.
+    pub fn render_offline(&mut self) -> Result<Vec<(&'a Request, Outgoing)>> {
+        let mut rendered = Vec::with_capacity(self.selected.len());
+        let mut placeholders = Vec::new();
+        for request in self.selected.clone() {
+            let context = self.scope.context();
+            let outgoing = build::build(
+                &self.engine,
+                request,
+                &context,
+                &self.settings,
+                &mut self.redactor,
+            )
+            .map_err(|d| self.redacted(d))?;
+            rendered.push((request, outgoing));
+            for capture in &request.captures {
+                let placeholder = Value::String(format!("<{}>", capture.name));
+                self.scope.set(
+                    capture.name.clone(),
+                    placeholder,
+                    Origin::Capture(request.name.clone()),
+                );
+                placeholders.push(capture.name.clone());
+            }
+        }
+        // A placeholder is no secret: it is what the reader needs to see.
+        for name in placeholders {
+            self.scope.remove(&name);
+        }
+        self.learn_secrets();
+        Ok(rendered)
+    }
+
+    /// A copy to run other passes of the same environment at the same time. It has no state
+    /// file: only runs without persistent variables are forked.
+    pub fn fork(&self) -> Run<'a> {
+        Run {
             collection: self.collection,
             environment: self.environment,
-            selected: selected.iter().map(|r| r.name.as_str()).collect(),
-            started_at: std::time::SystemTime::now(),
-        };
-        // Secrets known before the run (a token read back from the state file, say) are
-        // announced before anything is printed, so GitHub Actions masks them from the log.
+            selected: self.selected.clone(),
+            settings: self.settings.clone(),
+            engine: self.engine.clone(),
+            base: self.base.clone(),
+            overrides: self.overrides.clone(),
+            scope: self.scope.clone(),
+            redactor: self.redactor.clone(),
+            secret_names: self.secret_names.clone(),
+            os_secrets: Arc::clone(&self.os_secrets),
+            state: None,
+            state_error: None,
+        }
+    }
+
+    /// What reporters learn when the run starts.
+    pub fn start_info(&self, started_at: std::time::SystemTime) -> RunStart<'a> {
+        RunStart {
+            collection: self.collection,
+            environment: self.environment,
+            selected: self.selected.iter().map(|r| r.name.as_str()).collect(),
+            passes: 1,
+            started_at,
+        }
+    }
+
+    /// Tells the reporter every secret known before the first request (a token read back from
+    /// the state file, say), so GitHub Actions masks them before anything is printed.
+    pub fn announce_secrets(&mut self, reporter: &mut dyn Reporter) {
         self.learn_secrets();
         for value in self.redactor.values() {
             reporter.secret_learned(value);
         }
-        reporter.start(&start, &self.redactor);
+    }
+
+    /// Sends the selected requests once and reports each, in order. Failed assertions are
+    /// results; the pass stops early on `--bail`, a transport failure or a request that cannot
+    /// be built, after which only `always: true` requests (teardown) still run.
+    pub async fn run_pass(
+        &mut self,
+        client: &Client,
+        pass: &Pass,
+        reporter: &mut dyn Reporter,
+        summary: &mut Summary,
+    ) {
+        let mut scope = self.pass_scope(pass.row.as_ref());
         let mut stopped: Option<String> = None;
-        for request in selected {
+        for request in self.selected.clone() {
             if let Some(why) = &stopped
                 && !request.always
             {
-                summary.not_run(request, why.clone());
+                summary.not_run(request, why.clone(), pass.label.clone());
                 continue;
             }
-            if let Some(reason) = self.missing_capture(request) {
-                summary.not_run(request, reason);
+            if let Some(reason) = self.missing_capture(request, &scope) {
+                summary.not_run(request, reason, pass.label.clone());
                 continue;
             }
-            let result = self.send(&client, request, reporter).await;
+            let mut result = self.send(client, request, &mut scope, reporter).await;
+            result.pass = pass.label.clone();
             summary.add(&result);
             if result.exchange.is_none() && result.error.is_some() {
                 if result
@@ -484,6 +583,23 @@ impl<'a> Run<'a> {
             }
             reporter.request(&result, &self.redactor);
         }
+    }
+
+    /// Runs one pass from start to finish with its own client: the whole of a plain `courier
+    /// run`, and what tests call.
+    pub async fn execute(&mut self, reporter: &mut dyn Reporter) -> Result<Summary> {
+        let client = Client::new(&self.settings.client).map_err(|message| Error::Transport {
+            message: format!("cannot create the HTTP client: {message}"),
+        })?;
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        self.announce_secrets(reporter);
+        reporter.start(
+            &self.start_info(std::time::SystemTime::now()),
+            &self.redactor,
+        );
+        self.run_pass(&client, &Pass::single(), reporter, &mut summary)
+            .await;
         summary.duration = started.elapsed();
         reporter.finish(&summary, &self.redactor);
         Ok(summary)
@@ -493,6 +609,7 @@ impl<'a> Run<'a> {
         &mut self,
         client: &Client,
         request: &Request,
+        scope: &mut Scope,
         reporter: &mut dyn Reporter,
     ) -> RequestResult {
         let mut result = RequestResult {
@@ -506,9 +623,10 @@ impl<'a> Run<'a> {
             error: None,
             rejected: None,
             retries: 0,
+            pass: None,
             duration: Duration::ZERO,
         };
-        let context = self.scope.context();
+        let context = scope.context();
         let outgoing = match build::build(
             &self.engine,
             request,
@@ -558,8 +676,7 @@ impl<'a> Run<'a> {
             }
             self.persist(&name, &value, request, &mut result);
             result.captured.push(name.clone());
-            self.scope
-                .set(name, value, Origin::Capture(request.name.clone()));
+            scope.set(name, value, Origin::Capture(request.name.clone()));
         }
         result.checks = checks;
         result.exchange = Some(exchange);
@@ -580,22 +697,30 @@ impl<'a> Run<'a> {
             return;
         }
         let Some(state) = &mut self.state else { return };
-        if let Err(e) = state.save(name, &scope::value_text(value), &request.name) {
-            let message = e.render(false);
-            result.error = Some(message.clone());
-            self.state_error = Some(message);
+        match state.save(name, &scope::value_text(value), &request.name) {
+            // The next pass must start from the new value: the one this pass used is dead.
+            Ok(()) => {
+                let origin = Origin::State(state.path().to_path_buf());
+                self.set(name, value.clone(), origin);
+            }
+            Err(e) => {
+                let message = e.render(false);
+                // Reports put their own `error:` in front.
+                result.error = Some(message.trim_start_matches("error: ").to_string());
+                self.state_error = Some(message);
+            }
         }
     }
 
     /// Why `request` cannot be sent: a variable it uses was to be captured by an earlier request
     /// that failed to capture it. The check before the run proved every variable is defined or
     /// captured, so a missing one can only be a capture that did not happen.
-    fn missing_capture(&self, request: &Request) -> Option<String> {
+    fn missing_capture(&self, request: &Request, scope: &Scope) -> Option<String> {
         let missing = build::templates(request)
             .into_iter()
             .filter_map(|t| self.engine.variables_used(t).ok())
             .flatten()
-            .find(|name| !self.scope.contains(name))?;
+            .find(|name| !scope.contains(name))?;
         let captor = self
             .collection
             .requests
@@ -652,6 +777,11 @@ impl<'a> Run<'a> {
                 .variables_used(t)
                 .is_ok_and(|used| used.iter().any(|n| persistent.contains(n)))
         })
+    }
+
+    /// Why saving a persistent value failed, if it did (the run exits 5).
+    pub fn state_error(&self) -> Option<&str> {
+        self.state_error.as_deref()
     }
 
     /// Variables listed under `persist:` in the collection or the environment.
@@ -722,6 +852,25 @@ fn watch_secret_reads(
         value
     });
     (lookup, read)
+}
+
+/// The variables of a pass, lowest precedence first: collection and environment (`base`), the
+/// data row, then `overrides` (`--var`, the state file, the emulator).
+fn layered(base: &Scope, row: Option<&DataRow>, overrides: &[(String, Value, Origin)]) -> Scope {
+    let mut scope = base.clone();
+    if let Some(row) = row {
+        for (name, value) in row.values.iter() {
+            scope.set(
+                name.clone(),
+                Value::String(value.clone()),
+                Origin::Data(row.number),
+            );
+        }
+    }
+    for (name, value, origin) in overrides {
+        scope.set(name.clone(), value.clone(), origin.clone());
+    }
+    scope
 }
 
 /// Renders the string values of a file's variables, in order, each seeing the ones before it.

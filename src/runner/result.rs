@@ -26,6 +26,9 @@ pub struct RequestResult {
     pub rejected: Option<String>,
     /// How many times the request was sent again after a retryable failure.
     pub retries: u32,
+    /// Which pass of the run this was (`production · iteration 2 · row 3`), when there are
+    /// several.
+    pub pass: Option<String>,
     pub duration: Duration,
 }
 
@@ -56,6 +59,8 @@ pub struct CheckResult {
 #[derive(Debug, Clone)]
 pub struct NotRun {
     pub name: String,
+    /// The pass it belonged to, when there are several.
+    pub pass: Option<String>,
     /// Why, e.g. "needs `access_token`, which `Refresh access token` did not capture".
     pub reason: String,
 }
@@ -79,11 +84,30 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn not_run(&mut self, request: &crate::model::Request, reason: String) {
+    pub fn not_run(
+        &mut self,
+        request: &crate::model::Request,
+        reason: String,
+        pass: Option<String>,
+    ) {
         self.not_run.push(NotRun {
             name: request.name.clone(),
+            pass,
             reason,
         });
+    }
+
+    /// Adds the counts of another part of the run (another environment, say).
+    pub fn merge(&mut self, other: Summary) {
+        self.requests += other.requests;
+        self.requests_failed += other.requests_failed;
+        self.not_run.extend(other.not_run);
+        self.checks_passed += other.checks_passed;
+        self.checks_failed += other.checks_failed;
+        self.transport_failed |= other.transport_failed;
+        self.credentials_rejected |= other.credentials_rejected;
+        self.invalid |= other.invalid;
+        self.state_not_saved |= other.state_not_saved;
     }
 
     pub fn add(&mut self, result: &RequestResult) {

@@ -15,12 +15,16 @@ pub enum Origin {
     Collection,
     Environment,
     CommandLine,
+    /// A `--var-file`.
+    VarFile(std::path::PathBuf),
     /// Captured from the answer to the named request.
     Capture(String),
     /// Set by `--mock-zoom` to the emulator's address.
     Emulator,
     /// The newest value saved by an earlier run, from this state file.
     State(std::path::PathBuf),
+    /// A row of the `--data` file (1-based, header excluded).
+    Data(usize),
 }
 
 impl fmt::Display for Origin {
@@ -29,9 +33,11 @@ impl fmt::Display for Origin {
             Origin::Collection => f.write_str("collection"),
             Origin::Environment => f.write_str("environment"),
             Origin::CommandLine => f.write_str("--var"),
+            Origin::VarFile(path) => write!(f, "--var-file ({})", path.display()),
             Origin::Capture(request) => write!(f, "captured by `{request}`"),
             Origin::Emulator => f.write_str("--mock-zoom"),
             Origin::State(path) => write!(f, "state ({})", path.display()),
+            Origin::Data(row) => write!(f, "data row {row}"),
         }
     }
 }
@@ -50,6 +56,10 @@ pub struct Scope {
 impl Scope {
     pub fn set(&mut self, name: impl Into<String>, value: Value, origin: Origin) {
         self.vars.insert(name.into(), Var { value, origin });
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.vars.shift_remove(name);
     }
 
     pub fn get(&self, name: &str) -> Option<&Var> {

@@ -145,7 +145,7 @@ fn undefined_variable_in_a_later_request_stops_the_first() {
     );
     t.assert_shows(&[
         "undefined variable `acess_token`",
-        "revoke.yaml:16:14",
+        "revoke.yaml:17:14",
         "did you mean `access_token`?",
     ]);
     assert_transcript!(t);
@@ -204,7 +204,7 @@ fn url_that_does_not_parse_after_rendering() {
     let t = assert_refused(support::run_bundled("not a url", &[]), 0);
     t.assert_shows(&[
         "invalid URL `not a url/oauth/token`",
-        "refresh-access-token.yaml:7:6",
+        "refresh-access-token.yaml:8:6",
     ]);
     assert_transcript!(t);
 }

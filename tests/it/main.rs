@@ -6,5 +6,13 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod html;
+mod inputs;
+mod reports;
+mod retry;
 mod run;
+mod schema;
+mod secrets;
+mod select;
+mod state;
 mod transport;

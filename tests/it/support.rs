@@ -6,11 +6,12 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use courier::mock::zoom::{Seed, ZoomMock};
 
@@ -66,10 +67,18 @@ where
 
 /// `courier run COLLECTION --env ENV --var base_url=BASE_URL EXTRA…`
 pub fn run_collection(collection: &str, env: &str, base_url: &str, extra: &[&str]) -> Transcript {
-    let base_url = format!("base_url={base_url}");
-    let mut args = vec!["run", collection, "--env", env, "--var", &base_url];
-    args.extend_from_slice(extra);
-    run(args)
+    transcript(&mut run_command(collection, env, base_url, extra))
+}
+
+/// [`run_collection`] as a command not yet started, for tests that set its environment or run
+/// it in the background.
+pub fn run_command(collection: &str, env: &str, base_url: &str, extra: &[&str]) -> Command {
+    let mut command = courier();
+    command
+        .args(["run", collection, "--env", env, "--var"])
+        .arg(format!("base_url={base_url}"))
+        .args(extra);
+    command
 }
 
 /// The bundled collection with `environments/emulator.yaml`, against `base_url`.
@@ -79,11 +88,31 @@ pub fn run_bundled(base_url: &str, extra: &[&str]) -> Transcript {
 
 /// Runs a prepared command to its end.
 pub fn transcript(command: &mut Command) -> Transcript {
-    let output = command.output().expect("the courier binary starts");
-    Transcript {
-        code: output.status.code().expect("courier exits with a code"),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    Transcript::from(command.output().expect("the courier binary starts"))
+}
+
+/// Starts a prepared command in the background with its output captured; [`finish`] waits for
+/// it.
+pub fn spawn(command: &mut Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the courier binary starts")
+}
+
+/// Waits for a command started with [`spawn`].
+pub fn finish(child: Child) -> Transcript {
+    Transcript::from(child.wait_with_output().expect("courier runs to its end"))
+}
+
+impl From<Output> for Transcript {
+    fn from(output: Output) -> Transcript {
+        Transcript {
+            code: output.status.code().expect("courier exits with a code"),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
     }
 }
 
@@ -295,6 +324,17 @@ impl Reply {
         reply
     }
 
+    /// A JSON answer with another status than 200.
+    pub fn json_status(status: u16, body: &str) -> Reply {
+        Reply::new(status, "application/json", body)
+    }
+
+    /// Adds a header, for chaining: `Reply::json_status(503, "{}").header("Retry-After", "1")`.
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
     fn new(status: u16, content_type: &str, body: &str) -> Reply {
         Reply {
             status,
@@ -458,4 +498,166 @@ fn write_reply(mut stream: &TcpStream, reply: &Reply) {
     let _ = stream.write_all(reply.body.as_bytes());
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+// ---------------------------------------------------------------------------
+// Holding an answer back
+
+/// How long a test waits for something a background run should do, before it fails.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A door that server handlers wait at until the test opens it, so that the test can act while
+/// a request is in flight (take a lock, remove a folder) without guessing with sleeps. Handlers
+/// stop waiting after [`PATIENCE`] anyway, so a failed test never hangs.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Blocks until [`open`](Self::open) (or [`PATIENCE`] has passed).
+    pub fn wait(&self) {
+        let (open, opened) = &*self.0;
+        let guard = open.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = opened.wait_timeout_while(guard, PATIENCE, |open| !*open);
+    }
+
+    pub fn open(&self) {
+        let (open, opened) = &*self.0;
+        *open.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        opened.notify_all();
+    }
+}
+
+/// Polls `done` until it holds; fails the test after [`PATIENCE`].
+#[track_caller]
+pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < PATIENCE, "gave up waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A fake token endpoint and persistent state
+
+/// The tokens [`token_answer`] issues.
+pub const FAKE_ACCESS_TOKEN: &str = "fake-access-token-0001";
+pub const FAKE_REFRESH_TOKEN: &str = "fake-refresh-token-0002";
+
+/// A successful Zoom token answer carrying [`FAKE_ACCESS_TOKEN`] and [`FAKE_REFRESH_TOKEN`],
+/// for servers that must do what the emulator cannot (wait, fail once).
+pub fn token_answer() -> Reply {
+    Reply::json(&format!(
+        r#"{{"access_token":"{FAKE_ACCESS_TOKEN}","token_type":"bearer","refresh_token":"{FAKE_REFRESH_TOKEN}","expires_in":3599,"scope":"user:read"}}"#
+    ))
+}
+
+/// A Zoom token endpoint that answers [`token_answer`] once `gate` opens.
+pub fn gated_token_server(gate: &Gate) -> Server {
+    let gate = gate.clone();
+    Server::start(move |_| {
+        gate.wait();
+        Some(token_answer())
+    })
+}
+
+/// The OS variable [`persisting_env`] reads its refresh token from.
+pub const REFRESH_TOKEN_VAR: &str = "ZOOM_REFRESH_TOKEN";
+
+/// `environments/emulator.yaml` with `persist: [refresh_token]`, the refresh token read from
+/// the OS variable [`REFRESH_TOKEN_VAR`] (as a CI job injects it), as `env.yaml` in a temporary
+/// folder; its state file is `env.state.yaml` beside it.
+pub fn persisting_env() -> Project {
+    Project::new(&[("env.yaml", &persisting_env_text())])
+}
+
+/// The text of [`persisting_env`]'s `env.yaml`.
+pub fn persisting_env_text() -> String {
+    format!(
+        "name: Zoom OAuth emulator, persisted\n\
+         variables:\n  \
+           ClientID: {CLIENT_ID}\n  \
+           ClientSecret: {CLIENT_SECRET}\n  \
+           refresh_token: \"{{{{ env('{REFRESH_TOKEN_VAR}') }}}}\"\n\
+         secrets: [ClientSecret, refresh_token, access_token]\n\
+         persist: [refresh_token]\n"
+    )
+}
+
+impl Project {
+    /// The bundled collection's refresh request alone (`--tag smoke`) with this project's
+    /// `env.yaml` (see [`persisting_env`]), the OS environment giving it `refresh_token`.
+    pub fn refresh_command(&self, base_url: &str, refresh_token: &str, extra: &[&str]) -> Command {
+        let mut command = self.persisting_command(BUNDLED, base_url, refresh_token);
+        command.args(["--tag", "smoke"]).args(extra);
+        command
+    }
+
+    /// `courier run COLLECTION` with this project's `env.yaml` (see [`persisting_env`]), the OS
+    /// environment giving it `refresh_token`.
+    pub fn persisting_command(
+        &self,
+        collection: &str,
+        base_url: &str,
+        refresh_token: &str,
+    ) -> Command {
+        let mut command = run_command(collection, &self.file("env.yaml"), base_url, &[]);
+        command.env(REFRESH_TOKEN_VAR, refresh_token);
+        command
+    }
+
+    /// Runs [`refresh_command`](Self::refresh_command) to its end.
+    pub fn refresh(&self, base_url: &str, refresh_token: &str, extra: &[&str]) -> Transcript {
+        transcript(&mut self.refresh_command(base_url, refresh_token, extra))
+    }
+
+    /// The folder as a path.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// One variable of a state file, as courier saved it.
+#[derive(Debug, serde::Deserialize)]
+pub struct Saved {
+    pub value: String,
+    pub previous: Option<String>,
+}
+
+/// Reads `refresh_token` from the state file at `path`, which must be private.
+#[track_caller]
+pub fn saved_refresh_token(path: impl AsRef<Path>) -> Saved {
+    #[derive(serde::Deserialize)]
+    struct StateFile {
+        version: u32,
+        variables: std::collections::BTreeMap<String, Saved>,
+    }
+    let path = path.as_ref();
+    assert_private(path);
+    let text = std::fs::read_to_string(path).expect("the state file is readable");
+    let state: StateFile = serde_saphyr::from_str(&text).expect("the state file is YAML");
+    assert_eq!(state.version, 1, "{text}");
+    let mut variables = state.variables;
+    variables
+        .remove("refresh_token")
+        .unwrap_or_else(|| panic!("no refresh_token in {text}"))
+}
+
+/// Checks that `path` is a file only its owner can read or write (mode 0600).
+#[track_caller]
+pub fn assert_private(path: impl AsRef<Path>) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = path.as_ref();
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(meta.is_file(), "{} is not a file", path.display());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "{} must be owner-only",
+        path.display()
+    );
 }

@@ -1,0 +1,248 @@
+//! The performance benchmark: figures and ratios, not pass/fail.
+//!
+//! It starts a loopback server that answers like Zoom's token endpoint (a fixed token JSON, no
+//! rotation, so every iteration passes), then measures in the same run, against the same server:
+//!
+//! 1. throughput: a bare reqwest loop sending the refresh request N times (the baseline), and
+//!    `courier run -n N` sending the same request, with one job and with two; the ratio is
+//!    courier's requests per second over the baseline's;
+//! 2. a cold `courier run` of the bundled collection: mean wall time over many runs, and peak
+//!    memory (`/usr/bin/time -f %M`);
+//! 3. peak memory of a 100,000-iteration run against a 1,000-iteration run.
+//!
+//! Run it with `cargo bench --bench throughput` (`-- --quick` for a short pass). It needs
+//! nothing but loopback; `/usr/bin/time` (Debian's `time` package) for the memory figures.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+const TOKEN: &str = r#"{"access_token":"eyJ.bench.access","token_type":"bearer","refresh_token":"eyJ.bench.refresh","expires_in":3599,"scope":"user:read","api_url":"https://api.zoom.us"}"#;
+const REVOKED: &str = r#"{"status":"success"}"#;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let n = if quick { 2_000 } else { 10_000 };
+    let courier = env!("CARGO_BIN_EXE_courier");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let addr = start_server();
+    let base_url = format!("http://{addr}");
+    println!(
+        "courier benchmark · loopback server {base_url} · {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!();
+
+    println!("throughput ({n} refresh requests)");
+    for jobs in [1, 2] {
+        let baseline = baseline_rps(&base_url, n, jobs);
+        let started = Instant::now();
+        let status = courier_run(
+            courier,
+            root,
+            &base_url,
+            &[
+                "-n",
+                &n.to_string(),
+                "--jobs",
+                &jobs.to_string(),
+                "--tag",
+                "smoke",
+                "--quiet",
+            ],
+        );
+        let elapsed = started.elapsed();
+        let rps = n as f64 / elapsed.as_secs_f64();
+        println!(
+            "  --jobs {jobs}: baseline reqwest {baseline:>8.0} req/s · courier {rps:>8.0} req/s · ratio {:.2}{}",
+            rps / baseline,
+            if status {
+                ""
+            } else {
+                "  (courier exited non-zero)"
+            }
+        );
+    }
+    println!();
+
+    let runs = if quick { 10 } else { 40 };
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        courier_run(courier, root, &base_url, &[]);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / runs as u32;
+    println!("cold run of the bundled collection ({runs} runs)");
+    println!(
+        "  wall: mean {:.1} ms · median {:.1} ms · min {:.1} ms",
+        ms(mean),
+        ms(times[runs / 2]),
+        ms(times[0])
+    );
+    match peak_kib(courier, root, &base_url, &[]) {
+        Some(kib) => println!("  peak memory: {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("  peak memory: /usr/bin/time not found (apt-get install time)"),
+    }
+    println!();
+
+    let (small, large) = if quick {
+        (1_000, 10_000)
+    } else {
+        (1_000, 100_000)
+    };
+    println!("memory against run length");
+    let small_kib = peak_kib(
+        courier,
+        root,
+        &base_url,
+        &["-n", &small.to_string(), "--tag", "smoke", "--quiet"],
+    );
+    let large_kib = peak_kib(
+        courier,
+        root,
+        &base_url,
+        &["-n", &large.to_string(), "--tag", "smoke", "--quiet"],
+    );
+    if let (Some(a), Some(b)) = (small_kib, large_kib) {
+        println!(
+            "  {small} iterations: {:.1} MiB · {large} iterations: {:.1} MiB · difference {:+.1} MiB",
+            a as f64 / 1024.0,
+            b as f64 / 1024.0,
+            (b as f64 - a as f64) / 1024.0
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `courier run` of the bundled collection with the emulator environment, pointed at the
+/// bench server; true when it exited 0.
+fn courier_run(courier: &str, root: &Path, base_url: &str, extra: &[&str]) -> bool {
+    courier_command(courier, root, base_url, extra)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn courier_command(courier: &str, root: &Path, base_url: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(courier);
+    command
+        .current_dir(root)
+        .args([
+            "run",
+            "collections/zoom-oauth",
+            "--env",
+            "environments/emulator.yaml",
+        ])
+        .args(["--var", &format!("base_url={base_url}")])
+        .args(extra)
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Peak resident memory of one courier run, in KiB, from `/usr/bin/time -f %M`.
+fn peak_kib(courier: &str, root: &Path, base_url: &str, extra: &[&str]) -> Option<u64> {
+    let inner = courier_command(courier, root, base_url, extra);
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .current_dir(root)
+        .arg("-f")
+        .arg("%M")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env("NO_COLOR", "1");
+    let output = command.stdout(std::process::Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&output.stderr);
+    text.lines().last()?.trim().parse().ok()
+}
+
+/// The baseline: the same refresh request (Basic auth, form body) sent `n` times with one
+/// reqwest client, from `jobs` concurrent loops, reading each body.
+fn baseline_rps(base_url: &str, n: usize, jobs: usize) -> f64 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let url = format!("{base_url}/oauth/token");
+        let started = Instant::now();
+        let loops = (0..jobs).map(|j| {
+            let (client, url) = (client.clone(), url.clone());
+            let count = n / jobs + usize::from(j < n % jobs);
+            async move {
+                for _ in 0..count {
+                    let response = client
+                        .post(&url)
+                        .header(
+                            "Authorization",
+                            "Basic Y291cmllci1kZW1vLWNsaWVudDpjb3VyaWVyLWRlbW8tc2VjcmV0",
+                        )
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .body("grant_type=refresh_token&refresh_token=courier-demo-refresh-token")
+                        .send()
+                        .await
+                        .expect("the bench server answers");
+                    let _ = response.bytes().await;
+                }
+            }
+        });
+        futures_util::future::join_all(loops).await;
+        n as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// A loopback server on its own thread answering the token and revoke endpoints.
+fn start_server() -> SocketAddr {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a loopback port");
+            let _ = sender.send(listener.local_addr().expect("an address"));
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(answer);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    receiver.recv().expect("the server starts")
+}
+
+async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = if request.uri().path() == "/oauth/revoke" {
+        REVOKED
+    } else {
+        TOKEN
+    };
+    let _ = request.into_body().collect().await;
+    Ok(Response::builder()
+        .header("content-type", "application/json;charset=UTF-8")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap_or_default())
+}

@@ -1,0 +1,387 @@
+//! Passes: running a collection more than once — `--iterations`, rows of a `--data` file,
+//! several `--env` files — and several at a time (`--jobs`), or a slice of them (`--shard`).
+//!
+//! A pass is one run of the selected requests, in order, with its own captures. Each
+//! environment is a [`Run`] with its own variables, state file and lock; its passes run one
+//! after another when it has persistent variables (they spend a single-use token in turn), and
+//! may be spread over forked runs otherwise. All passes share one HTTP client and one reporter.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::{Reporter, RequestResult, Run, RunStart, Summary};
+use crate::diag::{Diagnostic, SourceFile};
+use crate::error::{Error, Result};
+use crate::http::Client;
+use crate::secrets::Redactor;
+
+/// One row of a `--data` file: its values are variables between the environment and `--var`.
+#[derive(Debug, Clone)]
+pub struct DataRow {
+    /// 1-based, the header row not counted.
+    pub number: usize,
+    pub values: Arc<IndexMap<String, String>>,
+}
+
+/// One pass over the selected requests.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// How reports tell this pass from the others (`production · iteration 2 · row 3`); `None`
+    /// when the run has a single pass.
+    pub label: Option<String>,
+    pub row: Option<DataRow>,
+}
+
+impl Pass {
+    pub fn single() -> Pass {
+        Pass {
+            label: None,
+            row: None,
+        }
+    }
+}
+
+/// The passes of one environment: each iteration goes over every data row (or once without a
+/// data file). Labels name only what varies in the whole run.
+pub fn plan(iterations: usize, rows: Option<&[DataRow]>, environment: Option<&str>) -> Vec<Pass> {
+    let rows: Vec<Option<&DataRow>> = match rows {
+        Some(rows) => rows.iter().map(Some).collect(),
+        None => vec![None],
+    };
+    let mut passes = Vec::with_capacity(iterations * rows.len());
+    for iteration in 1..=iterations {
+        for row in &rows {
+            let mut parts = Vec::new();
+            if let Some(env) = environment {
+                parts.push(env.to_string());
+            }
+            if iterations > 1 {
+                parts.push(format!("iteration {iteration}"));
+            }
+            if let Some(row) = row {
+                parts.push(format!("row {}", row.number));
+            }
+            passes.push(Pass {
+                label: (!parts.is_empty()).then(|| parts.join(" · ")),
+                row: row.cloned(),
+            });
+        }
+    }
+    passes
+}
+
+/// `--shard K/N`: the K-th of N contiguous, equal (±1) slices of the run's passes, so a CI
+/// matrix can spread a large run over machines. Contiguous slices keep an environment's passes
+/// together, on the machine that holds its state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("expected K/N such as `2/4`, not `{text}`"))?;
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{s}` is not a whole number"))
+        };
+        let (index, count) = (parse(k)?, parse(n)?);
+        if count == 0 || index == 0 || index > count {
+            return Err(format!(
+                "K must be between 1 and N, and N at least 1: `{text}`"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The range of pass numbers (0-based, of `total`) this shard runs.
+    pub fn range(&self, total: usize) -> std::ops::Range<usize> {
+        let start = total * (self.index - 1) / self.count;
+        let end = total * self.index / self.count;
+        start..end
+    }
+}
+
+/// Reads a `--data` file: CSV with a header row (a UTF-8 byte-order mark, quoted fields with
+/// commas and newlines, and empty cells are fine), or a JSON array of objects (`.json`).
+pub fn load_data(path: &Path) -> Result<Vec<DataRow>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+        what: "data file",
+    })?;
+    let rows = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        json_rows(path, &bytes)?
+    } else {
+        csv_rows(path, &bytes)?
+    };
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, values)| DataRow {
+            number: i + 1,
+            values: Arc::new(values),
+        })
+        .collect())
+}
+
+fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    let invalid = |e: csv::Error| {
+        let position = e
+            .position()
+            .map(|p| format!(" (line {})", p.line()))
+            .unwrap_or_default();
+        Error::from(
+            Diagnostic::new(format!(
+                "invalid CSV in `{}`{position}: {e}",
+                path.display()
+            ))
+            .help("the first row names the variables; every row needs as many cells as the first"),
+        )
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(invalid)?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.map_err(invalid)?;
+            Ok(headers
+                .iter()
+                .cloned()
+                .zip(record.iter().map(str::to_string))
+                .collect())
+        })
+        .collect()
+}
+
+fn json_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> {
+    let text =
+        String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned();
+    let file = SourceFile::new(path, text);
+    let not_rows = || {
+        Error::from(
+            Diagnostic::new(format!(
+                "`{}` is not a JSON array of objects",
+                path.display()
+            ))
+            .help("write the rows as `[{\"user\": \"a\"}, {\"user\": \"b\"}]`"),
+        )
+    };
+    let value: Value = serde_json::from_str(&file.text).map_err(|e| {
+        let offset = file
+            .text
+            .split_inclusive('\n')
+            .take(e.line().saturating_sub(1))
+            .map(str::len)
+            .sum::<usize>()
+            + e.column().saturating_sub(1);
+        Error::from(
+            Diagnostic::new(format!("invalid JSON in data file: {e}"))
+                .at(crate::diag::Spot::new(&file, offset..offset + 1)),
+        )
+    })?;
+    let Value::Array(items) = value else {
+        return Err(not_rows());
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::Object(map) => Ok(map
+                .into_iter()
+                .map(|(k, v)| (k, super::scope::value_text(&v)))
+                .collect()),
+            _ => Err(not_rows()),
+        })
+        .collect()
+}
+
+/// Several concurrent passes report through one reporter. Each call borrows it only for the
+/// call, and nothing awaits inside a call, so the borrows never overlap.
+struct Shared<'r> {
+    inner: RefCell<&'r mut dyn Reporter>,
+}
+
+struct Handle<'s, 'r>(&'s Shared<'r>);
+
+impl Reporter for Handle<'_, '_> {
+    fn start(&mut self, run: &RunStart<'_>, redactor: &Redactor) {
+        self.0.inner.borrow_mut().start(run, redactor);
+    }
+    fn request(&mut self, result: &RequestResult, redactor: &Redactor) {
+        self.0.inner.borrow_mut().request(result, redactor);
+    }
+    fn finish(&mut self, summary: &Summary, redactor: &Redactor) {
+        self.0.inner.borrow_mut().finish(summary, redactor);
+    }
+    fn secret_learned(&mut self, value: &str) {
+        self.0.inner.borrow_mut().secret_learned(value);
+    }
+}
+
+/// Runs every pass of every run, at most `jobs` passes at a time, and reports the whole as one
+/// run: one `start`, one `finish` with the counts of all passes.
+pub async fn run_all(
+    runs: &mut [(Run<'_>, Vec<Pass>)],
+    client: &Client,
+    jobs: usize,
+    reporter: &mut dyn Reporter,
+) -> Summary {
+    let started = Instant::now();
+    for (run, _) in runs.iter_mut() {
+        run.announce_secrets(reporter);
+    }
+    let mut merged = Redactor::default();
+    for (run, _) in runs.iter() {
+        merged.merge(run.redactor());
+    }
+    if let Some((first, _)) = runs.first() {
+        let mut start = first.start_info(SystemTime::now());
+        if runs.len() > 1 {
+            start.environment = None;
+        }
+        start.passes = runs.iter().map(|(_, passes)| passes.len()).sum();
+        reporter.start(&start, &merged);
+    }
+    let shared = Shared {
+        inner: RefCell::new(reporter),
+    };
+    let permits = tokio::sync::Semaphore::new(jobs.max(1));
+    let (shared, permits) = (&shared, &permits);
+    let work = runs.iter_mut().map(|(run, passes)| async move {
+        let mut summary = Summary::default();
+        for pass in passes.iter() {
+            let Ok(_permit) = permits.acquire().await else {
+                break;
+            };
+            run.run_pass(client, pass, &mut Handle(shared), &mut summary)
+                .await;
+        }
+        (summary, run.redactor().clone())
+    });
+    let mut summary = Summary::default();
+    for (part, redactor) in futures_util::future::join_all(work).await {
+        summary.merge(part);
+        merged.merge(&redactor);
+    }
+    summary.duration = started.elapsed();
+    shared.inner.borrow_mut().finish(&summary, &merged);
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize) -> Vec<DataRow> {
+        (1..=n)
+            .map(|number| DataRow {
+                number,
+                values: Arc::new(IndexMap::from([("user".to_string(), format!("u{number}"))])),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_iteration_goes_over_every_row() {
+        let data = rows(2);
+        let passes = plan(2, Some(&data), Some("prod"));
+        let labels: Vec<_> = passes.iter().map(|p| p.label.clone().unwrap()).collect();
+        assert_eq!(
+            labels,
+            [
+                "prod · iteration 1 · row 1",
+                "prod · iteration 1 · row 2",
+                "prod · iteration 2 · row 1",
+                "prod · iteration 2 · row 2"
+            ]
+        );
+        assert!(plan(1, None, None)[0].label.is_none());
+    }
+
+    #[test]
+    fn shards_cover_every_pass_once() {
+        for total in [0, 1, 5, 7, 100] {
+            for count in 1..=6 {
+                let mut covered = Vec::new();
+                for index in 1..=count {
+                    covered.extend(Shard { index, count }.range(total));
+                }
+                assert_eq!(
+                    covered,
+                    (0..total).collect::<Vec<_>>(),
+                    "{total} over {count}"
+                );
+            }
+        }
+        assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
+        assert!(
+            Shard::parse("5/4").is_err()
+                && Shard::parse("0/4").is_err()
+                && Shard::parse("x").is_err()
+        );
+    }
+
+    #[test]
+    fn csv_quirks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.csv");
+        std::fs::write(&path, "\u{feff}user,note,empty\na,\"x, y\nz\",\nb,plain,\n").unwrap();
+        let rows = load_data(&path).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].values["user"], "a");
+        assert_eq!(rows[0].values["note"], "x, y\nz");
+        assert_eq!(rows[0].values["empty"], "");
+        assert_eq!(rows[1].number, 2);
+    }
+
+    #[test]
+    fn json_rows_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        std::fs::write(&path, r#"[{"user": "a", "n": 1}, {"user": "b", "n": 2}]"#).unwrap();
+        let rows = load_data(&path).unwrap();
+        assert_eq!(rows[1].values["n"], "2");
+        std::fs::write(&path, r#"{"user": "a"}"#).unwrap();
+        assert!(
+            load_data(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("not a JSON array of objects")
+        );
+        std::fs::write(&path, "[{\"user\": }]").unwrap();
+        assert!(
+            load_data(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid JSON")
+        );
+    }
+
+    #[test]
+    fn ragged_csv_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, "a,b\n1,2\n3\n").unwrap();
+        let e = load_data(&path).unwrap_err().to_string();
+        assert!(e.contains("invalid CSV") && e.contains("line 3"), "{e}");
+    }
+}

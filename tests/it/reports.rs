@@ -1,0 +1,194 @@
+//! The reports CI reads, from a run whose assertions fail: the JUnit file (written though the
+//! run failed), the JSON report and its documented schema, and under GitHub Actions the
+//! `::error` annotations that point into the request file and the step summary table.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::support::{self, Project, REFRESH_REQUEST, Server, Transcript};
+
+/// A token endpoint that says `Bearer` where Zoom says `bearer`.
+const WRONG_TOKEN_TYPE: &str = r#"{"access_token":"fake-access-token-0001","token_type":"Bearer","refresh_token":"fake-refresh-token-0002","expires_in":3599,"scope":"user:read"}"#;
+
+/// The reports of the bundled collection against a server answering [`WRONG_TOKEN_TYPE`]
+/// everywhere: the refresh fails `$.token_type`, the revoke `$.status`.
+struct FailedRun {
+    t: Transcript,
+    junit: String,
+    json: Value,
+    summary: String,
+}
+
+fn failed_run() -> FailedRun {
+    let server = Server::answering_json(WRONG_TOKEN_TYPE);
+    let project = Project::new(&[("summary.md", "# Earlier step\n")]);
+    let (junit, json, summary) = (
+        project.file("reports/junit.xml"),
+        project.file("reports/report.json"),
+        project.file("summary.md"),
+    );
+    fs::create_dir(project.path().join("reports")).unwrap();
+    let mut command = support::run_command(
+        support::BUNDLED,
+        support::EMULATOR_ENV,
+        &server.url(),
+        &["--report-junit", &junit, "--report-json", &json],
+    );
+    command
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let t = support::transcript(&mut command);
+    assert_eq!(t.code, 1, "{t}");
+    let read = |path: &str| fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    FailedRun {
+        json: serde_json::from_str(&read(&json)).expect("the JSON report parses"),
+        junit: read(&junit),
+        summary: read(&summary),
+        t,
+    }
+}
+
+/// The line of the bundled refresh request where `text` is written.
+fn line_of(text: &str) -> usize {
+    1 + REFRESH_REQUEST
+        .lines()
+        .position(|l| l.contains(text))
+        .expect("the line exists")
+}
+
+#[test]
+fn junit_report_of_a_failing_run() {
+    let run = failed_run();
+
+    let report = quick_junit::Report::deserialize_from_str(&run.junit).expect("valid JUnit XML");
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "Zoom OAuth");
+    let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Refresh access token", "Revoke access token"]);
+    for text in [
+        r#"<testsuite name="Zoom OAuth" tests="2""#,
+        r#"failures="2""#,
+        r#"<testcase name="Refresh access token" classname="Zoom OAuth""#,
+        r#"<failure message="1 of 9 checks failed""#,
+        "$.token_type: expected &quot;bearer&quot;, got &quot;Bearer&quot;",
+        &format!(
+            "at collections/zoom-oauth/refresh-access-token.yaml:{}:5",
+            line_of("$.token_type")
+        ),
+    ] {
+        assert!(
+            run.junit.contains(text),
+            "`{text}` is missing:\n{}",
+            run.junit
+        );
+    }
+}
+
+#[test]
+fn json_report_of_a_failing_run() {
+    let run = failed_run();
+    let json = &run.json;
+
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["courier_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["collection"], "Zoom OAuth");
+    assert_eq!(json["environment"], support::EMULATOR_ENV);
+    assert!(
+        json["started_at"].as_str().unwrap().ends_with('Z'),
+        "{json}"
+    );
+    assert!(json["duration_ms"].is_u64(), "{json}");
+    let summary = &json["summary"];
+    for (field, value) in [
+        ("requests", 2),
+        ("passed", 0),
+        ("failed", 2),
+        ("skipped", 0),
+        ("exit_code", 1),
+    ] {
+        assert_eq!(summary[field], value, "summary.{field}: {json}");
+    }
+    assert_eq!(json["not_run"], serde_json::json!([]));
+    let refresh = &json["requests"][0];
+    assert_eq!(refresh["name"], "Refresh access token");
+    assert_eq!(
+        refresh["file"],
+        "collections/zoom-oauth/refresh-access-token.yaml"
+    );
+    assert_eq!(refresh["method"], "POST");
+    assert_eq!(refresh["status"], 200);
+    assert_eq!(refresh["passed"], false);
+    assert_eq!(refresh["error"], Value::Null);
+    assert_eq!(refresh["rejected"], Value::Null);
+    assert_eq!(refresh["retries"], 0);
+    assert_eq!(
+        refresh["captured"],
+        serde_json::json!(["access_token", "refresh_token"])
+    );
+    let failed: Vec<&Value> = refresh["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{json}");
+    let check = failed[0];
+    assert_eq!(check["subject"], "$.token_type");
+    assert_eq!(check["predicate"], "equals");
+    assert_eq!(check["expected"], "\"bearer\"");
+    assert_eq!(check["actual"], "\"Bearer\"");
+    assert_eq!(check["diff"], Value::Null);
+    assert_eq!(check["location"]["line"], line_of("$.token_type"));
+    assert_eq!(check["location"]["column"], 5);
+}
+
+#[test]
+fn github_annotations_point_into_the_request_file() {
+    let run = failed_run();
+
+    let annotation = format!(
+        "::error file=collections/zoom-oauth/refresh-access-token.yaml,line={},col=5,\
+         title=Refresh access token::$.token_type: expected \"bearer\", got \"Bearer\"",
+        line_of("$.token_type")
+    );
+    assert!(
+        run.t.stdout.lines().any(|l| l == annotation),
+        "`{annotation}` is missing:\n{}",
+        run.t
+    );
+    assert!(
+        run.t
+            .stdout
+            .contains("::error file=collections/zoom-oauth/revoke-access-token.yaml,line="),
+        "{}",
+        run.t
+    );
+}
+
+#[test]
+fn github_step_summary_is_appended_with_a_table() {
+    let run = failed_run();
+
+    let summary = run
+        .summary
+        .strip_prefix("# Earlier step\n")
+        .expect("the summary is appended to, not replaced");
+    assert!(summary.starts_with("## ❌ Zoom OAuth\n"), "{summary}");
+    for text in [
+        "| Request | Status | Time | Result |",
+        "| Refresh access token | 200 | ",
+        " ms | ❌ 1 of 9 checks failed |",
+        "| Revoke access token | 200 | ",
+        "0 of 2 requests passed",
+        "### Failures",
+        // Markdown punctuation in the text is escaped: `_` would start emphasis.
+        &format!(
+            "- **Refresh access token**: $.token\\_type: expected \"bearer\", got \"Bearer\" \
+             at `collections/zoom-oauth/refresh-access-token.yaml:{}:5`",
+            line_of("$.token_type")
+        ),
+    ] {
+        assert!(summary.contains(text), "`{text}` is missing:\n{summary}");
+    }
+}
