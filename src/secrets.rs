@@ -19,7 +19,6 @@ const MIN_SECRET_LEN: usize = 4;
 /// True for variable names that hold credentials by convention (`ClientSecret`, `refresh_token`,
 /// `api_key`, `password`, `Authorization`).
 pub fn name_looks_secret(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
     // Names that describe a credential rather than hold one: `token_type` is `bearer`,
     // `token_expires_in` is a number of seconds.
     let describes = [
@@ -33,7 +32,7 @@ pub fn name_looks_secret(name: &str) -> bool {
         "length",
     ]
     .iter()
-    .any(|suffix| lower.ends_with(suffix));
+    .any(|suffix| ends_with_ignore_case(name, suffix));
     let words = [
         "secret",
         "token",
@@ -43,7 +42,20 @@ pub fn name_looks_secret(name: &str) -> bool {
         "authorization",
         "credential",
     ];
-    !describes && words.iter().any(|word| lower.contains(word))
+    !describes && words.iter().any(|word| contains_ignore_case(name, word))
+}
+
+// Without allocating: this runs on every key of every JSON answer.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len()
+        && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 #[derive(Debug, Clone, Default)]

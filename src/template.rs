@@ -5,7 +5,8 @@
 //! onto the user's file. Which variables exist, and in what order of precedence, is the runner's
 //! business: templates only see the context they are given.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,7 +28,23 @@ pub fn os_env() -> EnvLookup {
 #[derive(Clone)]
 pub struct Engine {
     env: Environment<'static>,
+    /// What each compiled template reads, worked out once: the runner asks before every request.
+    info: HashMap<String, Info>,
+    /// Renders of templates that call no function, by template and the values of what they read:
+    /// most templates of a long run (`{{ base_url }}/oauth/token`, the client id) render the same
+    /// text every time.
+    memo: RefCell<HashMap<String, String>>,
 }
+
+#[derive(Clone)]
+struct Info {
+    vars: BTreeSet<String>,
+    /// Calls no function (`uuid()`, `now()`, `env()`): the same variables give the same text.
+    pure: bool,
+}
+
+/// A run with many data rows could fill the memo without end; past this it starts over.
+const MEMO_LIMIT: usize = 4096;
 
 impl Engine {
     pub fn new(lookup: EnvLookup) -> Engine {
@@ -58,17 +75,38 @@ impl Engine {
         });
         env.add_function("timestamp", || unix_time().as_secs());
         env.add_function("timestamp_ms", || unix_time().as_millis() as u64);
-        Engine { env }
+        Engine {
+            env,
+            info: HashMap::new(),
+            memo: RefCell::new(HashMap::new()),
+        }
     }
 
     /// Parses a template once and keeps it for every later render.
     pub fn compile(&mut self, t: &Tmpl) -> Result<(), Diagnostic> {
-        if t.is_literal() || self.env.get_template(&t.text).is_ok() {
+        if t.is_literal() || self.info.contains_key(&t.text) {
             return Ok(());
         }
         self.env
             .add_template_owned(t.text.clone(), t.text.clone())
-            .map_err(|e| to_diagnostic(t, &e, None))
+            .map_err(|e| to_diagnostic(t, &e, None))?;
+        let info = self.examine(t)?;
+        self.info.insert(t.text.clone(), info);
+        Ok(())
+    }
+
+    fn examine(&self, t: &Tmpl) -> Result<Info, Diagnostic> {
+        let template = self.template(t)?;
+        let mut vars = BTreeSet::new();
+        let mut pure = true;
+        for name in template.undeclared_variables(false) {
+            if self.env.globals().any(|(global, _)| global == name) {
+                pure = false;
+            } else {
+                vars.insert(name);
+            }
+        }
+        Ok(Info { vars, pure })
     }
 
     /// The variables a template reads, without courier's own functions and filters.
@@ -76,18 +114,47 @@ impl Engine {
         if t.is_literal() {
             return Ok(BTreeSet::new());
         }
-        let template = self.template(t)?;
-        Ok(template
-            .undeclared_variables(false)
-            .into_iter()
-            .filter(|name| self.env.globals().all(|(global, _)| global != name))
-            .collect())
+        match self.info.get(&t.text) {
+            Some(info) => Ok(info.vars.clone()),
+            None => Ok(self.examine(t)?.vars),
+        }
     }
 
     pub fn render(&self, t: &Tmpl, context: &Value) -> Result<String, Diagnostic> {
         if t.is_literal() {
             return Ok(t.text.clone());
         }
+        // An undefined variable is an error, never a memo hit.
+        let key = self
+            .info
+            .get(&t.text)
+            .filter(|info| info.pure)
+            .and_then(|info| {
+                use std::fmt::Write as _;
+                let mut key = t.text.clone();
+                for name in &info.vars {
+                    let value = context.get_attr(name).ok().filter(|v| !v.is_undefined())?;
+                    let _ = write!(key, "\u{0}{value}");
+                }
+                Some(key)
+            });
+        if let Some(key) = &key
+            && let Some(text) = self.memo.borrow().get(key)
+        {
+            return Ok(text.clone());
+        }
+        let text = self.render_uncached(t, context)?;
+        if let Some(key) = key {
+            let mut memo = self.memo.borrow_mut();
+            if memo.len() >= MEMO_LIMIT {
+                memo.clear();
+            }
+            memo.insert(key, text.clone());
+        }
+        Ok(text)
+    }
+
+    fn render_uncached(&self, t: &Tmpl, context: &Value) -> Result<String, Diagnostic> {
         let template = self.template(t)?;
         template.render(context).map_err(|e| {
             let missing = template
@@ -283,6 +350,20 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(used.into_iter().collect::<Vec<_>>(), ["base", "tok"]);
+    }
+
+    #[test]
+    fn pure_templates_are_memoised_by_their_values_and_functions_are_not() {
+        let mut e = engine();
+        let (base, id) = (tmpl("{{ base }}/x"), tmpl("{{ uuid() }}"));
+        e.compile(&base).unwrap();
+        e.compile(&id).unwrap();
+        let one = Value::from(minijinja::value::Serde(serde_json::json!({"base": "a"})));
+        let two = Value::from(minijinja::value::Serde(serde_json::json!({"base": "b"})));
+        assert_eq!(e.render(&base, &one).unwrap(), "a/x");
+        assert_eq!(e.render(&base, &two).unwrap(), "b/x");
+        assert_eq!(e.render(&base, &one).unwrap(), "a/x");
+        assert_ne!(e.render(&id, &one).unwrap(), e.render(&id, &one).unwrap());
     }
 
     #[test]

@@ -82,29 +82,71 @@ const SHOW_LIMIT: usize = 120;
 /// A long string keeps its closing quote so it still reads as a string; structures are simply cut,
 /// since their closing brackets would be a lie about what follows.
 pub fn show(v: &Value) -> String {
-    let text = v.to_string();
-    if text.chars().count() <= SHOW_LIMIT {
-        return text;
-    }
-    if let Value::String(s) = v {
-        // Cut whole escape sequences, never half of one: a dangling `\` would read as an escape.
-        let budget = SHOW_LIMIT - 3;
-        let mut inner = String::new();
-        let mut used = 0;
-        for c in s.chars() {
-            let escaped = Value::String(c.to_string()).to_string();
-            let piece = &escaped[1..escaped.len() - 1];
-            let width = piece.chars().count();
-            if used + width > budget {
-                break;
+    match v {
+        Value::String(s) => show_str(s),
+        Value::Array(_) | Value::Object(_) => {
+            let text = v.to_string();
+            if text.chars().count() <= SHOW_LIMIT {
+                return text;
             }
-            inner.push_str(piece);
-            used += width;
+            let head: String = text.chars().take(SHOW_LIMIT - 1).collect();
+            format!("{head}…")
         }
-        return format!("\"{inner}…\"");
+        scalar => scalar.to_string(),
     }
-    let head: String = text.chars().take(SHOW_LIMIT - 1).collect();
-    format!("{head}…")
+}
+
+/// A string as JSON text, cut to [`SHOW_LIMIT`] characters. Escapes are written one character at
+/// a time and never split: a dangling `\` would read as an escape. Hot: every check shows its
+/// values, and tokens are long.
+fn show_str(s: &str) -> String {
+    let budget = SHOW_LIMIT - 3;
+    let mut inner = String::with_capacity(s.len().min(SHOW_LIMIT) + 2);
+    let mut width = 0;
+    let mut cut_at = None;
+    for c in s.chars() {
+        let before = inner.len();
+        width += push_escaped(&mut inner, c);
+        if cut_at.is_none() && width > budget {
+            cut_at = Some(before);
+        }
+        if width + 2 > SHOW_LIMIT {
+            inner.truncate(cut_at.unwrap_or(before));
+            return format!("\"{inner}…\"");
+        }
+    }
+    format!("\"{inner}\"")
+}
+
+/// Appends `c` escaped as serde_json escapes it inside a string; returns how many characters
+/// that took.
+fn push_escaped(out: &mut String, c: char) -> usize {
+    let short = match c {
+        '"' => Some('"'),
+        '\\' => Some('\\'),
+        '\n' => Some('n'),
+        '\r' => Some('r'),
+        '\t' => Some('t'),
+        '\u{8}' => Some('b'),
+        '\u{c}' => Some('f'),
+        _ => None,
+    };
+    match short {
+        Some(letter) => {
+            out.push('\\');
+            out.push(letter);
+            2
+        }
+        None if (c as u32) < 0x20 => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "\\u{:04x}", c as u32);
+            6
+        }
+        None => {
+            out.push(c);
+            1
+        }
+    }
 }
 
 /// Renders a value with its JSON type in front (`string "abc"`, `number 3`), for the messages where
@@ -187,6 +229,19 @@ mod tests {
         assert_eq!(shown.chars().count(), SHOW_LIMIT);
         assert!(shown.starts_with("[0,1,2"));
         assert!(shown.ends_with('…'));
+    }
+
+    #[test]
+    fn show_escapes_strings_exactly_as_serde_json() {
+        let tricky = "quote \" back \\ nl \n cr \r tab \t bell \u{7} bs \u{8} ff \u{c} é ✓ 🙂";
+        for len in [0, 1, 10, 40, tricky.chars().count()] {
+            let s: String = tricky.chars().take(len).collect();
+            assert_eq!(show(&json!(s)), serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+        let long = format!("{}\n{}", "a".repeat(200), "b".repeat(200));
+        let shown = show(&json!(long));
+        assert_eq!(shown.chars().count(), SHOW_LIMIT);
+        assert!(shown.ends_with("…\""), "{shown}");
     }
 
     #[test]

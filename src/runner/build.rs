@@ -93,10 +93,23 @@ pub fn build(
     })
 }
 
+thread_local! {
+    /// The last URL parsed and its text: a long run sends the same URL again and again, and
+    /// parsing one (IDNA processing of the host included) costs more than the rest of building.
+    static LAST_URL: std::cell::RefCell<Option<(String, Url)>> = const { std::cell::RefCell::new(None) };
+}
+
 fn parse_url(template: &Tmpl, rendered: &str) -> Result<Url, Diagnostic> {
     // Checked before parsing: the URL parser silently drops line breaks, which would hide an
     // injection attempt rather than refuse it.
     reject_line_breaks(template, rendered, "the URL")?;
+    if let Some(url) = LAST_URL.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(text, _)| text == rendered)
+            .map(|(_, url)| url.clone())
+    }) {
+        return Ok(url);
+    }
     let url = Url::parse(rendered.trim()).map_err(|e| {
         Diagnostic::new(format!("invalid URL `{rendered}`: {e}"))
             .at(template.spot.clone())
@@ -111,6 +124,7 @@ fn parse_url(template: &Tmpl, rendered: &str) -> Result<Url, Diagnostic> {
         .at(template.spot.clone())
         .help("courier sends `http` and `https` requests"));
     }
+    LAST_URL.set(Some((rendered.to_string(), url.clone())));
     Ok(url)
 }
 

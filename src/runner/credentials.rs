@@ -18,16 +18,11 @@ const REJECTIONS: [&str; 4] = [
 ];
 
 /// Why the credentials were rejected, in words a user can act on; `None` for any other answer.
-pub fn rejection(exchange: &Exchange) -> Option<String> {
-    let body: Option<Value> = serde_json::from_slice(&exchange.body).ok();
-    let code = body
-        .as_ref()
-        .and_then(|b| b.get("error"))
-        .and_then(Value::as_str);
-    let reason = body
-        .as_ref()
-        .and_then(|b| b.get("reason"))
-        .and_then(Value::as_str);
+///
+/// `body` is the answer's body parsed as JSON, if it is JSON.
+pub fn rejection(exchange: &Exchange, body: Option<&Value>) -> Option<String> {
+    let code = body.and_then(|b| b.get("error")).and_then(Value::as_str);
+    let reason = body.and_then(|b| b.get("reason")).and_then(Value::as_str);
     let said = reason
         .map(|r| format!(" (the server said: {r})"))
         .unwrap_or_default();
@@ -89,9 +84,16 @@ mod tests {
         }
     }
 
+    fn rejection_of(exchange: &Exchange) -> Option<String> {
+        rejection(
+            exchange,
+            serde_json::from_slice(&exchange.body).ok().as_ref(),
+        )
+    }
+
     #[test]
     fn zoom_rejections_are_explained() {
-        let why = rejection(&answer(
+        let why = rejection_of(&answer(
             400,
             r#"{"reason":"Invalid Token!","error":"invalid_grant"}"#,
         ))
@@ -101,17 +103,17 @@ mod tests {
             "{why}"
         );
         assert!(
-            rejection(&answer(400, r#"{"error":"invalid_client"}"#))
+            rejection_of(&answer(400, r#"{"error":"invalid_client"}"#))
                 .unwrap()
                 .contains("client secret")
         );
-        assert!(rejection(&answer(401, "nope")).unwrap().contains("401"));
+        assert!(rejection_of(&answer(401, "nope")).unwrap().contains("401"));
     }
 
     #[test]
     fn other_answers_are_not_rejections() {
-        assert!(rejection(&answer(200, r#"{"error":"invalid_grant"}"#)).is_none());
-        assert!(rejection(&answer(400, r#"{"error":"unsupported_grant_type"}"#)).is_none());
-        assert!(rejection(&answer(500, "oops")).is_none());
+        assert!(rejection_of(&answer(200, r#"{"error":"invalid_grant"}"#)).is_none());
+        assert!(rejection_of(&answer(400, r#"{"error":"unsupported_grant_type"}"#)).is_none());
+        assert!(rejection_of(&answer(500, "oops")).is_none());
     }
 }

@@ -12,13 +12,16 @@ const BODY_PREVIEW: usize = 120;
 
 /// Runs every assertion of `request` on `exchange` and takes its captures. A capture that finds
 /// nothing is a failed check, not an error: the report says what was looked for.
+///
+/// `parsed` is the body parsed as JSON by the caller, if it is JSON.
 pub fn evaluate(
     request: &Request,
     exchange: &Exchange,
+    parsed: Option<&Value>,
 ) -> (Vec<CheckResult>, Vec<(String, Value)>) {
     let checks = &request.checks;
     let mut results = Vec::new();
-    let json = lazy_json(request, exchange);
+    let json = json_or_why(request, exchange, parsed);
 
     if let Some((spec, spot)) = &checks.status {
         results.push(CheckResult {
@@ -124,18 +127,23 @@ pub fn evaluate(
     (results, captured)
 }
 
-/// The body parsed as JSON, when some check or capture needs it; otherwise why it is not JSON,
+/// The body as JSON, when some check or capture needs it; otherwise why it is not JSON,
 /// with the content type and the start of the body.
-fn lazy_json(request: &Request, exchange: &Exchange) -> Result<Value, String> {
+fn json_or_why<'v>(
+    request: &Request,
+    exchange: &Exchange,
+    parsed: Option<&'v Value>,
+) -> Result<&'v Value, String> {
+    const NULL: &Value = &Value::Null;
     let needed = !request.checks.json.is_empty()
         || request
             .captures
             .iter()
             .any(|c| matches!(c.source, CaptureSource::Json(_)));
     if !needed {
-        return Ok(Value::Null);
+        return Ok(NULL);
     }
-    serde_json::from_slice(&exchange.body).map_err(|_| {
+    parsed.ok_or_else(|| {
         let content_type = exchange
             .header("content-type")
             .unwrap_or_else(|| "none".into());

@@ -153,6 +153,13 @@ pub struct Run<'a> {
     secret_names: BTreeSet<String>,
     /// Values of OS variables read through `env(...)` whose names are secret.
     os_secrets: Arc<Mutex<Vec<String>>>,
+    /// How many of `os_secrets` the redactor has learnt.
+    os_secrets_learnt: usize,
+    /// Variables listed under `persist:` in the collection or the environment.
+    persistent: Arc<BTreeSet<String>>,
+    /// For each request (by name), the variables its templates read, worked out once: the run
+    /// consults them before every request.
+    uses: Arc<std::collections::HashMap<String, Vec<String>>>,
     /// Where persistent variables are saved, locked for this run.
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
@@ -211,6 +218,20 @@ impl<'a> Run<'a> {
         } else {
             Redactor::default()
         };
+        let persistent: BTreeSet<String> = collection
+            .persist
+            .iter()
+            .chain(environment.into_iter().flat_map(|e| e.persist.iter()))
+            .cloned()
+            .collect();
+        let mut uses = std::collections::HashMap::new();
+        for request in &collection.requests {
+            let mut names = BTreeSet::new();
+            for template in build::templates(request) {
+                names.extend(engine.variables_used(template)?);
+            }
+            uses.insert(request.name.clone(), names.into_iter().collect::<Vec<_>>());
+        }
         let mut run = Run {
             collection,
             environment,
@@ -223,6 +244,9 @@ impl<'a> Run<'a> {
             redactor,
             secret_names,
             os_secrets,
+            os_secrets_learnt: 0,
+            persistent: Arc::new(persistent),
+            uses: Arc::new(uses),
             state: None,
             state_error: None,
         };
@@ -274,14 +298,14 @@ impl<'a> Run<'a> {
     /// Returns, for each persistent variable, a line saying which value won and why.
     pub fn attach_state(&mut self, mut state: StateFile) -> Vec<String> {
         let mut explained = Vec::new();
-        for name in self.persistent_names() {
-            let injected = self.scope.text(&name);
-            let resolution = state.resolve(&name, injected.as_deref());
+        for name in Arc::clone(&self.persistent).iter() {
+            let injected = self.scope.text(name);
+            let resolution = state.resolve(name, injected.as_deref());
             if resolution.winner() == Winner::State
                 && let Some(value) = resolution.value
             {
                 let origin = Origin::State(state.path().to_path_buf());
-                self.set(&name, Value::String(value), origin);
+                self.set(name, Value::String(value), origin);
             }
             explained.push(format!("{name}: {}", resolution.why.explain()));
         }
@@ -292,10 +316,21 @@ impl<'a> Run<'a> {
 
     /// The value of each persistent variable now (for `--export-vars`).
     pub fn persistent_values(&self) -> Vec<(String, String)> {
-        self.persistent_names()
-            .into_iter()
-            .filter_map(|name| self.scope.text(&name).map(|value| (name, value)))
+        self.persistent
+            .iter()
+            .filter_map(|name| self.scope.text(name).map(|value| (name.clone(), value)))
             .collect()
+    }
+
+    /// The secret OS variables `env(...)` read since last time.
+    fn learn_os_secrets(&mut self) {
+        let Ok(read) = self.os_secrets.lock() else {
+            return;
+        };
+        for value in &read[self.os_secrets_learnt.min(read.len())..] {
+            self.redactor.add(value);
+        }
+        self.os_secrets_learnt = read.len();
     }
 
     fn learn_secrets(&mut self) {
@@ -503,6 +538,9 @@ impl<'a> Run<'a> {
             redactor: self.redactor.clone(),
             secret_names: self.secret_names.clone(),
             os_secrets: Arc::clone(&self.os_secrets),
+            os_secrets_learnt: self.os_secrets_learnt,
+            persistent: Arc::clone(&self.persistent),
+            uses: Arc::clone(&self.uses),
             state: None,
             state_error: None,
         }
@@ -641,7 +679,7 @@ impl<'a> Run<'a> {
             }
         };
         // Building may have read secret OS variables through `env(...)`.
-        self.learn_secrets();
+        self.learn_os_secrets();
         result.url = outgoing.url.to_string();
         let started = Instant::now();
         let exchange = match self
@@ -656,13 +694,15 @@ impl<'a> Run<'a> {
             }
         };
         result.duration = exchange.duration;
-        for value in secrets_in_body(&exchange) {
+        // Parsed once, for the secret scan, the credentials check, assertions and captures.
+        let json: Option<Value> = serde_json::from_slice(&exchange.body).ok();
+        for value in json.as_ref().map(secrets_in_body).unwrap_or_default() {
             if self.redactor.add(&value) {
                 reporter.secret_learned(&value);
             }
         }
-        result.rejected = credentials::rejection(&exchange);
-        let (checks, captured) = evaluate::evaluate(request, &exchange);
+        result.rejected = credentials::rejection(&exchange, json.as_ref());
+        let (checks, captured) = evaluate::evaluate(request, &exchange, json.as_ref());
         for (name, value) in captured {
             let from_secret_field = request
                 .captures
@@ -716,16 +756,16 @@ impl<'a> Run<'a> {
     /// that failed to capture it. The check before the run proved every variable is defined or
     /// captured, so a missing one can only be a capture that did not happen.
     fn missing_capture(&self, request: &Request, scope: &Scope) -> Option<String> {
-        let missing = build::templates(request)
-            .into_iter()
-            .filter_map(|t| self.engine.variables_used(t).ok())
-            .flatten()
+        let missing = self
+            .uses
+            .get(&request.name)?
+            .iter()
             .find(|name| !scope.contains(name))?;
         let captor = self
             .collection
             .requests
             .iter()
-            .find(|r| r.captures.iter().any(|c| c.name == missing));
+            .find(|r| r.captures.iter().any(|c| &c.name == missing));
         Some(match captor {
             Some(captor) => format!("needs `{missing}`, which `{}` did not capture", captor.name),
             None => format!("needs `{missing}`, which is not defined"),
@@ -771,12 +811,9 @@ impl<'a> Run<'a> {
 
     /// True when a request sends a persistent variable (a single-use refresh token).
     fn carries_persistent(&self, request: &Request) -> bool {
-        let persistent = self.persistent_names();
-        build::templates(request).into_iter().any(|t| {
-            self.engine
-                .variables_used(t)
-                .is_ok_and(|used| used.iter().any(|n| persistent.contains(n)))
-        })
+        self.uses
+            .get(&request.name)
+            .is_some_and(|used| used.iter().any(|n| self.persistent.contains(n)))
     }
 
     /// Why saving a persistent value failed, if it did (the run exits 5).
@@ -785,13 +822,8 @@ impl<'a> Run<'a> {
     }
 
     /// Variables listed under `persist:` in the collection or the environment.
-    pub fn persistent_names(&self) -> BTreeSet<String> {
-        self.collection
-            .persist
-            .iter()
-            .chain(self.environment.into_iter().flat_map(|e| e.persist.iter()))
-            .cloned()
-            .collect()
+    pub fn persistent_names(&self) -> &BTreeSet<String> {
+        &self.persistent
     }
 }
 
@@ -810,7 +842,7 @@ fn explain_transport(e: &TransportError) -> String {
 /// The string values of a JSON answer stored under secret-looking keys (`access_token`,
 /// `refresh_token`, `client_secret`): masked in every output whether or not they are captured,
 /// because a token is a credential wherever it appears.
-fn secrets_in_body(exchange: &Exchange) -> Vec<String> {
+fn secrets_in_body(body: &Value) -> Vec<String> {
     fn walk(value: &Value, found: &mut Vec<String>) {
         match value {
             Value::Object(map) => {
@@ -826,9 +858,7 @@ fn secrets_in_body(exchange: &Exchange) -> Vec<String> {
         }
     }
     let mut found = Vec::new();
-    if let Ok(body) = serde_json::from_slice::<Value>(&exchange.body) {
-        walk(&body, &mut found);
-    }
+    walk(body, &mut found);
     found
 }
 
