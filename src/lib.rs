@@ -250,8 +250,18 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
         // Not a terminal: nobody watches line by line, and a large run prints a lot.
         Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
     };
-    reporters
-        .push(report::Console::new(console_out, colors.stdout, config.verbose).quiet(config.quiet));
+    let total: usize = planned
+        .iter()
+        .map(|(run, passes)| run.selected_count() * passes.len())
+        .sum();
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = report::progress::Progress::new(total as u64, on_terminal && !config.quiet);
+    reporters.push(
+        report::Console::new(console_out, colors.stdout, config.verbose)
+            .quiet(config.quiet)
+            .with_progress(progress.clone()),
+    );
+    reporters.push(progress);
     if let Some(path) = &config.report_junit {
         reporters.push(report::junit::JunitReport::new(path.clone()));
     }

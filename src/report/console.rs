@@ -25,6 +25,8 @@ pub struct Console<W: Write> {
     verbose: bool,
     /// Only failures and the closing line (`--quiet`).
     quiet: bool,
+    /// Printing goes around the progress bar, if one is drawn.
+    progress: Option<super::progress::Progress>,
 }
 
 impl<W: Write> Console<W> {
@@ -34,7 +36,13 @@ impl<W: Write> Console<W> {
             color,
             verbose,
             quiet: false,
+            progress: None,
         }
+    }
+
+    pub fn with_progress(mut self, progress: super::progress::Progress) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     pub fn quiet(mut self, quiet: bool) -> Self {
@@ -55,7 +63,19 @@ impl<W: Write> Console<W> {
     /// Not flushed here: on a terminal standard output is line-buffered already, and elsewhere
     /// the caller buffers it and [`Reporter::finish`] flushes.
     fn emit(&mut self, text: &str, redactor: &Redactor) {
-        let _ = self.out.write_all(redactor.redact(text).as_bytes());
+        let text = redactor.redact(text);
+        let out = &mut self.out;
+        let mut write = || {
+            let _ = out.write_all(text.as_bytes());
+            // The bar is redrawn after this: what was written must be on screen first.
+            if self.progress.is_some() {
+                let _ = out.flush();
+            }
+        };
+        match &self.progress {
+            Some(progress) => progress.suspend(write),
+            None => write(),
+        }
     }
 
     fn mark(&self, passed: bool) -> String {

@@ -18,6 +18,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod preview;
+pub mod progress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -816,6 +816,11 @@ impl<'a> Run<'a> {
             .is_some_and(|used| used.iter().any(|n| self.persistent.contains(n)))
     }
 
+    /// How many requests one pass sends.
+    pub fn selected_count(&self) -> usize {
+        self.selected.len()
+    }
+
     /// Why saving a persistent value failed, if it did (the run exits 5).
     pub fn state_error(&self) -> Option<&str> {
         self.state_error.as_deref()
