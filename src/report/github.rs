@@ -142,7 +142,11 @@ impl<W: Write> Reporter for GithubReport<W> {
     }
 
     fn request(&mut self, result: &RequestResult, redactor: &Redactor) {
-        let title = escape_property(&redactor.redact(&result.name));
+        let name = match &result.pass {
+            Some(pass) => format!("{} · {pass}", result.name),
+            None => result.name.clone(),
+        };
+        let title = escape_property(&redactor.redact(&name));
         let mut problems = Vec::new();
         for said in result.error.iter().chain(&result.rejected) {
             let said = said.trim_end();

@@ -67,6 +67,7 @@ impl JsonReport {
                 .iter()
                 .map(|n| JsonNotRun {
                     name: &n.name,
+                    pass: n.pass.as_deref(),
                     reason: &n.reason,
                 })
                 .collect(),
@@ -91,6 +92,7 @@ impl JsonReport {
 ///   "requests": [
 ///     {
 ///       "name": "Refresh access token",
+///       "pass": null,
 ///       "file": "collections/zoom-oauth/refresh-access-token.yaml",
 ///       "method": "POST",
 ///       "url": "http://127.0.0.1:8080/oauth/token",
@@ -163,6 +165,8 @@ pub struct JsonSummary {
 pub struct JsonNotRun<'a> {
     /// The `name:` of the request.
     pub name: &'a str,
+    /// Which pass it belonged to; `null` when the run has a single pass.
+    pub pass: Option<&'a str>,
     /// Why: the run stopped early (`--bail`, a transport failure, a value not saved), or an
     /// earlier request did not capture a variable it needs.
     pub reason: &'a str,
@@ -173,6 +177,9 @@ pub struct JsonNotRun<'a> {
 pub struct JsonRequest {
     /// The `name:` of the request.
     pub name: String,
+    /// Which pass of the run it belongs to (`production · iteration 2 · row 3`); `null` when
+    /// the run has a single pass.
+    pub pass: Option<String>,
     /// The request file.
     pub file: String,
     /// The HTTP method, e.g. `"POST"`.
@@ -234,6 +241,7 @@ impl From<&RequestResult> for JsonRequest {
     fn from(result: &RequestResult) -> Self {
         JsonRequest {
             name: result.name.clone(),
+            pass: result.pass.clone(),
             file: result.file.display().to_string(),
             method: result.method.clone(),
             url: result.url.clone(),

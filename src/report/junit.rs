@@ -30,6 +30,9 @@ pub struct JunitReport {
 /// redacted before XML escaping: a secret holding `&` or `<` would no longer match once escaped.
 struct Case {
     name: String,
+    /// The pass label, when the run has several: it joins the class name, so CI servers group
+    /// the test cases by pass.
+    pass: Option<String>,
     duration: Duration,
     checks: usize,
     problem: Option<Problem>,
@@ -79,7 +82,11 @@ impl JunitReport {
                 }
             };
             let mut test = TestCase::new(clean(&case.name), status);
-            test.set_classname(collection.as_str())
+            let classname = match &case.pass {
+                Some(pass) => format!("{collection} · {}", clean(pass)),
+                None => collection.clone(),
+            };
+            test.set_classname(classname.as_str())
                 .set_time(case.duration)
                 .set_assertions(case.checks);
             suite.add_test_case(test);
@@ -89,7 +96,11 @@ impl JunitReport {
             let mut status = TestCaseStatus::skipped();
             status.set_message(clean(&not_run.reason));
             let mut test = TestCase::new(clean(&not_run.name), status);
-            test.set_classname(collection.as_str());
+            let classname = match &not_run.pass {
+                Some(pass) => format!("{collection} · {}", clean(pass)),
+                None => collection.clone(),
+            };
+            test.set_classname(classname.as_str());
             suite.add_test_case(test);
         }
         let mut report = Report::new("courier");
@@ -128,6 +139,7 @@ impl Reporter for JunitReport {
         });
         self.cases.push(Case {
             name: result.name.clone(),
+            pass: result.pass.clone(),
             duration: result.duration,
             checks: result.checks.len(),
             problem,
