@@ -187,6 +187,7 @@ async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
     if config.dry_run {
         let mut out = std::io::stdout().lock();
         for run in &mut runs {
+            attach_existing_state(run, config.target.state.as_deref())?;
             run.precheck(sample)?;
             for (request, outgoing) in run.render_offline()? {
                 let text = report::preview::as_http(&request.name, &outgoing, run.redactor());
@@ -535,6 +536,26 @@ fn import_postman(options: &import::ImportOptions) -> Result<i32> {
     Ok(error::exit::OK)
 }
 
+/// For commands that send nothing (`--dry-run`, `curl`): the newest persistent values, read
+/// from an existing state file, so what they print is what a run would send.
+/// Returns, per persistent variable, which value won and why.
+fn attach_existing_state(
+    run: &mut Run<'_>,
+    explicit: Option<&std::path::Path>,
+) -> Result<Vec<String>> {
+    let env_path = run.environment().map(|e| e.file.path.clone());
+    match state_path(run, explicit, env_path.as_deref(), false)
+        .ok()
+        .flatten()
+    {
+        Some(path) if path.exists() => {
+            let state = state::StateFile::open(&path, std::time::Duration::from_secs(5))?;
+            Ok(run.attach_state(state))
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// `courier schema --out DIR`: the three JSON Schemas, as committed under `schema/`.
 fn write_schemas(dir: &std::path::Path) -> Result<i32> {
     let io = |source| Error::Io {
@@ -567,9 +588,19 @@ fn print_curl(target: &Target, requests: Vec<String>, show_secrets: bool) -> Res
         settings,
         Arc::clone(&loaded.lookup),
     )?;
+    attach_existing_state(&mut run, target.state.as_deref())?;
     run.precheck(None)?;
+    if show_secrets {
+        eprintln!("warning: --show-secrets is on: the commands carry the credentials");
+    }
     let mut out = std::io::stdout().lock();
     for (request, outgoing) in run.render_offline()? {
+        if run.carries_persistent(request) {
+            eprintln!(
+                "warning: `{}` spends a persistent token: running its command rotates the token without courier saving the new one",
+                request.name
+            );
+        }
         let command = report::preview::as_curl(&outgoing, run.redactor());
         let _ = writeln!(out, "# {}\n{command}", request.name);
     }
@@ -592,14 +623,7 @@ fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
         settings,
         lookup,
     )?;
-    let mut explained = Vec::new();
-    let env_path = environment.map(|e| e.file.path.as_path());
-    if let Ok(Some(path)) = state_path(&run, target.state.as_deref(), env_path, false)
-        && path.exists()
-    {
-        let state = state::StateFile::open(&path, std::time::Duration::from_secs(5))?;
-        explained = run.attach_state(state);
-    }
+    let explained = attach_existing_state(&mut run, target.state.as_deref())?;
     let rows: Vec<[String; 3]> = run
         .scope()
         .iter()

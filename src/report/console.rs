@@ -126,6 +126,9 @@ const BOLD: Style = Style::new().bold();
 
 impl<W: Write> Reporter for Console<W> {
     fn start(&mut self, run: &RunStart<'_>, redactor: &Redactor) {
+        if self.quiet {
+            return;
+        }
         let count = run.selected.len();
         let mut line = format!(
             "{} · {count} request{}",

@@ -14,7 +14,7 @@ pub fn as_http(name: &str, outgoing: &Outgoing, redactor: &Redactor) -> String {
         outgoing.method, outgoing.url
     );
     for (header, value) in &outgoing.headers {
-        let _ = writeln!(out, "{header}: {}", shown_header(header, value));
+        let _ = writeln!(out, "{header}: {}", shown_header(header, value, redactor));
     }
     if let Some(body) = &outgoing.body {
         let _ = write!(out, "\n{}\n", String::from_utf8_lossy(body));
@@ -30,7 +30,7 @@ pub fn as_curl(outgoing: &Outgoing, redactor: &Redactor) -> String {
         format!("--url {}", shell_quote(outgoing.url.as_str())),
     ];
     for (header, value) in &outgoing.headers {
-        let line = format!("{header}: {}", shown_header(header, value));
+        let line = format!("{header}: {}", shown_header(header, value, redactor));
         parts.push(format!("--header {}", shell_quote(&line)));
     }
     if let Some(body) = &outgoing.body {
@@ -51,8 +51,10 @@ pub fn as_curl(outgoing: &Outgoing, redactor: &Redactor) -> String {
         .into_owned()
 }
 
-fn shown_header(name: &str, value: &str) -> String {
-    if name.eq_ignore_ascii_case("authorization") {
+/// `--show-secrets` (a disabled redactor) shows the `Authorization` value too, so a printed curl
+/// command runs as it is.
+fn shown_header(name: &str, value: &str, redactor: &Redactor) -> String {
+    if name.eq_ignore_ascii_case("authorization") && !redactor.is_disabled() {
         super::console::mask_credentials(value)
     } else {
         value.to_string()

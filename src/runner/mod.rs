@@ -603,7 +603,7 @@ impl<'a> Run<'a> {
                     summary.transport_failed = true;
                 }
                 stopped = Some(format!(
-                    "the run stopped when `{}` got no answer",
+                    "the run stopped when `{}` had a transport failure",
                     request.name
                 ));
             } else if self.settings.bail && !result.passed() {
@@ -810,10 +810,14 @@ impl<'a> Run<'a> {
     }
 
     /// True when a request sends a persistent variable (a single-use refresh token).
-    fn carries_persistent(&self, request: &Request) -> bool {
+    pub fn carries_persistent(&self, request: &Request) -> bool {
         self.uses
             .get(&request.name)
             .is_some_and(|used| used.iter().any(|n| self.persistent.contains(n)))
+    }
+
+    pub fn environment(&self) -> Option<&'a Environment> {
+        self.environment
     }
 
     /// How many requests one pass sends.

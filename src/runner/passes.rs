@@ -255,7 +255,12 @@ pub async fn run_all(
     }
     if let Some((first, _)) = runs.first() {
         let mut start = first.start_info(SystemTime::now());
-        if runs.len() > 1 {
+        // Forks of one environment (`--jobs`) are still one environment.
+        let first_env = first.environment().map(|e| &e.file.path);
+        if runs
+            .iter()
+            .any(|(run, _)| run.environment().map(|e| &e.file.path) != first_env)
+        {
             start.environment = None;
         }
         start.passes = runs.iter().map(|(_, passes)| passes.len()).sum();
