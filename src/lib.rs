@@ -334,16 +334,17 @@ fn run_settings(config: &RunConfig) -> Result<Settings> {
     })
 }
 
-/// Each environment's passes (iterations × data rows), then `--shard`'s slice of them all.
-/// An environment whose passes all fall outside the slice keeps an empty list.
+/// Each environment's passes (iterations × data rows), then `--shard`'s slice of them all,
+/// numbered across environments in order. An environment wholly outside the slice keeps none.
 fn plan_passes<'a>(
     runs: Vec<Run<'a>>,
     environments: &[Option<&Environment>],
     config: &RunConfig,
     rows: Option<&[runner::DataRow]>,
-) -> Vec<(Run<'a>, Vec<runner::Pass>)> {
+) -> Vec<(Run<'a>, runner::Passes)> {
     let several = environments.len() > 1;
-    let mut planned: Vec<(Run<'a>, Vec<runner::Pass>)> = runs
+    let rows: Option<Arc<[runner::DataRow]>> = rows.map(Arc::from);
+    let mut planned: Vec<(Run<'a>, runner::Passes)> = runs
         .into_iter()
         .zip(environments)
         .map(|(run, environment)| {
@@ -355,20 +356,20 @@ fn plan_passes<'a>(
             });
             (
                 run,
-                runner::passes::plan(config.iterations, rows, label.as_deref()),
+                runner::Passes::new(config.iterations, rows.clone(), label),
             )
         })
         .collect();
     if let Some(shard) = config.shard {
-        let total: usize = planned.iter().map(|(_, p)| p.len()).sum();
+        let total: usize = planned.iter().map(|(_, p)| p.total()).sum();
         let keep = shard.range(total);
-        let mut index = 0;
+        let mut offset = 0;
         for (_, passes) in &mut planned {
-            passes.retain(|_| {
-                let kept = keep.contains(&index);
-                index += 1;
-                kept
-            });
+            let own = passes.total();
+            let start = keep.start.saturating_sub(offset).min(own);
+            let end = keep.end.saturating_sub(offset).min(own);
+            passes.restrict(start..end);
+            offset += own;
         }
     }
     planned
@@ -377,10 +378,7 @@ fn plan_passes<'a>(
 /// With `--jobs` above 1, an environment without persistent variables has its passes dealt out
 /// to forks of its run so they can go at the same time; one with persistent variables keeps
 /// them in order, since each pass spends the token the previous one saved.
-fn spread(
-    planned: Vec<(Run<'_>, Vec<runner::Pass>)>,
-    jobs: usize,
-) -> Vec<(Run<'_>, Vec<runner::Pass>)> {
+fn spread(planned: Vec<(Run<'_>, runner::Passes)>, jobs: usize) -> Vec<(Run<'_>, runner::Passes)> {
     let mut spread = Vec::new();
     for (run, passes) in planned {
         let ways = jobs.min(passes.len());
@@ -388,13 +386,11 @@ fn spread(
             spread.push((run, passes));
             continue;
         }
-        let mut hands: Vec<Vec<runner::Pass>> = vec![Vec::new(); ways];
-        for (i, pass) in passes.into_iter().enumerate() {
-            hands[i % ways].push(pass);
-        }
+        let mut hands = passes.deal(ways).into_iter();
         let forks: Vec<Run<'_>> = (1..ways).map(|_| run.fork()).collect();
-        let mut hands = hands.into_iter();
-        spread.push((run, hands.next().unwrap_or_default()));
+        if let Some(first) = hands.next() {
+            spread.push((run, first));
+        }
         spread.extend(forks.into_iter().zip(hands));
     }
     spread

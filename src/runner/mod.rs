@@ -26,7 +26,7 @@ use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
 use crate::state::{StateFile, Winner};
 use crate::template::{Engine, EnvLookup};
-pub use passes::{DataRow, Pass};
+pub use passes::{DataRow, Pass, Passes};
 pub use result::{CheckResult, NotRun, RequestResult, Summary};
 pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};

@@ -46,33 +46,96 @@ impl Pass {
     }
 }
 
-/// The passes of one environment: each iteration goes over every data row (or once without a
-/// data file). Labels name only what varies in the whole run.
-pub fn plan(iterations: usize, rows: Option<&[DataRow]>, environment: Option<&str>) -> Vec<Pass> {
-    let rows: Vec<Option<&DataRow>> = match rows {
-        Some(rows) => rows.iter().map(Some).collect(),
-        None => vec![None],
-    };
-    let mut passes = Vec::with_capacity(iterations * rows.len());
-    for iteration in 1..=iterations {
-        for row in &rows {
-            let mut parts = Vec::new();
-            if let Some(env) = environment {
-                parts.push(env.to_string());
-            }
-            if iterations > 1 {
-                parts.push(format!("iteration {iteration}"));
-            }
-            if let Some(row) = row {
-                parts.push(format!("row {}", row.number));
-            }
-            passes.push(Pass {
-                label: (!parts.is_empty()).then(|| parts.join(" · ")),
-                row: row.cloned(),
-            });
+/// The passes of one run, made one at a time as the run reaches them: a run of 100,000
+/// iterations holds no list of them. Each iteration goes over every data row (or happens once
+/// without a data file); labels name only what varies in the whole run.
+#[derive(Debug, Clone)]
+pub struct Passes {
+    iterations: usize,
+    rows: Option<Arc<[DataRow]>>,
+    environment: Option<String>,
+    /// This run makes passes `start`, `start + step`, … below `end`, in the numbering of all
+    /// the environment's passes (`--shard` narrows the range, `--jobs` deals it out).
+    start: usize,
+    end: usize,
+    step: usize,
+}
+
+impl Passes {
+    pub fn new(
+        iterations: usize,
+        rows: Option<Arc<[DataRow]>>,
+        environment: Option<String>,
+    ) -> Passes {
+        let per_iteration = rows.as_ref().map_or(1, |rows| rows.len());
+        Passes {
+            iterations,
+            rows,
+            environment,
+            start: 0,
+            end: iterations * per_iteration,
+            step: 1,
         }
     }
-    passes
+
+    /// How many passes the environment has before any slicing.
+    pub fn total(&self) -> usize {
+        self.iterations * self.rows.as_ref().map_or(1, |rows| rows.len())
+    }
+
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start).div_ceil(self.step)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps only the passes numbered in `range` (before any dealing).
+    pub fn restrict(&mut self, range: std::ops::Range<usize>) {
+        self.start = self.start.max(range.start);
+        self.end = self.end.min(range.end).max(self.start);
+    }
+
+    /// Deals the passes out to `ways` runs, round-robin.
+    pub fn deal(self, ways: usize) -> Vec<Passes> {
+        (0..ways)
+            .map(|k| Passes {
+                start: self.start + k * self.step,
+                step: self.step * ways,
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Pass> + '_ {
+        (self.start..self.end)
+            .step_by(self.step)
+            .map(|index| self.pass(index))
+    }
+
+    fn pass(&self, index: usize) -> Pass {
+        let per_iteration = self.rows.as_ref().map_or(1, |rows| rows.len()).max(1);
+        let iteration = index / per_iteration + 1;
+        let row = self
+            .rows
+            .as_ref()
+            .map(|rows| rows[index % per_iteration].clone());
+        let mut parts = Vec::new();
+        if let Some(env) = &self.environment {
+            parts.push(env.clone());
+        }
+        if self.iterations > 1 {
+            parts.push(format!("iteration {iteration}"));
+        }
+        if let Some(row) = &row {
+            parts.push(format!("row {}", row.number));
+        }
+        Pass {
+            label: (!parts.is_empty()).then(|| parts.join(" · ")),
+            row,
+        }
+    }
 }
 
 /// `--shard K/N`: the K-th of N contiguous, equal (±1) slices of the run's passes, so a CI
@@ -240,7 +303,7 @@ impl Reporter for Handle<'_, '_> {
 /// Runs every pass of every run, at most `jobs` passes at a time, and reports the whole as one
 /// run: one `start`, one `finish` with the counts of all passes.
 pub async fn run_all(
-    runs: &mut [(Run<'_>, Vec<Pass>)],
+    runs: &mut [(Run<'_>, Passes)],
     client: &Client,
     jobs: usize,
     reporter: &mut dyn Reporter,
@@ -277,7 +340,7 @@ pub async fn run_all(
             let Ok(_permit) = permits.acquire().await else {
                 break;
             };
-            run.run_pass(client, pass, &mut Handle(shared), &mut summary)
+            run.run_pass(client, &pass, &mut Handle(shared), &mut summary)
                 .await;
         }
         (summary, run.redactor().clone())
@@ -307,9 +370,8 @@ mod tests {
 
     #[test]
     fn every_iteration_goes_over_every_row() {
-        let data = rows(2);
-        let passes = plan(2, Some(&data), Some("prod"));
-        let labels: Vec<_> = passes.iter().map(|p| p.label.clone().unwrap()).collect();
+        let passes = Passes::new(2, Some(rows(2).into()), Some("prod".into()));
+        let labels: Vec<_> = passes.iter().map(|p| p.label.unwrap()).collect();
         assert_eq!(
             labels,
             [
@@ -319,7 +381,30 @@ mod tests {
                 "prod · iteration 2 · row 2"
             ]
         );
-        assert!(plan(1, None, None)[0].label.is_none());
+        assert!(
+            Passes::new(1, None, None)
+                .iter()
+                .next()
+                .unwrap()
+                .label
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn restricting_and_dealing_cover_each_pass_once() {
+        let mut passes = Passes::new(10, None, None);
+        passes.restrict(3..8);
+        assert_eq!(passes.len(), 5);
+        let hands = passes.deal(2);
+        let iterations =
+            |p: &Passes| -> Vec<String> { p.iter().map(|p| p.label.unwrap()).collect() };
+        assert_eq!(
+            iterations(&hands[0]),
+            ["iteration 4", "iteration 6", "iteration 8"]
+        );
+        assert_eq!(iterations(&hands[1]), ["iteration 5", "iteration 7"]);
+        assert_eq!(hands[0].len() + hands[1].len(), 5);
     }
 
     #[test]
