@@ -331,6 +331,7 @@ fn run_settings(config: &RunConfig) -> Result<Settings> {
             skip_tags: config.skip_tags.clone(),
             requests: config.requests.clone(),
         },
+        check_texts: !config.quiet || config.report_json.is_some() || config.report_html.is_some(),
     })
 }
 

@@ -26,7 +26,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-pub use check::{Outcome, check};
+pub use check::{Outcome, check, holds};
 pub use predicate::{
     JsonType, Predicate, parse_body_predicates, parse_header_predicates, parse_json_predicates,
 };

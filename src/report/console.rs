@@ -176,7 +176,12 @@ impl<W: Write> Reporter for Console<W> {
         {
             verbose_exchange(&mut out, exchange, redactor.is_disabled());
         }
-        for check in &result.checks {
+        // Quiet: the failed checks of a failed request, nothing else.
+        for check in result
+            .checks
+            .iter()
+            .filter(|c| !self.quiet || !c.outcome.passed)
+        {
             self.check_line(&mut out, check);
         }
         if !result.captured.is_empty() {

@@ -41,6 +41,9 @@ pub struct Settings {
     pub retry: RetryPolicy,
     pub client: ClientOptions,
     pub selection: Selection,
+    /// Whether passing checks carry their expected and actual texts: only when some output
+    /// shows them (the console without `--quiet`, JSON and HTML reports).
+    pub check_texts: bool,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             client: ClientOptions::default(),
             selection: Selection::default(),
+            check_texts: true,
         }
     }
 }
@@ -702,7 +706,8 @@ impl<'a> Run<'a> {
             }
         }
         result.rejected = credentials::rejection(&exchange, json.as_ref());
-        let (checks, captured) = evaluate::evaluate(request, &exchange, json.as_ref());
+        let (checks, captured) =
+            evaluate::evaluate(request, &exchange, json.as_ref(), self.settings.check_texts);
         for (name, value) in captured {
             let from_secret_field = request
                 .captures
