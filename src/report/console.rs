@@ -10,7 +10,7 @@ use anstyle::{AnsiColor, Style};
 
 use crate::http::Exchange;
 use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
-use crate::secrets::{MASK, Redactor};
+use crate::secrets::Redactor;
 
 /// How many requests not run are listed one by one; a long run that stopped early counts the
 /// rest.
@@ -312,7 +312,7 @@ fn verbose_exchange(out: &mut String, exchange: &Exchange, show_secrets: bool) {
     let _ = writeln!(out, "  > {} {}", request.method, request.url);
     for (name, value) in &request.headers {
         let value = if name.eq_ignore_ascii_case("authorization") && !show_secrets {
-            mask_credentials(value)
+            super::mask_credentials(value)
         } else {
             value.clone()
         };
@@ -341,13 +341,5 @@ fn verbose_exchange(out: &mut String, exchange: &Exchange, show_secrets: bool) {
         for line in body.lines() {
             let _ = writeln!(out, "  < {line}");
         }
-    }
-}
-
-/// `Basic abc` → `Basic ***`: the scheme is useful to see, the credentials never are.
-pub(crate) fn mask_credentials(value: &str) -> String {
-    match value.split_once(' ') {
-        Some((scheme, _)) => format!("{scheme} {MASK}"),
-        None => MASK.to_string(),
     }
 }

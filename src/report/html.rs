@@ -24,7 +24,7 @@ use crate::assert::Outcome;
 use crate::error::{Error, exit};
 use crate::http::{Exchange, Outgoing};
 use crate::runner::{NotRun, Reporter, RequestResult, RunStart, Summary};
-use crate::secrets::{MASK, Redactor};
+use crate::secrets::Redactor;
 
 const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
@@ -209,7 +209,7 @@ impl Message {
             .iter()
             .map(|(name, value)| {
                 let value = if name.eq_ignore_ascii_case("authorization") {
-                    mask_credentials(value)
+                    super::mask_credentials(value)
                 } else {
                     value.clone()
                 };
@@ -593,15 +593,6 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
-}
-
-/// `Basic abc` → `Basic ***`: the scheme is useful to see, the credentials never are. The same
-/// four lines as the console's: a shared helper would mean editing the console for them.
-fn mask_credentials(value: &str) -> String {
-    match value.split_once(' ') {
-        Some((scheme, _)) => format!("{scheme} {MASK}"),
-        None => MASK.to_string(),
-    }
 }
 
 /// The policy that keeps the page from loading anything: only its own style and script run,

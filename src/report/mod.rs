@@ -101,6 +101,14 @@ impl Reporter for Fanout<'_> {
     }
 }
 
+/// `Basic abc` → `Basic ***`: the scheme is useful to see, the credentials never are.
+pub(crate) fn mask_credentials(value: &str) -> String {
+    match value.split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} {}", crate::secrets::MASK),
+        None => crate::secrets::MASK.to_string(),
+    }
+}
+
 /// What the file reports need of the run beyond its results, taken when it starts.
 #[derive(Debug, Clone)]
 pub(crate) struct RunInfo {

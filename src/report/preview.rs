@@ -55,7 +55,7 @@ pub fn as_curl(outgoing: &Outgoing, redactor: &Redactor) -> String {
 /// command runs as it is.
 fn shown_header(name: &str, value: &str, redactor: &Redactor) -> String {
     if name.eq_ignore_ascii_case("authorization") && !redactor.is_disabled() {
-        super::console::mask_credentials(value)
+        super::mask_credentials(value)
     } else {
         value.to_string()
     }

@@ -627,26 +627,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Runs one pass from start to finish with its own client: the whole of a plain `courier
-    /// run`, and what tests call.
-    pub async fn execute(&mut self, reporter: &mut dyn Reporter) -> Result<Summary> {
-        let client = Client::new(&self.settings.client).map_err(|message| Error::Transport {
-            message: format!("cannot create the HTTP client: {message}"),
-        })?;
-        let started = Instant::now();
-        let mut summary = Summary::default();
-        self.announce_secrets(reporter);
-        reporter.start(
-            &self.start_info(std::time::SystemTime::now()),
-            &self.redactor,
-        );
-        self.run_pass(&client, &Pass::single(), reporter, &mut summary)
-            .await;
-        summary.duration = started.elapsed();
-        reporter.finish(&summary, &self.redactor);
-        Ok(summary)
-    }
-
     async fn send(
         &mut self,
         client: &Client,

@@ -1,0 +1,164 @@
+//! Commands that look and send nothing: `check`, `vars`, `curl`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::{Loaded, attach_existing_state, load};
+use crate::cli::Target;
+use crate::error::{self, Result};
+use crate::model::Environment;
+use crate::runner::{self, Origin, Run, Selection, Settings};
+use crate::{inputs, report};
+
+/// `courier check`: everything `run` verifies before sending, and nothing sent. OS variables
+/// that `env(...)` cannot find are listed as needs, not errors, so CI can lint without secrets.
+pub(crate) fn check(target: &Target) -> Result<i32> {
+    let loaded = load(target)?;
+    let (lookup, needs) = inputs::Needs::wrap(Arc::clone(&loaded.lookup));
+    let environments: Vec<Option<&Environment>> = if loaded.environments.is_empty() {
+        vec![None]
+    } else {
+        loaded.environments.iter().map(Some).collect()
+    };
+    for environment in &environments {
+        let run = Run::new(
+            &loaded.collection,
+            *environment,
+            &loaded.vars,
+            Settings::default(),
+            Arc::clone(&lookup),
+        )?;
+        run.precheck(None)?;
+    }
+    let count = loaded.collection.requests.len();
+    let mut out = std::io::stdout().lock();
+    let mut line = format!(
+        "ok: {} ({count} request{}, collection {})",
+        loaded.collection.name,
+        if count == 1 { "" } else { "s" },
+        target.collection.display()
+    );
+    for env in &target.environments {
+        line.push_str(&format!(", environment {}", env.display()));
+    }
+    let _ = writeln!(out, "{line}");
+    for name in needs.names() {
+        let _ = writeln!(
+            out,
+            "needs {name} (an OS environment variable not set here)"
+        );
+    }
+    Ok(error::exit::OK)
+}
+
+/// `courier curl`: each selected request as a curl command, nothing sent.
+pub(crate) fn print_curl(
+    target: &Target,
+    requests: Vec<String>,
+    show_secrets: bool,
+) -> Result<i32> {
+    let loaded = load(target)?;
+    let settings = Settings {
+        show_secrets,
+        selection: Selection {
+            requests,
+            ..Selection::default()
+        },
+        ..Settings::default()
+    };
+    let mut run = Run::new(
+        &loaded.collection,
+        loaded.single_environment()?,
+        &loaded.vars,
+        settings,
+        Arc::clone(&loaded.lookup),
+    )?;
+    attach_existing_state(&mut run, target.state.as_deref())?;
+    run.precheck(None)?;
+    if show_secrets {
+        eprintln!("warning: --show-secrets is on: the commands carry the credentials");
+    }
+    let mut out = std::io::stdout().lock();
+    for (request, outgoing) in run.render_offline()? {
+        if run.carries_persistent(request) {
+            eprintln!(
+                "warning: `{}` spends a persistent token: running its command rotates the token without courier saving the new one",
+                request.name
+            );
+        }
+        let command = report::preview::as_curl(&outgoing, run.redactor());
+        let _ = writeln!(out, "# {}\n{command}", request.name);
+    }
+    Ok(error::exit::OK)
+}
+
+/// `courier vars`: each variable, its value (masked if secret) and where it came from.
+pub(crate) fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
+    let loaded = load(target)?;
+    let (lookup, _needs) = inputs::Needs::wrap(Arc::clone(&loaded.lookup));
+    let settings = Settings {
+        show_secrets,
+        ..Settings::default()
+    };
+    let environment = loaded.single_environment()?;
+    let mut run = Run::new(
+        &loaded.collection,
+        environment,
+        &loaded.vars,
+        settings,
+        lookup,
+    )?;
+    let explained = attach_existing_state(&mut run, target.state.as_deref())?;
+    let rows: Vec<[String; 3]> = run
+        .scope()
+        .iter()
+        .map(|(name, var)| {
+            let value = runner::scope::value_text(&var.value);
+            let value = run.redactor().redact(&value).into_owned();
+            let mut source = var.origin.to_string();
+            let read = os_variables_read(&loaded, name, &var.origin);
+            if !read.is_empty() {
+                source.push_str(&format!(" (OS environment: {})", read.join(", ")));
+            }
+            [name.to_string(), value, source]
+        })
+        .collect();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5)
+    };
+    let (w0, w1) = (width(0), width(1));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{:w0$}  {:w1$}  SOURCE", "NAME", "VALUE");
+    for [name, value, source] in rows {
+        let _ = writeln!(out, "{name:w0$}  {value:w1$}  {source}");
+    }
+    for line in explained {
+        let _ = writeln!(out, "\n{line}");
+    }
+    Ok(error::exit::OK)
+}
+
+/// The OS variables a file's definition of `name` reads through `env("...")`.
+fn os_variables_read(loaded: &Loaded, name: &str, origin: &Origin) -> Vec<String> {
+    let defs = match origin {
+        Origin::Collection => &loaded.collection.variables,
+        Origin::Environment => match loaded.environments.first() {
+            Some(env) => &env.variables,
+            None => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let Some(def) = defs.iter().find(|d| d.name == name) else {
+        return Vec::new();
+    };
+    let pattern = regex::Regex::new(r#"env\(\s*["']([^"']+)["']"#).expect("a valid regex");
+    let raw = def.value.to_string();
+    pattern
+        .captures_iter(&raw)
+        .map(|c| c[1].to_string())
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! Commands around runs: `import postman`, `schema --out`, `mock zoom`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::mock::zoom::{Seed, ZoomMock};
+use std::io::Write;
+
+use crate::cli::MockZoomConfig;
+use crate::error::{self, Error, Result};
+use crate::{import, mock, schema};
+
+/// `courier import postman`: writes the collection, then says what it made and, line by line,
+/// what it could not convert.
+pub(crate) fn import_postman(options: &import::ImportOptions) -> Result<i32> {
+    let report = import::import_postman(options)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "imported {} request{} in {} folder{} into {}",
+        report.requests,
+        if report.requests == 1 { "" } else { "s" },
+        report.folders,
+        if report.folders == 1 { "" } else { "s" },
+        options.out.display()
+    );
+    for env in &report.environments {
+        let _ = writeln!(out, "environment {}", env.display());
+    }
+    if !report.not_converted.is_empty() {
+        let _ = writeln!(out, "\nnot converted ({}):", report.not_converted.len());
+        for line in &report.not_converted {
+            let _ = writeln!(out, "  - {line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ncheck it with: courier check {}",
+        options.out.display()
+    );
+    Ok(error::exit::OK)
+}
+
+/// `courier schema --out DIR`: the three JSON Schemas, as committed under `schema/`.
+pub(crate) fn write_schemas(dir: &std::path::Path) -> Result<i32> {
+    let io = |source| Error::Io {
+        context: format!("cannot write the schemas into `{}`", dir.display()),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (_, name, schema) in schema::all() {
+        std::fs::write(dir.join(name), schema::to_file_text(&schema)).map_err(io)?;
+        println!("wrote {}", dir.join(name).display());
+    }
+    Ok(error::exit::OK)
+}
+
+pub(crate) async fn serve_zoom(config: MockZoomConfig) -> Result<i32> {
+    let random = Seed::random();
+    let seed = Seed {
+        client_id: config.client_id.unwrap_or(random.client_id),
+        client_secret: config.client_secret.unwrap_or(random.client_secret),
+        refresh_token: config.refresh_token.unwrap_or(random.refresh_token),
+        account_id: config.account_id,
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
+    let emulator = ZoomMock::start(seed.clone(), addr)
+        .await
+        .map_err(|source| Error::Io {
+            context: format!("cannot listen on {addr}"),
+            source,
+        })?;
+    println!("{}", mock::zoom::banner(&seed, &emulator.base_url()));
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c().await.map_err(|source| Error::Io {
+        context: "cannot wait for Ctrl-C".into(),
+        source,
+    })?;
+    emulator.shutdown();
+    Ok(error::exit::OK)
+}
