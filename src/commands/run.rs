@@ -136,9 +136,7 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     if let Some(path) = &config.report_html {
         reporters.push(report::html::HtmlReport::new(path.clone()));
     }
-    let client = http::Client::new(&settings.client).map_err(|message| Error::Transport {
-        message: format!("cannot create the HTTP client: {message}"),
-    })?;
+    let client = http::Client::new(&settings.client)?;
     let summary = runner::passes::run_all(&mut planned, &client, config.jobs, &mut reporters).await;
     let mut code = summary.exit_code();
     // A token that could not be saved needs someone to act: say so where CI logs errors too.

@@ -98,7 +98,14 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(options: &ClientOptions) -> Result<Client, String> {
+    /// A `--cacert` or `--proxy` that cannot be used is the user's input (exit 2); anything else
+    /// that stops the client being built is the machine's (exit 3).
+    pub fn new(options: &ClientOptions) -> Result<Client, crate::error::Error> {
+        use crate::error::Error;
+        let usage = |message: String, help: &str| Error::Usage {
+            message,
+            help: Some(help.to_string()),
+        };
         // reqwest is built without a default TLS provider to avoid aws-lc's C build; ring is
         // installed once per process. A second install (tests, several runs) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -112,17 +119,41 @@ impl Client {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
         if let Some(pem) = &options.extra_roots_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("cannot read the CA certificates: {}", error_chain(&e)))?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                usage(
+                    format!(
+                        "cannot read the CA certificates of `--cacert`: {}",
+                        error_chain(&e)
+                    ),
+                    "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
+                )
+            })?;
             builder = builder.tls_certs_merge(certs);
         }
         if let Some(proxy) = &options.proxy {
             let proxy = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| format!("invalid proxy `{proxy}`: {}", error_chain(&e)))?
+                .map_err(|e| {
+                    usage(
+                        format!("invalid proxy `{proxy}`: {}", error_chain(&e)),
+                        "write the proxy as a URL, e.g. `http://proxy.example:3128`",
+                    )
+                })?
                 .no_proxy(reqwest::NoProxy::from_env());
             builder = builder.proxy(proxy);
         }
-        let inner = builder.build().map_err(|e| error_chain(&e))?;
+        let inner = builder.build().map_err(|e| {
+            let reason = error_chain(&e);
+            if options.extra_roots_pem.is_some() && reason.contains("certificate") {
+                usage(
+                    format!("the CA certificates of `--cacert` cannot be used: {reason}"),
+                    "give a PEM file of valid certificates",
+                )
+            } else {
+                Error::Transport {
+                    message: format!("cannot create the HTTP client: {reason}"),
+                }
+            }
+        })?;
         Ok(Client {
             inner,
             max_body: options.max_body.unwrap_or(usize::MAX),

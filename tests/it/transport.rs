@@ -125,3 +125,34 @@ fn redirects_zero_stops_at_the_first_answer() {
 fn basic() -> String {
     format!("Basic {BASIC_CREDENTIALS}")
 }
+
+/// `--proxy` sends every request through the proxy, in absolute form. The target host is
+/// `.invalid`, so only the loopback proxy can have answered.
+#[test]
+fn proxy_carries_the_request() {
+    let proxy = Server::answering_json(r#"{"ok":true}"#);
+    let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]);
+
+    let t = project.run("http://courier-test.invalid", &["--proxy", &proxy.url()]);
+
+    assert_eq!(t.code, 0, "{t}");
+    let sent = proxy.requests();
+    assert_eq!(sent.len(), 1, "{t}");
+    assert_eq!(sent[0].path, "http://courier-test.invalid/start");
+}
+
+/// A `--cacert` file that holds no certificate is refused before anything is sent.
+#[test]
+fn a_cacert_without_certificates_is_refused() {
+    let server = Server::answering_json(r#"{"ok":true}"#);
+    let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]).with(
+        "bad.pem",
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    );
+
+    let t = project.run(&server.url(), &["--cacert", &project.file("bad.pem")]);
+
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["CA certificates of `--cacert`"]);
+    assert_eq!(server.hits(), 0);
+}
