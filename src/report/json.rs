@@ -114,6 +114,12 @@ impl JsonReport {
 ///       ],
 ///       "captured": ["access_token", "refresh_token"]
 ///     }
+///   ],
+///   "not_run": [
+///     {
+///       "name": "Revoke access token", "pass": null,
+///       "reason": "needs `access_token`, which `Refresh access token` did not capture"
+///     }
 ///   ]
 /// }
 /// ```
