@@ -118,7 +118,7 @@ impl JsonReport {
 ///   "not_run": [
 ///     {
 ///       "name": "Revoke access token", "pass": null,
-///       "reason": "needs `access_token`, which `Refresh access token` did not capture"
+///       "reason": "--bail stopped the run when `Refresh access token` failed"
 ///     }
 ///   ]
 /// }
