@@ -582,7 +582,10 @@ impl<'a> Run<'a> {
     ) {
         let mut scope = self.pass_scope(pass.row.as_ref());
         let mut stopped: Option<String> = None;
-        for request in self.selected.clone() {
+        // Indexing rather than iterating: `send` needs `&mut self`, and copying the list of
+        // requests on every pass of a long run would be waste.
+        for index in 0..self.selected.len() {
+            let request = self.selected[index];
             if let Some(why) = &stopped
                 && !request.always
             {

@@ -37,15 +37,6 @@ pub struct Pass {
     pub row: Option<DataRow>,
 }
 
-impl Pass {
-    pub fn single() -> Pass {
-        Pass {
-            label: None,
-            row: None,
-        }
-    }
-}
-
 /// The passes of one run, made one at a time as the run reaches them: a run of 100,000
 /// iterations holds no list of them. Each iteration goes over every data row (or happens once
 /// without a data file); labels name only what varies in the whole run.
