@@ -29,7 +29,30 @@ const TOKEN: &str = r#"{"access_token":"eyJ.bench.access","token_type":"bearer",
 const REVOKED: &str = r#"{"status":"success"}"#;
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--serve") {
+        // Only the server, for profiling courier by hand: `-- --serve 127.0.0.1:18999`.
+        let addr = args.get(at + 1).map_or("127.0.0.1:18999", String::as_str);
+        println!("serving on http://{}", start_server_on(addr));
+        loop {
+            std::thread::park();
+        }
+    }
+    if let Some(at) = args.iter().position(|a| a == "--baseline") {
+        // Only the baseline loop against a running server, for profiling it by hand:
+        // `-- --baseline http://127.0.0.1:18999 20000 1`.
+        let url = args
+            .get(at + 1)
+            .map_or("http://127.0.0.1:18999", String::as_str);
+        let n = args
+            .get(at + 2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        let jobs = args.get(at + 3).and_then(|n| n.parse().ok()).unwrap_or(1);
+        println!("{:.0} req/s", baseline_rps(url, n, jobs));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let n = if quick { 2_000 } else { 10_000 };
     let courier = env!("CARGO_BIN_EXE_courier");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -207,6 +230,11 @@ fn baseline_rps(base_url: &str, n: usize, jobs: usize) -> f64 {
 
 /// A loopback server on its own thread answering the token and revoke endpoints.
 fn start_server() -> SocketAddr {
+    start_server_on("127.0.0.1:0")
+}
+
+fn start_server_on(bind: &str) -> SocketAddr {
+    let bind = bind.to_owned();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -214,7 +242,7 @@ fn start_server() -> SocketAddr {
             .build()
             .expect("a runtime");
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            let listener = tokio::net::TcpListener::bind(bind.as_str())
                 .await
                 .expect("a loopback port");
             let _ = sender.send(listener.local_addr().expect("an address"));

@@ -120,6 +120,12 @@ impl Engine {
         }
     }
 
+    /// True when the template gives the same text whenever its variables have the same values:
+    /// it calls no function (`uuid()`, `now()`, `env()`). Unknown templates count as impure.
+    pub fn is_pure(&self, t: &Tmpl) -> bool {
+        t.is_literal() || self.info.get(&t.text).is_some_and(|info| info.pure)
+    }
+
     pub fn render(&self, t: &Tmpl, context: &Value) -> Result<String, Diagnostic> {
         if t.is_literal() {
             return Ok(t.text.clone());

@@ -7,7 +7,10 @@
 //! [`TransportError`] back.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use url::Url;
 
@@ -17,7 +20,8 @@ pub struct Outgoing {
     pub method: String,
     pub url: Url,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
+    /// Shared, not copied, with every attempt and with the report of the exchange.
+    pub body: Option<Bytes>,
     pub timeout: Duration,
     pub max_redirects: u32,
 }
@@ -25,11 +29,12 @@ pub struct Outgoing {
 /// A request and the response it got.
 #[derive(Debug, Clone)]
 pub struct Exchange {
-    /// The last request sent (after redirects, the one that got this response).
-    pub request: Outgoing,
+    /// The last request sent (after redirects, the one that got this response). Shared: a long
+    /// run sends the same built request again and again.
+    pub request: Arc<Outgoing>,
     pub status: u16,
-    pub reason: String,
-    pub version: String,
+    pub reason: &'static str,
+    pub version: &'static str,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub duration: Duration,
@@ -161,7 +166,7 @@ impl Client {
     }
 
     /// Sends the request, following redirects up to its limit, within its timeout.
-    pub async fn exchange(&self, outgoing: Outgoing) -> Result<Exchange, TransportError> {
+    pub async fn exchange(&self, outgoing: Arc<Outgoing>) -> Result<Exchange, TransportError> {
         let timeout = outgoing.timeout;
         match tokio::time::timeout(timeout, self.follow(outgoing)).await {
             Ok(result) => result,
@@ -169,7 +174,7 @@ impl Client {
         }
     }
 
-    async fn follow(&self, mut outgoing: Outgoing) -> Result<Exchange, TransportError> {
+    async fn follow(&self, mut outgoing: Arc<Outgoing>) -> Result<Exchange, TransportError> {
         let started = Instant::now();
         let origin = outgoing.url.origin();
         let mut redirects = Vec::new();
@@ -191,7 +196,12 @@ impl Client {
                         return Err(TransportError::TooManyRedirects(outgoing.max_redirects));
                     }
                     redirects.push((status, next.clone()));
-                    outgoing = redirected(outgoing, status, next, &origin);
+                    outgoing = Arc::new(redirected(
+                        Arc::unwrap_or_clone(outgoing),
+                        status,
+                        next,
+                        &origin,
+                    ));
                 }
                 _ => return finish(outgoing, response, started, redirects, self.max_body).await,
             }
@@ -219,14 +229,20 @@ impl Client {
 }
 
 async fn finish(
-    request: Outgoing,
+    request: Arc<Outgoing>,
     response: reqwest::Response,
     started: Instant,
     redirects: Vec<(u16, Url)>,
     max_body: usize,
 ) -> Result<Exchange, TransportError> {
     let status = response.status();
-    let version = format!("{:?}", response.version());
+    let version = match response.version() {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_2 => "HTTP/2.0",
+        reqwest::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    };
     let headers = response
         .headers()
         .iter()
@@ -241,7 +257,7 @@ async fn finish(
     Ok(Exchange {
         request,
         status: status.as_u16(),
-        reason: status.canonical_reason().unwrap_or("").to_string(),
+        reason: status.canonical_reason().unwrap_or(""),
         version,
         headers,
         body,
@@ -331,7 +347,7 @@ mod tests {
                     "application/x-www-form-urlencoded".into(),
                 ),
             ],
-            body: Some(b"a=b".to_vec()),
+            body: Some(Bytes::from_static(b"a=b")),
             timeout: Duration::from_secs(1),
             max_redirects: 10,
         }

@@ -149,7 +149,7 @@ impl From<&RequestResult> for Entry {
             status: result
                 .exchange
                 .as_ref()
-                .map(|e| (e.status, e.reason.clone())),
+                .map(|e| (e.status, e.reason.to_string())),
             duration: result.duration,
             passed: result.passed(),
             error: result.error.clone(),
@@ -882,7 +882,8 @@ mod tests {
         let mut result = answered("Refresh", 200, vec![token_type(secret)]);
         result.url = format!("http://127.0.0.1:9/?t={secret}");
         let exchange = result.exchange.as_mut().unwrap();
-        exchange.request.headers = vec![("Authorization".into(), "Basic aWQ6c2VjcmV0".into())];
+        std::sync::Arc::make_mut(&mut exchange.request).headers =
+            vec![("Authorization".into(), "Basic aWQ6c2VjcmV0".into())];
         exchange.headers = vec![("Content-Type".into(), "application/json".into())];
         exchange.body = serde_json::to_vec(&serde_json::json!({ "access_token": secret })).unwrap();
         let html = report(&[result], 0, &redacting(secret));
@@ -912,7 +913,8 @@ mod tests {
     fn bodies_are_pretty_printed_and_capped() {
         let mut result = answered("Big", 200, vec![]);
         let exchange = result.exchange.as_mut().unwrap();
-        exchange.request.body = Some(b"grant_type=refresh_token".to_vec());
+        std::sync::Arc::make_mut(&mut exchange.request).body =
+            Some(bytes::Bytes::from_static(b"grant_type=refresh_token"));
         exchange.body = format!("[{}1]", "1,".repeat(BODY_SHOWN)).into_bytes();
         let html = report(&[result], 0, &Redactor::default());
 

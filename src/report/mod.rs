@@ -277,17 +277,17 @@ pub(crate) mod fixtures {
         let mut result = unanswered(name, None);
         result.duration = Duration::from_millis(42);
         result.exchange = Some(Exchange {
-            request: Outgoing {
+            request: std::sync::Arc::new(Outgoing {
                 method: "POST".into(),
                 url: url::Url::parse("http://127.0.0.1:9/oauth/token").unwrap(),
                 headers: vec![],
                 body: None,
                 timeout: Duration::from_secs(30),
                 max_redirects: 10,
-            },
+            }),
             status,
-            reason: "OK".into(),
-            version: "HTTP/1.1".into(),
+            reason: "OK",
+            version: "HTTP/1.1",
             headers: vec![],
             body: Vec::new(),
             duration: result.duration,

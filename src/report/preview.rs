@@ -83,7 +83,9 @@ mod tests {
                     "application/x-www-form-urlencoded".into(),
                 ),
             ],
-            body: Some(b"grant_type=refresh_token&refresh_token=it's-secret".to_vec()),
+            body: Some(bytes::Bytes::from_static(
+                b"grant_type=refresh_token&refresh_token=it's-secret",
+            )),
             timeout: Duration::from_secs(30),
             max_redirects: 10,
         }

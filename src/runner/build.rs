@@ -87,7 +87,7 @@ pub fn build(
         method: request.method.clone(),
         url,
         headers,
-        body,
+        body: body.map(bytes::Bytes::from),
         timeout: request.timeout.unwrap_or(settings.timeout),
         max_redirects: request.redirects.unwrap_or(settings.max_redirects),
     })

@@ -66,17 +66,17 @@ mod tests {
 
     fn answer(status: u16, body: &str) -> Exchange {
         Exchange {
-            request: Outgoing {
+            request: std::sync::Arc::new(Outgoing {
                 method: "POST".into(),
                 url: url::Url::parse("http://127.0.0.1/").unwrap(),
                 headers: vec![],
                 body: None,
                 timeout: Duration::from_secs(1),
                 max_redirects: 0,
-            },
+            }),
             status,
-            reason: String::new(),
-            version: "HTTP/1.1".into(),
+            reason: "",
+            version: "HTTP/1.1",
             headers: vec![],
             body: body.as_bytes().to_vec(),
             duration: Duration::ZERO,

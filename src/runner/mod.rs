@@ -168,6 +168,16 @@ pub struct Run<'a> {
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
     state_error: Option<String>,
+    /// For each request (by name), what it was last built into (see [`Run::built_before`]).
+    built: std::collections::HashMap<String, Built>,
+}
+
+/// A built request and the values of the variables it was built from, in the order of
+/// [`Run::uses`].
+#[derive(Clone)]
+struct Built {
+    inputs: Vec<Value>,
+    outgoing: Arc<Outgoing>,
 }
 
 impl<'a> Run<'a> {
@@ -253,6 +263,7 @@ impl<'a> Run<'a> {
             uses: Arc::new(uses),
             state: None,
             state_error: None,
+            built: std::collections::HashMap::new(),
         };
         run.learn_secrets();
         Ok(run)
@@ -547,6 +558,7 @@ impl<'a> Run<'a> {
             uses: Arc::clone(&self.uses),
             state: None,
             state_error: None,
+            built: self.built.clone(),
         }
     }
 
@@ -651,22 +663,26 @@ impl<'a> Run<'a> {
             pass: None,
             duration: Duration::ZERO,
         };
-        let context = scope.context();
-        let outgoing = match build::build(
-            &self.engine,
-            request,
-            &context,
-            &self.settings,
-            &mut self.redactor,
-        ) {
-            Ok(outgoing) => outgoing,
-            Err(d) => {
-                result.error = Some(format!("{INVALID}: {}", self.redacted(d).render(false)));
-                return result;
-            }
+        let outgoing = match self.built_before(request, scope) {
+            Some(outgoing) => outgoing,
+            None => match build::build(
+                &self.engine,
+                request,
+                &scope.context(),
+                &self.settings,
+                &mut self.redactor,
+            ) {
+                Ok(outgoing) => {
+                    // Building may have read secret OS variables through `env(...)`.
+                    self.learn_os_secrets();
+                    self.remember_built(request, scope, outgoing)
+                }
+                Err(d) => {
+                    result.error = Some(format!("{INVALID}: {}", self.redacted(d).render(false)));
+                    return result;
+                }
+            },
         };
-        // Building may have read secret OS variables through `env(...)`.
-        self.learn_os_secrets();
         result.url = outgoing.url.to_string();
         let started = Instant::now();
         let exchange = match self
@@ -709,6 +725,47 @@ impl<'a> Run<'a> {
         result.checks = checks;
         result.exchange = Some(exchange);
         result
+    }
+
+    /// The request built for an earlier pass, when building it again would give the same bytes:
+    /// its templates call no function and every variable it reads has the same value. A long
+    /// run sends the same request thousands of times; rendering it each time was most of
+    /// courier's own work per request.
+    fn built_before(&self, request: &Request, scope: &Scope) -> Option<Arc<Outgoing>> {
+        let built = self.built.get(&request.name)?;
+        let names = self.uses.get(&request.name)?;
+        let same = names.len() == built.inputs.len()
+            && names
+                .iter()
+                .zip(&built.inputs)
+                .all(|(name, value)| scope.get(name).is_some_and(|var| &var.value == value));
+        same.then(|| Arc::clone(&built.outgoing))
+    }
+
+    /// Keeps what `request` was built into, with the values it was built from, when its
+    /// templates are pure (see [`Run::built_before`]).
+    fn remember_built(
+        &mut self,
+        request: &Request,
+        scope: &Scope,
+        outgoing: Outgoing,
+    ) -> Arc<Outgoing> {
+        let outgoing = Arc::new(outgoing);
+        let reusable = build::templates(request)
+            .into_iter()
+            .all(|t| self.engine.is_pure(t));
+        if let (true, Some(names)) = (reusable, self.uses.get(&request.name)) {
+            let inputs = names
+                .iter()
+                .map(|name| scope.get(name).map(|var| var.value.clone()))
+                .collect::<Option<Vec<_>>>();
+            if let Some(inputs) = inputs {
+                let outgoing = Arc::clone(&outgoing);
+                self.built
+                    .insert(request.name.clone(), Built { inputs, outgoing });
+            }
+        }
+        outgoing
     }
 
     /// Saves a captured persistent value durably, before anything else happens: Zoom has
@@ -765,7 +822,7 @@ impl<'a> Run<'a> {
         &self,
         client: &Client,
         request: &Request,
-        outgoing: Outgoing,
+        outgoing: Arc<Outgoing>,
         retries: &mut u32,
     ) -> Result<Exchange, TransportError> {
         let carries_rotating_token = self.carries_persistent(request);
@@ -775,7 +832,7 @@ impl<'a> Run<'a> {
                 carries_rotating_token,
                 retries_done: *retries,
             };
-            let wait = match client.exchange(outgoing.clone()).await {
+            let wait = match client.exchange(Arc::clone(&outgoing)).await {
                 Ok(exchange) => {
                     let retry_after = exchange.header("retry-after");
                     match self.settings.retry.after_status(

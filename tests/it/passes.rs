@@ -251,6 +251,27 @@ fn each_pass_keeps_its_own_captures() {
     );
 }
 
+/// A request built for one pass is sent again as is only when rebuilding it would give the
+/// same bytes: a template that calls `uuid()` is rendered afresh on every pass.
+#[test]
+fn a_template_calling_a_function_renders_afresh_each_pass() {
+    let server = numbering_server();
+    let project = project(&[(
+        "a.yaml",
+        "name: A\nmethod: POST\nurl: \"{{ base_url }}/a\"\nheaders:\n  X-Request-Id: \"{{ uuid() }}\"\njson: { user: \"{{ user }}\" }\n",
+    )]);
+
+    let t = run(&project, &server, &["-n", "3", "--request", "A"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    let ids: BTreeSet<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("x-request-id").map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+}
+
 /// The same isolation while passes run at the same time: each B carries the answer its own
 /// pass's A got, told apart by the row's `user`, which the server puts into the answer.
 #[test]
