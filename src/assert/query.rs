@@ -2,7 +2,9 @@
 //! response. `serde_json_path` does the work; this wrapper keeps the user's spelling for messages
 //! and decides what a query "selects" when an assertion needs a single value.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 use serde_json_path::JsonPath;
@@ -12,16 +14,21 @@ use super::SpecError;
 /// A compiled JSONPath query, with the text the user wrote.
 #[derive(Debug, Clone)]
 pub struct Query {
-    source: String,
+    /// Shared with every result that names the query.
+    source: Arc<str>,
     path: JsonPath,
+    /// For the commonest form, `$.a.b.c`, the member names: looking them up directly gives the
+    /// same node as the general evaluation, without its allocations.
+    members: Option<Vec<String>>,
 }
 
 impl Query {
     pub fn parse(path: &str) -> Result<Query, SpecError> {
         match JsonPath::parse(path) {
             Ok(compiled) => Ok(Query {
-                source: path.to_owned(),
+                source: path.into(),
                 path: compiled,
+                members: member_chain(path),
             }),
             Err(e) => Err(SpecError::new(format!(
                 "invalid JSONPath `{path}`: {}",
@@ -36,20 +43,34 @@ impl Query {
         &self.source
     }
 
+    /// The query as the subject of a check result; copying it allocates nothing.
+    pub fn subject(&self) -> Arc<str> {
+        Arc::clone(&self.source)
+    }
+
     /// The value an assertion checks: nothing for no node, the node itself for one, and the nodes
     /// as an array for several, so `$.items[*].id: { contains: 7 }` works without extra syntax.
-    pub fn select(&self, doc: &Value) -> Option<Value> {
+    /// A single node is borrowed from the document.
+    pub fn select<'a>(&self, doc: &'a Value) -> Option<Cow<'a, Value>> {
+        if let Some(names) = &self.members {
+            return lookup(doc, names).map(Cow::Borrowed);
+        }
         let nodes = self.nodes(doc);
         match nodes.as_slice() {
             [] => None,
-            [one] => Some((*one).clone()),
-            _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
+            [one] => Some(Cow::Borrowed(*one)),
+            _ => Some(Cow::Owned(Value::Array(
+                nodes.into_iter().cloned().collect(),
+            ))),
         }
     }
 
     /// Every node the query selects, in RFC 9535 order.
     pub fn nodes<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
-        self.path.query(doc).all()
+        match &self.members {
+            Some(names) => lookup(doc, names).into_iter().collect(),
+            None => self.path.query(doc).all(),
+        }
     }
 }
 
@@ -57,6 +78,33 @@ impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// The member names of a query written `$.name.name…` with ASCII names (RFC 9535's
+/// member-name-shorthand), or `None` for any other query.
+fn member_chain(path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix('$')?;
+    if rest.is_empty() {
+        return None;
+    }
+    rest.strip_prefix('.')?
+        .split('.')
+        .map(|name| {
+            let mut chars = name.chars();
+            let first = chars.next()?;
+            let valid = (first.is_ascii_alphabetic() || first == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            valid.then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// The node at `names`, member by member: nothing when a step is not an object or lacks the
+/// member.
+fn lookup<'a>(doc: &'a Value, names: &[String]) -> Option<&'a Value> {
+    names
+        .iter()
+        .try_fold(doc, |node, name| node.as_object()?.get(name))
 }
 
 /// The library reports a 0-based byte offset; users count characters from 1, and a query may
@@ -106,19 +154,48 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_member_chains_take_the_direct_lookup() {
+        assert_eq!(
+            member_chain("$.a._b.c9"),
+            Some(vec!["a".into(), "_b".into(), "c9".into()])
+        );
+        for other in [
+            "$", "$..a", "$.a[0]", "$['a']", "$.*", "$.a.", "$.9a", "$.é",
+        ] {
+            assert_eq!(member_chain(other), None, "{other}");
+        }
+        // Not an object on the way: nothing, as in the general evaluation.
+        let doc = serde_json::json!({ "a": [1], "b": { "c": null } });
+        assert_eq!(q("$.a.x").select(&doc), None);
+        assert_eq!(q("$.b.c").select(&doc).as_deref(), Some(&Value::Null));
+    }
+
+    #[test]
     fn select_nothing_one_or_many() {
         let doc = json!({"items": [{"id": 1}, {"id": 2}], "one": [{"id": 9}]});
         assert_eq!(q("$.missing").select(&doc), None);
-        assert_eq!(q("$.items[0].id").select(&doc), Some(json!(1)));
-        assert_eq!(q("$.items[*].id").select(&doc), Some(json!([1, 2])));
+        assert_eq!(
+            q("$.items[0].id").select(&doc).map(Cow::into_owned),
+            Some(json!(1))
+        );
+        assert_eq!(
+            q("$.items[*].id").select(&doc).map(Cow::into_owned),
+            Some(json!([1, 2]))
+        );
         // A wildcard matching one node still gives that node, not a one-element array.
-        assert_eq!(q("$.one[*].id").select(&doc), Some(json!(9)));
+        assert_eq!(
+            q("$.one[*].id").select(&doc).map(Cow::into_owned),
+            Some(json!(9))
+        );
     }
 
     #[test]
     fn select_distinguishes_null_from_nothing() {
         let doc = json!({"a": null});
-        assert_eq!(q("$.a").select(&doc), Some(Value::Null));
+        assert_eq!(
+            q("$.a").select(&doc).map(Cow::into_owned),
+            Some(Value::Null)
+        );
         assert_eq!(q("$.b").select(&doc), None);
     }
 
@@ -132,7 +209,10 @@ mod tests {
     #[test]
     fn filters_work() {
         let doc = json!({"items": [{"p": 5}, {"p": 15}]});
-        assert_eq!(q("$.items[?@.p > 10].p").select(&doc), Some(json!(15)));
+        assert_eq!(
+            q("$.items[?@.p > 10].p").select(&doc).map(Cow::into_owned),
+            Some(json!(15))
+        );
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl From<&RequestResult> for Entry {
                 .checks
                 .iter()
                 .map(|c| Check {
-                    subject: c.subject.clone(),
+                    subject: c.subject.to_string(),
                     outcome: c.outcome.clone(),
                     at: c.spot.position(),
                 })

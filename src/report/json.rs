@@ -268,7 +268,7 @@ impl From<&CheckResult> for JsonCheck {
         let (line, column) = check.spot.line_col();
         let outcome = &check.outcome;
         JsonCheck {
-            subject: check.subject.clone(),
+            subject: check.subject.to_string(),
             predicate: outcome.predicate.clone(),
             passed: outcome.passed,
             expected: outcome.expected.clone(),

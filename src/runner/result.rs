@@ -49,7 +49,7 @@ impl RequestResult {
 pub struct CheckResult {
     /// What was checked: `status`, `header content-type`, `$.token_type`, `body`, `duration`,
     /// `capture refresh_token`.
-    pub subject: String,
+    pub subject: std::sync::Arc<str>,
     pub outcome: Outcome,
     /// Where the check is written.
     pub spot: Spot,
