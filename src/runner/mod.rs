@@ -220,7 +220,8 @@ impl<'a> Run<'a> {
                 (name.clone(), Value::String(value.clone()), origin.clone())
             })
             .collect();
-        let scope = layered(&base, None, &overrides);
+        let base = base.frozen();
+        let scope = layered(&base, None, &overrides).frozen();
         let secret_names = collection
             .secrets
             .iter()
@@ -282,7 +283,7 @@ impl<'a> Run<'a> {
         self.overrides
             .retain(|(n, _, o)| n != name || matches!(o, Origin::CommandLine | Origin::VarFile(_)));
         self.overrides.push((name.to_string(), value, origin));
-        self.scope = layered(&self.base, None, &self.overrides);
+        self.scope = layered(&self.base, None, &self.overrides).frozen();
         self.learn_secrets();
     }
 
@@ -653,7 +654,8 @@ impl<'a> Run<'a> {
             name: request.name.clone(),
             file: request.file.path.clone(),
             method: request.method.clone(),
-            url: request.url.text.clone(),
+            // The rendered URL, or the template when it cannot be rendered.
+            url: String::new(),
             exchange: None,
             checks: Vec::new(),
             captured: Vec::new(),
@@ -678,6 +680,7 @@ impl<'a> Run<'a> {
                     self.remember_built(request, scope, outgoing)
                 }
                 Err(d) => {
+                    result.url = request.url.text.clone();
                     result.error = Some(format!("{INVALID}: {}", self.redacted(d).render(false)));
                     return result;
                 }
@@ -700,8 +703,8 @@ impl<'a> Run<'a> {
         // Parsed once, for the secret scan, the credentials check, assertions and captures.
         let json: Option<Value> = serde_json::from_slice(&exchange.body).ok();
         for value in json.as_ref().map(secrets_in_body).unwrap_or_default() {
-            if self.redactor.add(&value) {
-                reporter.secret_learned(&value);
+            if self.redactor.add(value) {
+                reporter.secret_learned(value);
             }
         }
         result.rejected = credentials::rejection(&exchange, json.as_ref());
@@ -896,13 +899,13 @@ fn explain_transport(e: &TransportError) -> String {
 /// The string values of a JSON answer stored under secret-looking keys (`access_token`,
 /// `refresh_token`, `client_secret`): masked in every output whether or not they are captured,
 /// because a token is a credential wherever it appears.
-fn secrets_in_body(body: &Value) -> Vec<String> {
-    fn walk(value: &Value, found: &mut Vec<String>) {
+fn secrets_in_body(body: &Value) -> Vec<&str> {
+    fn walk<'v>(value: &'v Value, found: &mut Vec<&'v str>) {
         match value {
             Value::Object(map) => {
                 for (key, value) in map {
                     match value {
-                        Value::String(s) if name_looks_secret(key) => found.push(s.clone()),
+                        Value::String(s) if name_looks_secret(key) => found.push(s),
                         _ => walk(value, found),
                     }
                 }

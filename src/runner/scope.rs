@@ -6,6 +6,7 @@
 //! and are never rendered.
 
 use std::fmt;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -48,43 +49,68 @@ pub struct Var {
     pub origin: Origin,
 }
 
+/// The variables in scope. What a pass starts from is shared by every pass ([`Scope::frozen`]);
+/// what a pass sets (captures, a data row) lies on top of it, so that starting a pass copies
+/// nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    vars: IndexMap<String, Var>,
+    shared: Arc<IndexMap<String, Var>>,
+    /// Set on top of `shared`; a name in both takes this value.
+    own: IndexMap<String, Var>,
 }
 
 impl Scope {
     pub fn set(&mut self, name: impl Into<String>, value: Value, origin: Origin) {
-        self.vars.insert(name.into(), Var { value, origin });
+        self.own.insert(name.into(), Var { value, origin });
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.vars.shift_remove(name);
+        self.own.shift_remove(name);
+        if self.shared.contains_key(name) {
+            Arc::make_mut(&mut self.shared).shift_remove(name);
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Var> {
-        self.vars.get(name)
+        self.own.get(name).or_else(|| self.shared.get(name))
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.vars.contains_key(name)
+        self.get(name).is_some()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.vars.keys().map(String::as_str)
+        self.iter().map(|(name, _)| name)
     }
 
+    /// Every variable, in the order first set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Var)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v))
+        let shared = self
+            .shared
+            .iter()
+            .map(|(k, v)| (k.as_str(), self.own.get(k).unwrap_or(v)));
+        let added = self
+            .own
+            .iter()
+            .filter(|(k, _)| !self.shared.contains_key(*k))
+            .map(|(k, v)| (k.as_str(), v));
+        shared.chain(added)
+    }
+
+    /// The same variables, all shared: clones of the result copy nothing.
+    pub fn frozen(mut self) -> Scope {
+        if !self.own.is_empty() {
+            let shared = Arc::make_mut(&mut self.shared);
+            for (name, var) in self.own.drain(..) {
+                shared.insert(name, var);
+            }
+        }
+        self
     }
 
     /// The template context: every variable by name.
     pub fn context(&self) -> minijinja::Value {
-        let map: IndexMap<&str, &Value> = self
-            .vars
-            .iter()
-            .map(|(k, v)| (k.as_str(), &v.value))
-            .collect();
+        let map: IndexMap<&str, &Value> = self.iter().map(|(k, v)| (k, &v.value)).collect();
         minijinja::Value::from(minijinja::value::Serde(&map))
     }
 
@@ -98,5 +124,38 @@ pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &str) -> Value {
+        Value::String(value.into())
+    }
+
+    #[test]
+    fn what_a_pass_sets_lies_on_top_and_keeps_the_order() {
+        let mut start = Scope::default();
+        start.set("a", text("1"), Origin::Environment);
+        start.set("b", text("2"), Origin::Environment);
+        let start = start.frozen();
+        let mut pass = start.clone();
+        pass.set("c", text("3"), Origin::Capture("A".into()));
+        pass.set("a", text("9"), Origin::Capture("A".into()));
+        let seen: Vec<(&str, &Value)> = pass.iter().map(|(k, v)| (k, &v.value)).collect();
+        assert_eq!(
+            seen,
+            [("a", &text("9")), ("b", &text("2")), ("c", &text("3"))]
+        );
+        // The scope the pass started from is untouched.
+        assert_eq!(start.get("a").map(|v| &v.value), Some(&text("1")));
+        assert!(!start.contains("c"));
+        pass.remove("a");
+        assert!(!pass.contains("a"));
+        assert!(start.contains("a"));
+        let frozen = pass.frozen();
+        assert_eq!(frozen.names().collect::<Vec<_>>(), ["b", "c"]);
     }
 }
