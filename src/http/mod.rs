@@ -45,13 +45,17 @@ pub struct Exchange {
 impl Exchange {
     /// The values of a response header (name compared without case), joined as HTTP allows.
     pub fn header(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self
+        let mut values = self
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!values.is_empty()).then(|| values.join(", "))
+            .map(|(_, v)| v.as_str());
+        let mut joined = values.next()?.to_string();
+        for value in values {
+            joined.push_str(", ");
+            joined.push_str(value);
+        }
+        Some(joined)
     }
 
     pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
@@ -351,6 +355,30 @@ mod tests {
             timeout: Duration::from_secs(1),
             max_redirects: 10,
         }
+    }
+
+    #[test]
+    fn header_values_are_found_without_case_and_joined() {
+        let exchange = Exchange {
+            request: Arc::new(outgoing("GET", "http://a.test/")),
+            status: 200,
+            reason: "OK",
+            version: "HTTP/1.1",
+            headers: vec![
+                ("vary".into(), "accept".into()),
+                ("content-type".into(), "text/plain".into()),
+                ("Vary".into(), "origin".into()),
+            ],
+            body: Vec::new(),
+            duration: Duration::ZERO,
+            redirects: vec![],
+        };
+        assert_eq!(exchange.header("VARY").as_deref(), Some("accept, origin"));
+        assert_eq!(
+            exchange.header("Content-Type").as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(exchange.header("location"), None);
     }
 
     #[test]

@@ -716,7 +716,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .any(|c| c.name == name && c.source.looks_secret());
             if self.is_secret(&name) || from_secret_field {
-                let text = scope::value_text(&value);
+                let text = scope::value_str(&value);
                 if self.redactor.add(&text) {
                     reporter.secret_learned(&text);
                 }

@@ -101,7 +101,8 @@ impl Scope {
     pub fn frozen(mut self) -> Scope {
         if !self.own.is_empty() {
             let shared = Arc::make_mut(&mut self.shared);
-            for (name, var) in self.own.drain(..) {
+            // Taken, not drained: an emptied map keeps its capacity, and its clones copy it.
+            for (name, var) in std::mem::take(&mut self.own) {
                 shared.insert(name, var);
             }
         }
@@ -121,9 +122,14 @@ impl Scope {
 }
 
 pub fn value_text(value: &Value) -> String {
+    value_str(value).into_owned()
+}
+
+/// [`value_text`], borrowed when the value is a string.
+pub fn value_str(value: &Value) -> std::borrow::Cow<'_, str> {
     match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => s.into(),
+        other => other.to_string().into(),
     }
 }
 
