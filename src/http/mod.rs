@@ -6,6 +6,7 @@
 //! leaves this module: callers build an [`Outgoing`] and get an [`Exchange`] or a
 //! [`TransportError`] back.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,11 +36,39 @@ pub struct Exchange {
     pub status: u16,
     pub reason: &'static str,
     pub version: &'static str,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub body: Vec<u8>,
     pub duration: Duration,
     /// Each redirect followed: its status and the URL it pointed to.
     pub redirects: Vec<(u16, Url)>,
+}
+
+/// Response headers as received: names in lower case, values as bytes, both shared rather than
+/// copied (a long run receives the same few headers again and again).
+#[derive(Debug, Clone, Default)]
+pub struct Headers(Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>);
+
+impl Headers {
+    /// Headers written by hand (tests, examples); a name or value HTTP forbids is left out.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Headers {
+        Headers(
+            pairs
+                .into_iter()
+                .filter_map(|(name, value)| Some((name.parse().ok()?, value.parse().ok()?)))
+                .collect(),
+        )
+    }
+
+    /// Each header in order received, its value read as UTF-8 (invalid bytes replaced).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes())))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Exchange {
@@ -49,11 +78,11 @@ impl Exchange {
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str());
-        let mut joined = values.next()?.to_string();
+            .map(|(_, v)| v);
+        let mut joined = values.next()?.into_owned();
         for value in values {
             joined.push_str(", ");
-            joined.push_str(value);
+            joined.push_str(&value);
         }
         Some(joined)
     }
@@ -247,16 +276,13 @@ async fn finish(
         reqwest::Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
     };
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = Headers(
+        response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect(),
+    );
     let body = read_body(response, max_body).await?;
     Ok(Exchange {
         request,
@@ -364,11 +390,11 @@ mod tests {
             status: 200,
             reason: "OK",
             version: "HTTP/1.1",
-            headers: vec![
-                ("vary".into(), "accept".into()),
-                ("content-type".into(), "text/plain".into()),
-                ("Vary".into(), "origin".into()),
-            ],
+            headers: Headers::from_pairs([
+                ("vary", "accept"),
+                ("content-type", "text/plain"),
+                ("Vary", "origin"),
+            ]),
             body: Vec::new(),
             duration: Duration::ZERO,
             redirects: vec![],

@@ -332,7 +332,7 @@ fn verbose_exchange(out: &mut String, exchange: &Exchange, show_secrets: bool) {
         "  < {} {} {}",
         exchange.version, exchange.status, exchange.reason
     );
-    for (name, value) in &exchange.headers {
+    for (name, value) in exchange.headers.iter() {
         let _ = writeln!(out, "  < {name}: {value}");
     }
     let body = exchange.body_text();

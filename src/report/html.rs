@@ -184,7 +184,11 @@ impl From<&Exchange> for Wire {
                     "{} {} {}",
                     exchange.version, exchange.status, exchange.reason
                 ),
-                exchange.headers.clone(),
+                exchange
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.into_owned()))
+                    .collect(),
                 &exchange.body,
             ),
         }
@@ -884,7 +888,7 @@ mod tests {
         let exchange = result.exchange.as_mut().unwrap();
         std::sync::Arc::make_mut(&mut exchange.request).headers =
             vec![("Authorization".into(), "Basic aWQ6c2VjcmV0".into())];
-        exchange.headers = vec![("Content-Type".into(), "application/json".into())];
+        exchange.headers = crate::http::Headers::from_pairs([("Content-Type", "application/json")]);
         exchange.body = serde_json::to_vec(&serde_json::json!({ "access_token": secret })).unwrap();
         let html = report(&[result], 0, &redacting(secret));
 

@@ -288,7 +288,7 @@ pub(crate) mod fixtures {
             status,
             reason: "OK",
             version: "HTTP/1.1",
-            headers: vec![],
+            headers: crate::http::Headers::default(),
             body: Vec::new(),
             duration: result.duration,
             redirects: vec![],

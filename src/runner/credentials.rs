@@ -77,7 +77,7 @@ mod tests {
             status,
             reason: "",
             version: "HTTP/1.1",
-            headers: vec![],
+            headers: crate::http::Headers::default(),
             body: body.as_bytes().to_vec(),
             duration: Duration::ZERO,
             redirects: vec![],
