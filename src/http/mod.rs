@@ -74,11 +74,14 @@ impl Headers {
 impl Exchange {
     /// The values of a response header (name compared without case), joined as HTTP allows.
     pub fn header(&self, name: &str) -> Option<String> {
+        // Names first: most lookups (`retry-after`) find nothing, and reading a value as text
+        // costs more than comparing a name.
         let mut values = self
             .headers
+            .0
             .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v);
+            .filter(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()));
         let mut joined = values.next()?.into_owned();
         for value in values {
             joined.push_str(", ");

@@ -141,7 +141,7 @@ impl Reporter for JunitReport {
             name: result.name.clone(),
             pass: result.pass.clone(),
             duration: result.duration,
-            checks: result.checks.len(),
+            checks: result.check_count(),
             problem,
         });
     }

@@ -150,7 +150,7 @@ pub(crate) fn reason(result: &RequestResult) -> Option<String> {
     }
     let failed = result.failed_checks().count();
     (failed > 0).then(|| {
-        let total = result.checks.len();
+        let total = result.check_count();
         format!(
             "{failed} of {total} check{} failed",
             if total == 1 { "" } else { "s" }
@@ -306,6 +306,7 @@ pub(crate) mod fixtures {
             url: "http://127.0.0.1:9/oauth/token".into(),
             exchange: None,
             checks: Vec::new(),
+            passed_untold: 0,
             captured: Vec::new(),
             error: error.map(str::to_string),
             rejected: None,

@@ -15,13 +15,17 @@ const MIN_REQUESTS: u64 = 10;
 #[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
+    /// Even a hidden bar takes a lock and reads the clock on every move: a long run without a
+    /// terminal skips it.
+    shown: bool,
 }
 
 impl Progress {
     /// A bar for `total` requests, drawn only when standard error is a terminal and the run is
     /// long enough; hidden otherwise.
     pub fn new(total: u64, enabled: bool) -> Progress {
-        let bar = if enabled && total >= MIN_REQUESTS {
+        let shown = enabled && total >= MIN_REQUESTS;
+        let bar = if shown {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} requests · {per_sec} · eta {eta}",
@@ -32,12 +36,16 @@ impl Progress {
         } else {
             ProgressBar::hidden()
         };
-        Progress { bar }
+        Progress { bar, shown }
     }
 
     /// Runs `print` with the bar cleared, then draws it again.
     pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
-        self.bar.suspend(print)
+        if self.shown {
+            self.bar.suspend(print)
+        } else {
+            print()
+        }
     }
 }
 
@@ -45,7 +53,9 @@ impl Reporter for Progress {
     fn start(&mut self, _: &RunStart<'_>, _: &Redactor) {}
 
     fn request(&mut self, _: &RequestResult, _: &Redactor) {
-        self.bar.inc(1);
+        if self.shown {
+            self.bar.inc(1);
+        }
     }
 
     fn finish(&mut self, _: &Summary, _: &Redactor) {
@@ -62,6 +72,7 @@ mod tests {
     #[test]
     fn short_or_disabled_runs_get_a_hidden_bar() {
         assert!(Progress::new(5, true).bar.is_hidden());
+        assert!(!Progress::new(5, true).shown && Progress::new(10, true).shown);
         assert!(Progress::new(1000, false).bar.is_hidden());
     }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::result::CheckResult;
 use crate::assert::{self, Outcome};
+use crate::diag::Spot;
 use crate::http::Exchange;
 use crate::model::{CaptureSource, Request};
 
@@ -17,106 +18,126 @@ static STATUS: LazyLock<Arc<str>> = LazyLock::new(|| "status".into());
 static BODY: LazyLock<Arc<str>> = LazyLock::new(|| "body".into());
 static DURATION: LazyLock<Arc<str>> = LazyLock::new(|| "duration".into());
 
+/// What [`evaluate`] made of an answer.
+pub struct Evaluation {
+    /// The checks kept for the reports: every one with texts, only the failed ones without.
+    pub checks: Vec<CheckResult>,
+    /// Passed checks not kept, because no report would show them: counted only.
+    pub passed_untold: usize,
+    pub captured: Vec<(String, Value)>,
+}
+
+/// Collects check results, keeping a passed check only when its texts are wanted.
+struct Recorder {
+    kept: Vec<CheckResult>,
+    untold: usize,
+    texts: bool,
+}
+
+impl Recorder {
+    fn predicate(
+        &mut self,
+        subject: impl FnOnce() -> Arc<str>,
+        spot: &Spot,
+        predicate: &assert::Predicate,
+        actual: Option<&Value>,
+    ) {
+        if !self.texts && assert::holds(predicate, actual) {
+            self.untold += 1;
+        } else {
+            self.keep(subject(), spot, assert::check(predicate, actual));
+        }
+    }
+
+    /// A check already decided; its texts are written only when kept.
+    fn decided(
+        &mut self,
+        subject: &Arc<str>,
+        spot: &Spot,
+        passed: bool,
+        outcome: impl FnOnce() -> Outcome,
+    ) {
+        if passed && !self.texts {
+            self.untold += 1;
+        } else {
+            self.keep(Arc::clone(subject), spot, outcome());
+        }
+    }
+
+    fn keep(&mut self, subject: Arc<str>, spot: &Spot, outcome: Outcome) {
+        self.kept.push(CheckResult {
+            subject,
+            outcome,
+            spot: spot.clone(),
+        });
+    }
+}
+
 /// Runs every assertion of `request` on `exchange` and takes its captures. A capture that finds
 /// nothing is a failed check, not an error: the report says what was looked for.
 ///
 /// `parsed` is the body parsed as JSON by the caller, if it is JSON.
 ///
-/// Without `texts`, a passing check carries no expected or actual text: nothing would show it
-/// (`--quiet`, no JSON or HTML report), and writing those texts is most of a long run's work.
+/// Without `texts`, a passed check is only counted: nothing would show it (`--quiet`, no JSON
+/// or HTML report), and writing its texts would be most of a long run's work.
 pub fn evaluate(
     request: &Request,
     exchange: &Exchange,
     parsed: Option<&Value>,
     texts: bool,
-) -> (Vec<CheckResult>, Vec<(String, Value)>) {
+) -> Evaluation {
     let checks = &request.checks;
-    let mut results = Vec::with_capacity(checks.json.len() + checks.headers.len() + 2);
-    let judge = |predicate: &assert::Predicate, actual: Option<&Value>| {
-        if !texts && assert::holds(predicate, actual) {
-            Outcome::untold_pass()
-        } else {
-            assert::check(predicate, actual)
-        }
+    let mut results = Recorder {
+        kept: Vec::new(),
+        untold: 0,
+        texts,
     };
     let json = json_or_why(request, exchange, parsed);
 
     if let Some((spec, spot)) = &checks.status {
         let passed = spec.matches(exchange.status);
-        results.push(CheckResult {
-            subject: Arc::clone(&STATUS),
-            outcome: if passed && !texts {
-                Outcome::untold_pass()
-            } else {
-                Outcome {
-                    passed,
-                    predicate: "status".into(),
-                    expected: spec.to_string(),
-                    actual: exchange.status.to_string(),
-                    diff: None,
-                }
-            },
-            spot: spot.clone(),
+        results.decided(&STATUS, spot, passed, || Outcome {
+            passed,
+            predicate: "status".into(),
+            expected: spec.to_string(),
+            actual: exchange.status.to_string(),
+            diff: None,
         });
     }
     for (name, predicates, spot) in &checks.headers {
         let actual = exchange.header(name).map(Value::String);
-        let subject: Arc<str> = format!("header {name}").into();
         for predicate in predicates {
-            results.push(CheckResult {
-                subject: Arc::clone(&subject),
-                outcome: judge(predicate, actual.as_ref()),
-                spot: spot.clone(),
-            });
+            let subject = || format!("header {name}").into();
+            results.predicate(subject, spot, predicate, actual.as_ref());
         }
     }
     for check in &checks.json {
-        let subject = check.query.subject();
         match &json {
             Ok(doc) => {
                 let actual = check.query.select(doc);
                 for predicate in &check.predicates {
-                    results.push(CheckResult {
-                        subject: subject.clone(),
-                        outcome: judge(predicate, actual.as_deref()),
-                        spot: check.spot.clone(),
-                    });
+                    let subject = || check.query.subject();
+                    results.predicate(subject, &check.spot, predicate, actual.as_deref());
                 }
             }
-            Err(why) => results.push(CheckResult {
-                subject,
-                outcome: not_json(why),
-                spot: check.spot.clone(),
-            }),
+            Err(why) => results.keep(check.query.subject(), &check.spot, not_json(why)),
         }
     }
     if !checks.body.is_empty() {
         let body = Value::String(exchange.body_text().into_owned());
         for (predicate, spot) in &checks.body {
-            results.push(CheckResult {
-                subject: Arc::clone(&BODY),
-                outcome: judge(predicate, Some(&body)),
-                spot: spot.clone(),
-            });
+            results.predicate(|| Arc::clone(&BODY), spot, predicate, Some(&body));
         }
     }
     if let Some((limit, spot)) = &checks.duration {
         let took = exchange.duration.as_millis();
         let passed = took < u128::from(*limit);
-        results.push(CheckResult {
-            subject: Arc::clone(&DURATION),
-            outcome: if passed && !texts {
-                Outcome::untold_pass()
-            } else {
-                Outcome {
-                    passed,
-                    predicate: "lt".into(),
-                    expected: format!("below {limit} ms"),
-                    actual: format!("{took} ms"),
-                    diff: None,
-                }
-            },
-            spot: spot.clone(),
+        results.decided(&DURATION, spot, passed, || Outcome {
+            passed,
+            predicate: "lt".into(),
+            expected: format!("below {limit} ms"),
+            actual: format!("{took} ms"),
+            diff: None,
         });
     }
 
@@ -141,21 +162,25 @@ pub fn evaluate(
                     CaptureSource::Json(query) => format!("JSONPath `{}`", query.as_str()),
                     CaptureSource::Header(name) => format!("header `{name}`"),
                 };
-                results.push(CheckResult {
-                    subject: format!("capture {}", capture.name).into(),
-                    outcome: Outcome {
+                results.keep(
+                    format!("capture {}", capture.name).into(),
+                    &capture.spot,
+                    Outcome {
                         passed: false,
                         predicate: "capture".into(),
                         expected: format!("a value at {looked_for}"),
                         actual,
                         diff: None,
                     },
-                    spot: capture.spot.clone(),
-                });
+                );
             }
         }
     }
-    (results, captured)
+    Evaluation {
+        checks: results.kept,
+        passed_untold: results.untold,
+        captured,
+    }
 }
 
 /// The body as JSON, when some check or capture needs it; otherwise why it is not JSON,

@@ -664,6 +664,7 @@ impl<'a> Run<'a> {
             retries: 0,
             pass: None,
             duration: Duration::ZERO,
+            passed_untold: 0,
         };
         let outgoing = match self.built_before(request, scope) {
             Some(outgoing) => outgoing,
@@ -708,9 +709,9 @@ impl<'a> Run<'a> {
             }
         }
         result.rejected = credentials::rejection(&exchange, json.as_ref());
-        let (checks, captured) =
+        let evaluation =
             evaluate::evaluate(request, &exchange, json.as_ref(), self.settings.check_texts);
-        for (name, value) in captured {
+        for (name, value) in evaluation.captured {
             let from_secret_field = request
                 .captures
                 .iter()
@@ -725,7 +726,8 @@ impl<'a> Run<'a> {
             result.captured.push(name.clone());
             scope.set(name, value, Origin::Capture(request.name.clone()));
         }
-        result.checks = checks;
+        result.checks = evaluation.checks;
+        result.passed_untold = evaluation.passed_untold;
         result.exchange = Some(exchange);
         result
     }

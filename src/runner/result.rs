@@ -18,6 +18,9 @@ pub struct RequestResult {
     /// Present when an answer came back.
     pub exchange: Option<Exchange>,
     pub checks: Vec<CheckResult>,
+    /// Passed checks not in `checks`: counted only, when no report shows passed checks (see
+    /// `Settings::check_texts`).
+    pub passed_untold: usize,
     /// The names captured from the answer.
     pub captured: Vec<String>,
     /// Why the request could not complete (transport failure, a runtime template error).
@@ -37,6 +40,11 @@ impl RequestResult {
         self.error.is_none()
             && self.rejected.is_none()
             && self.checks.iter().all(|c| c.outcome.passed)
+    }
+
+    /// Every check made, kept or only counted.
+    pub fn check_count(&self) -> usize {
+        self.checks.len() + self.passed_untold
     }
 
     pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
@@ -118,7 +126,7 @@ impl Summary {
         self.credentials_rejected |= result.rejected.is_some();
         let failed = result.failed_checks().count();
         self.checks_failed += failed;
-        self.checks_passed += result.checks.len() - failed;
+        self.checks_passed += result.check_count() - failed;
     }
 
     /// The process exit status for this run (see `crate::error::exit`).

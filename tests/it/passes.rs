@@ -655,6 +655,37 @@ fn quiet_prints_the_failures_and_the_summary() {
     );
 }
 
+/// Quiet, courier keeps no texts for passed checks, but still counts them: in the summary and
+/// in the JUnit file's `assertions`.
+#[test]
+fn quiet_still_counts_every_check() {
+    let server = Server::answering_json(r#"{"ok":true}"#);
+    let project = Project::collection(&[(
+        "three.yaml",
+        "name: Three\nmethod: GET\nurl: \"{{ base_url }}/three\"\nassert:\n  status: 200\n  json:\n    $.ok: true\n    $.n: 3\n",
+    )]);
+    let junit = project.file("junit.xml");
+
+    let t = support::run([
+        "run",
+        &project.dir(),
+        "--quiet",
+        "--report-junit",
+        &junit,
+        "--var",
+        &format!("base_url={}", server.url()),
+    ]);
+
+    assert_eq!(t.code, 1, "{t}");
+    assert!(
+        summary_line(&t).contains("3 checks: 2 passed, 1 failed"),
+        "{t}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(xml.contains(r#"assertions="3""#), "{xml}");
+    assert!(xml.contains("1 of 3 checks failed"), "{xml}");
+}
+
 /// `--quiet`'s help says "Print only failures and the closing summary": a passing run prints
 /// the summary line and nothing else.
 #[test]
