@@ -212,7 +212,8 @@ impl Client {
 
     async fn follow(&self, mut outgoing: Arc<Outgoing>) -> Result<Exchange, TransportError> {
         let started = Instant::now();
-        let origin = outgoing.url.origin();
+        // Worked out at the first redirect: most requests have none.
+        let mut origin = None;
         let mut redirects = Vec::new();
         loop {
             let response = self.send_once(&outgoing).await?;
@@ -232,11 +233,12 @@ impl Client {
                         return Err(TransportError::TooManyRedirects(outgoing.max_redirects));
                     }
                     redirects.push((status, next.clone()));
+                    let origin = origin.get_or_insert_with(|| outgoing.url.origin());
                     outgoing = Arc::new(redirected(
                         Arc::unwrap_or_clone(outgoing),
                         status,
                         next,
-                        &origin,
+                        origin,
                     ));
                 }
                 _ => return finish(outgoing, response, started, redirects, self.max_body).await,

@@ -112,18 +112,25 @@ impl Passes {
             .rows
             .as_ref()
             .map(|rows| rows[index % per_iteration].clone());
-        let mut parts = Vec::new();
+        // One string written in place: a long run makes a label per pass.
+        let mut label = String::new();
+        let mut part = |text: std::fmt::Arguments<'_>| {
+            if !label.is_empty() {
+                label.push_str(" · ");
+            }
+            let _ = std::fmt::Write::write_fmt(&mut label, text);
+        };
         if let Some(env) = &self.environment {
-            parts.push(env.clone());
+            part(format_args!("{env}"));
         }
         if self.iterations > 1 {
-            parts.push(format!("iteration {iteration}"));
+            part(format_args!("iteration {iteration}"));
         }
         if let Some(row) = &row {
-            parts.push(format!("row {}", row.number));
+            part(format_args!("row {}", row.number));
         }
         Pass {
-            label: (!parts.is_empty()).then(|| parts.join(" · ")),
+            label: (!label.is_empty()).then_some(label),
             row,
         }
     }
