@@ -1,7 +1,8 @@
 //! The performance benchmark: figures and ratios, not pass/fail.
 //!
 //! It starts a loopback server that answers like Zoom's token endpoint (a fixed token JSON, no
-//! rotation, so every iteration passes), then measures in the same run, against the same server:
+//! rotation, so every iteration passes) in a process of its own, as nginx would be, then
+//! measures in the same run, against the same server:
 //!
 //! 1. throughput: a bare reqwest loop sending the refresh request N times (the baseline), and
 //!    `courier run -n N` sending the same request, with one job and with two; the ratio is
@@ -13,6 +14,8 @@
 //!
 //! Run it with `cargo bench --bench throughput` (`-- --quick` for a short pass). It needs
 //! nothing but loopback; `/usr/bin/time` (Debian's `time` package) for the memory figures.
+//! `-- --serve ADDR` runs only the server and `-- --baseline URL N JOBS` only the baseline, for
+//! profiling by hand.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
