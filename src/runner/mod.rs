@@ -163,7 +163,7 @@ pub struct Run<'a> {
     persistent: Arc<BTreeSet<String>>,
     /// For each request (by name), the variables its templates read, worked out once: the run
     /// consults them before every request.
-    uses: Arc<std::collections::HashMap<String, Vec<String>>>,
+    uses: Arc<std::collections::HashMap<String, Uses>>,
     /// Where persistent variables are saved, locked for this run.
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
@@ -172,8 +172,16 @@ pub struct Run<'a> {
     built: std::collections::HashMap<String, Built>,
 }
 
+/// What a request's templates read, worked out once per run.
+struct Uses {
+    /// The variables, in a fixed order.
+    names: Vec<String>,
+    /// No template calls a function: the same values always build the same request.
+    pure: bool,
+}
+
 /// A built request and the values of the variables it was built from, in the order of
-/// [`Run::uses`].
+/// [`Uses::names`].
 #[derive(Clone)]
 struct Built {
     inputs: Vec<Value>,
@@ -245,7 +253,11 @@ impl<'a> Run<'a> {
             for template in build::templates(request) {
                 names.extend(engine.variables_used(template)?);
             }
-            uses.insert(request.name.clone(), names.into_iter().collect::<Vec<_>>());
+            let pure = build::templates(request)
+                .into_iter()
+                .all(|t| engine.is_pure(t));
+            let names = names.into_iter().collect();
+            uses.insert(request.name.clone(), Uses { names, pure });
         }
         let mut run = Run {
             collection,
@@ -738,7 +750,7 @@ impl<'a> Run<'a> {
     /// courier's own work per request.
     fn built_before(&self, request: &Request, scope: &Scope) -> Option<Arc<Outgoing>> {
         let built = self.built.get(&request.name)?;
-        let names = self.uses.get(&request.name)?;
+        let names = &self.uses.get(&request.name)?.names;
         let same = names.len() == built.inputs.len()
             && names
                 .iter()
@@ -756,11 +768,9 @@ impl<'a> Run<'a> {
         outgoing: Outgoing,
     ) -> Arc<Outgoing> {
         let outgoing = Arc::new(outgoing);
-        let reusable = build::templates(request)
-            .into_iter()
-            .all(|t| self.engine.is_pure(t));
-        if let (true, Some(names)) = (reusable, self.uses.get(&request.name)) {
-            let inputs = names
+        if let Some(uses) = self.uses.get(&request.name).filter(|uses| uses.pure) {
+            let inputs = uses
+                .names
                 .iter()
                 .map(|name| scope.get(name).map(|var| var.value.clone()))
                 .collect::<Option<Vec<_>>>();
@@ -809,6 +819,7 @@ impl<'a> Run<'a> {
         let missing = self
             .uses
             .get(&request.name)?
+            .names
             .iter()
             .find(|name| !scope.contains(name))?;
         let captor = self
@@ -863,7 +874,7 @@ impl<'a> Run<'a> {
     pub fn carries_persistent(&self, request: &Request) -> bool {
         self.uses
             .get(&request.name)
-            .is_some_and(|used| used.iter().any(|n| self.persistent.contains(n)))
+            .is_some_and(|used| used.names.iter().any(|n| self.persistent.contains(n)))
     }
 
     pub fn environment(&self) -> Option<&'a Environment> {
