@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-
 use url::Url;
 
 /// A request ready to send: every template rendered, every header checked.
