@@ -8,7 +8,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -200,12 +203,18 @@ impl Client {
         })
     }
 
-    /// Sends the request, following redirects up to its limit, within its timeout.
-    pub async fn exchange(&self, outgoing: Arc<Outgoing>) -> Result<Exchange, TransportError> {
+    /// Sends the request, following redirects up to its limit, within its timeout, which
+    /// `watchdog` keeps.
+    pub async fn exchange(
+        &self,
+        outgoing: Arc<Outgoing>,
+        watchdog: &mut Watchdog,
+    ) -> Result<Exchange, TransportError> {
         let timeout = outgoing.timeout;
-        match tokio::time::timeout(timeout, self.follow(outgoing)).await {
-            Ok(result) => result,
-            Err(_) => Err(TransportError::Timeout(timeout)),
+        let deadline = tokio::time::Instant::now() + timeout;
+        match watchdog.within(deadline, self.follow(outgoing)).await {
+            Some(result) => result,
+            None => Err(TransportError::Timeout(timeout)),
         }
     }
 
@@ -262,6 +271,53 @@ impl Client {
                 TransportError::Other(error_chain(&e))
             }
         })
+    }
+}
+
+/// The timeouts of one sequence of requests (a pass), kept by one timer.
+///
+/// Arming a timer for every request and cancelling it when the answer comes is a lock, an
+/// insertion and a removal in the runtime's timer wheel each time. Requests of a pass each end
+/// before the next starts, and their deadlines mostly come later and later, so one timer armed at
+/// an earlier deadline can stand for them: when it goes off, the request still under way either
+/// has passed its own deadline or gets the timer re-armed at it.
+#[derive(Default)]
+pub struct Watchdog {
+    /// Armed at or before the deadline of the request under way; made at the first request,
+    /// inside the runtime.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Watchdog {
+    /// `work`'s output, or `None` once `deadline` has passed without it.
+    pub async fn within<F: Future>(
+        &mut self,
+        deadline: tokio::time::Instant,
+        work: F,
+    ) -> Option<F::Output> {
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                if timer.deadline() > deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            empty => empty.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            while timer.as_mut().poll(cx).is_ready() {
+                if timer.deadline() >= deadline {
+                    return Poll::Ready(None);
+                }
+                timer.as_mut().reset(deadline);
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
@@ -385,6 +441,49 @@ mod tests {
             timeout: Duration::from_secs(1),
             max_redirects: 10,
         }
+    }
+
+    /// Runs `check` on a fresh current-thread runtime.
+    fn on_runtime(check: impl Future<Output = ()>) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(check);
+    }
+
+    fn after(ms: u64) -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_watchdog_stops_work_at_its_deadline_and_not_before() {
+        on_runtime(async {
+            let mut watchdog = Watchdog::default();
+            let never = std::future::pending::<()>();
+            let started = Instant::now();
+            assert_eq!(watchdog.within(after(50), never).await, None);
+            assert!(started.elapsed() >= Duration::from_millis(50));
+            // A later deadline: the timer, armed at the first, goes off first and is moved on.
+            let slow = tokio::time::sleep(Duration::from_millis(80));
+            assert_eq!(watchdog.within(after(300), slow).await, Some(()));
+            let started = Instant::now();
+            let never = std::future::pending::<()>();
+            assert_eq!(watchdog.within(after(60), never).await, None);
+            assert!(started.elapsed() >= Duration::from_millis(60));
+        });
+    }
+
+    #[test]
+    fn a_shorter_deadline_after_a_longer_one_is_kept() {
+        on_runtime(async {
+            let mut watchdog = Watchdog::default();
+            assert_eq!(watchdog.within(after(10_000), async { 1 }).await, Some(1));
+            let started = Instant::now();
+            let never = std::future::pending::<()>();
+            assert_eq!(watchdog.within(after(40), never).await, None);
+            assert!(started.elapsed() < Duration::from_secs(5));
+        });
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
-use crate::http::{Client, ClientOptions, Exchange, Outgoing, TransportError};
+use crate::http::{Client, ClientOptions, Exchange, Outgoing, TransportError, Watchdog};
 use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
 use crate::state::{StateFile, Winner};
@@ -170,6 +170,8 @@ pub struct Run<'a> {
     state_error: Option<String>,
     /// For each request (by name), what it was last built into (see [`Run::built_before`]).
     built: std::collections::HashMap<String, Built>,
+    /// The timeouts of this run's requests, which go one at a time.
+    watchdog: Watchdog,
 }
 
 /// What a request's templates read, worked out once per run.
@@ -277,6 +279,7 @@ impl<'a> Run<'a> {
             state: None,
             state_error: None,
             built: std::collections::HashMap::new(),
+            watchdog: Default::default(),
         };
         run.learn_secrets();
         Ok(run)
@@ -572,6 +575,7 @@ impl<'a> Run<'a> {
             state: None,
             state_error: None,
             built: self.built.clone(),
+            watchdog: Default::default(),
         }
     }
 
@@ -701,10 +705,19 @@ impl<'a> Run<'a> {
         };
         result.url = outgoing.url.to_string();
         let started = Instant::now();
-        let exchange = match self
-            .exchange_with_retries(client, request, outgoing, &mut result.retries)
-            .await
-        {
+        // Out of `self` while the request is under way: `exchange_with_retries` reads `self`.
+        let mut watchdog = std::mem::take(&mut self.watchdog);
+        let exchanged = self
+            .exchange_with_retries(
+                client,
+                request,
+                outgoing,
+                &mut result.retries,
+                &mut watchdog,
+            )
+            .await;
+        self.watchdog = watchdog;
+        let exchange = match exchanged {
             Ok(exchange) => exchange,
             Err(e) => {
                 result.duration = started.elapsed();
@@ -840,6 +853,7 @@ impl<'a> Run<'a> {
         request: &Request,
         outgoing: Arc<Outgoing>,
         retries: &mut u32,
+        watchdog: &mut Watchdog,
     ) -> Result<Exchange, TransportError> {
         let carries_rotating_token = self.carries_persistent(request);
         loop {
@@ -848,7 +862,7 @@ impl<'a> Run<'a> {
                 carries_rotating_token,
                 retries_done: *retries,
             };
-            let wait = match client.exchange(Arc::clone(&outgoing)).await {
+            let wait = match client.exchange(Arc::clone(&outgoing), watchdog).await {
                 Ok(exchange) => {
                     let retry_after = exchange.header("retry-after");
                     match self.settings.retry.after_status(
