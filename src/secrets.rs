@@ -176,6 +176,10 @@ mod tests {
             "API_KEY",
             "password",
             "Authorization",
+            "db_passwd",
+            "GoogleCredential",
+            "sessionToken",
+            "clé_secret",
         ] {
             assert!(name_looks_secret(name), "{name}");
         }
@@ -186,6 +190,8 @@ mod tests {
             "token_type",
             "token_url",
             "api_key_id",
+            "",
+            "clé",
         ] {
             assert!(!name_looks_secret(name), "{name}");
         }

@@ -21,6 +21,10 @@ const REJECTIONS: [&str; 4] = [
 ///
 /// `body` is the answer's body parsed as JSON, if it is JSON.
 pub fn rejection(exchange: &Exchange, body: Option<&Value>) -> Option<String> {
+    // Every rejection below is an error status; most answers are not, and need no look inside.
+    if exchange.status < 400 {
+        return None;
+    }
     let code = body.and_then(|b| b.get("error")).and_then(Value::as_str);
     let reason = body.and_then(|b| b.get("reason")).and_then(Value::as_str);
     let said = reason

@@ -163,16 +163,19 @@ pub struct Run<'a> {
     persistent: Arc<BTreeSet<String>>,
     /// For each request (by name), the variables its templates read, worked out once: the run
     /// consults them before every request.
-    uses: Arc<std::collections::HashMap<String, Uses>>,
+    uses: Arc<ByRequest<Uses>>,
     /// Where persistent variables are saved, locked for this run.
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
     state_error: Option<String>,
     /// For each request (by name), what it was last built into (see [`Run::built_before`]).
-    built: std::collections::HashMap<String, Built>,
+    built: ByRequest<Built>,
     /// The timeouts of this run's requests, which go one at a time.
     watchdog: Watchdog,
 }
+
+/// Facts about each request, by name, looked up on every request: a fast hash.
+type ByRequest<T> = std::collections::HashMap<String, T, foldhash::fast::RandomState>;
 
 /// What a request's templates read, worked out once per run.
 struct Uses {
@@ -249,7 +252,7 @@ impl<'a> Run<'a> {
             .chain(environment.into_iter().flat_map(|e| e.persist.iter()))
             .cloned()
             .collect();
-        let mut uses = std::collections::HashMap::new();
+        let mut uses = ByRequest::default();
         for request in &collection.requests {
             let mut names = BTreeSet::new();
             for template in build::templates(request) {
@@ -278,7 +281,7 @@ impl<'a> Run<'a> {
             uses: Arc::new(uses),
             state: None,
             state_error: None,
-            built: std::collections::HashMap::new(),
+            built: ByRequest::default(),
             watchdog: Default::default(),
         };
         run.learn_secrets();

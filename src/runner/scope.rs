@@ -54,10 +54,14 @@ pub struct Var {
 /// nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    shared: Arc<IndexMap<String, Var>>,
+    shared: Arc<Vars>,
     /// Set on top of `shared`; a name in both takes this value.
-    own: IndexMap<String, Var>,
+    own: Vars,
 }
+
+/// Variables by name. Looked up several times per request, by names from the user's own files:
+/// a fast hash, not one hardened against crafted keys.
+type Vars = IndexMap<String, Var, foldhash::fast::RandomState>;
 
 impl Scope {
     pub fn set(&mut self, name: impl Into<String>, value: Value, origin: Origin) {
