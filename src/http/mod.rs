@@ -51,7 +51,8 @@ pub struct Exchange {
 pub struct Headers(Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>);
 
 impl Headers {
-    /// Headers written by hand (tests, examples); a name or value HTTP forbids is left out.
+    /// Headers written by hand, for tests; a name or value HTTP forbids is left out.
+    #[cfg(test)]
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Headers {
         Headers(
             pairs
@@ -66,10 +67,6 @@ impl Headers {
         self.0
             .iter()
             .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes())))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
