@@ -255,12 +255,11 @@ impl<'a> Run<'a> {
         let mut uses = ByRequest::default();
         for request in &collection.requests {
             let mut names = BTreeSet::new();
+            let mut pure = true;
             for template in build::templates(request) {
                 names.extend(engine.variables_used(template)?);
+                pure &= engine.is_pure(template);
             }
-            let pure = build::templates(request)
-                .into_iter()
-                .all(|t| engine.is_pure(t));
             let names = names.into_iter().collect();
             uses.insert(request.name.clone(), Uses { names, pure });
         }
