@@ -15,6 +15,7 @@
 //! reads the RFC 9535 suite from disk.
 
 mod check;
+mod document;
 mod predicate;
 mod query;
 mod status;
@@ -27,6 +28,7 @@ use std::fmt;
 use serde_json::Value;
 
 pub use check::{Outcome, check, holds};
+pub use document::Document;
 pub use predicate::{
     JsonType, Predicate, parse_body_predicates, parse_header_predicates, parse_json_predicates,
 };

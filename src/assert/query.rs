@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::SpecError;
+use super::{Document, SpecError};
 
 /// A compiled JSONPath query, with the text the user wrote.
 #[derive(Debug, Clone)]
@@ -62,6 +62,14 @@ impl Query {
             _ => Some(Cow::Owned(Value::Array(
                 nodes.into_iter().cloned().collect(),
             ))),
+        }
+    }
+
+    /// [`Query::select`] on an answer's [`Document`]: a `$.a.b` query parses only member `a`.
+    pub fn select_in<'a>(&self, doc: &'a Document<'_>) -> Option<Cow<'a, Value>> {
+        match self.members.as_deref() {
+            Some([first, rest @ ..]) => lookup(doc.member(first)?, rest).map(Cow::Borrowed),
+            _ => self.select(doc.whole()?),
         }
     }
 
@@ -197,6 +205,38 @@ mod tests {
             Some(Value::Null)
         );
         assert_eq!(q("$.b").select(&doc), None);
+    }
+
+    #[test]
+    fn select_in_a_document_agrees_with_select_on_the_tree() {
+        let texts = [
+            r#"{"a": {"b": [1, {"c": 2}]}, "d": null, "a2": "x", "d": 3}"#,
+            r#"[{"a": 1}, {"a": 2}]"#,
+            "7",
+        ];
+        let queries = [
+            "$",
+            "$.a",
+            "$.a.b",
+            "$.a.b.c",
+            "$.d",
+            "$.missing",
+            "$.a2.x",
+            "$..c",
+            "$[0].a",
+            "$.*",
+        ];
+        for text in texts {
+            let tree: Value = serde_json::from_str(text).unwrap();
+            let doc = Document::parse(text.as_bytes()).unwrap();
+            for query in queries {
+                assert_eq!(
+                    q(query).select_in(&doc),
+                    q(query).select(&tree),
+                    "{query} on {text}"
+                );
+            }
+        }
     }
 
     #[test]

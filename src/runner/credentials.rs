@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::assert::Document;
 use crate::http::Exchange;
 
 /// The OAuth error codes that mean "these credentials will not work".
@@ -19,14 +20,16 @@ const REJECTIONS: [&str; 4] = [
 
 /// Why the credentials were rejected, in words a user can act on; `None` for any other answer.
 ///
-/// `body` is the answer's body parsed as JSON, if it is JSON.
-pub fn rejection(exchange: &Exchange, body: Option<&Value>) -> Option<String> {
+/// `body` is the answer's body as a JSON document, if it is JSON.
+pub fn rejection(exchange: &Exchange, body: Option<&Document<'_>>) -> Option<String> {
     // Every rejection below is an error status; most answers are not, and need no look inside.
     if exchange.status < 400 {
         return None;
     }
-    let code = body.and_then(|b| b.get("error")).and_then(Value::as_str);
-    let reason = body.and_then(|b| b.get("reason")).and_then(Value::as_str);
+    let code = body.and_then(|b| b.member("error")).and_then(Value::as_str);
+    let reason = body
+        .and_then(|b| b.member("reason"))
+        .and_then(Value::as_str);
     let said = reason
         .map(|r| format!(" (the server said: {r})"))
         .unwrap_or_default();
@@ -89,10 +92,7 @@ mod tests {
     }
 
     fn rejection_of(exchange: &Exchange) -> Option<String> {
-        rejection(
-            exchange,
-            serde_json::from_slice(&exchange.body).ok().as_ref(),
-        )
+        rejection(exchange, Document::parse(&exchange.body).as_ref())
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Checking an answer against a request's assertions, and taking its captures.
 
+use std::cell::LazyCell;
 use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
 use super::result::CheckResult;
-use crate::assert::{self, Outcome};
+use crate::assert::{self, Document, Outcome};
 use crate::diag::Spot;
 use crate::http::Exchange;
 use crate::model::{CaptureSource, Request};
@@ -76,14 +77,14 @@ impl Recorder {
 /// Runs every assertion of `request` on `exchange` and takes its captures. A capture that finds
 /// nothing is a failed check, not an error: the report says what was looked for.
 ///
-/// `parsed` is the body parsed as JSON by the caller, if it is JSON.
+/// `parsed` is the body as a JSON document, if it is JSON.
 ///
 /// Without `texts`, a passed check is only counted: nothing would show it (`--quiet`, no JSON
 /// or HTML report), and writing its texts would be most of a long run's work.
 pub fn evaluate(
     request: &Request,
     exchange: &Exchange,
-    parsed: Option<&Value>,
+    parsed: Option<&Document<'_>>,
     texts: bool,
 ) -> Evaluation {
     let checks = &request.checks;
@@ -92,7 +93,9 @@ pub fn evaluate(
         untold: 0,
         texts,
     };
-    let json = json_or_why(request, exchange, parsed);
+    // Only read by checks and captures on JSON: the reason a body is not JSON takes some
+    // writing, wasted on answers nothing reads as JSON.
+    let json = LazyCell::new(|| json_or_why(exchange, parsed));
 
     if let Some((spec, spot)) = &checks.status {
         let passed = spec.matches(exchange.status);
@@ -112,9 +115,9 @@ pub fn evaluate(
         }
     }
     for check in &checks.json {
-        match &json {
+        match &*json {
             Ok(doc) => {
-                let actual = check.query.select(doc);
+                let actual = check.query.select_in(doc);
                 for predicate in &check.predicates {
                     let subject = || check.query.subject();
                     results.predicate(subject, &check.spot, predicate, actual.as_deref());
@@ -147,14 +150,14 @@ pub fn evaluate(
             CaptureSource::Json(query) => json
                 .as_ref()
                 .ok()
-                .and_then(|doc| query.select(doc))
+                .and_then(|doc| query.select_in(doc))
                 .map(std::borrow::Cow::into_owned),
             CaptureSource::Header(name) => exchange.header(name).map(Value::String),
         };
         match found {
             Some(value) => captured.push((capture.name.clone(), value)),
             None => {
-                let actual = match (&capture.source, &json) {
+                let actual = match (&capture.source, &*json) {
                     (CaptureSource::Json(_), Err(why)) => why.clone(),
                     _ => "nothing matched".to_string(),
                 };
@@ -183,22 +186,11 @@ pub fn evaluate(
     }
 }
 
-/// The body as JSON, when some check or capture needs it; otherwise why it is not JSON,
-/// with the content type and the start of the body.
-fn json_or_why<'v>(
-    request: &Request,
+/// The body as JSON, or why it is not JSON, with the content type and the start of the body.
+fn json_or_why<'d, 'b>(
     exchange: &Exchange,
-    parsed: Option<&'v Value>,
-) -> Result<&'v Value, String> {
-    const NULL: &Value = &Value::Null;
-    let needed = !request.checks.json.is_empty()
-        || request
-            .captures
-            .iter()
-            .any(|c| matches!(c.source, CaptureSource::Json(_)));
-    if !needed {
-        return Ok(NULL);
-    }
+    parsed: Option<&'d Document<'b>>,
+) -> Result<&'d Document<'b>, String> {
     parsed.ok_or_else(|| {
         let content_type = exchange
             .header("content-type")

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::assert::Document;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
 use crate::http::{Client, ClientOptions, Exchange, Outgoing, TransportError, Watchdog};
@@ -728,8 +729,8 @@ impl<'a> Run<'a> {
             }
         };
         result.duration = exchange.duration;
-        // Parsed once, for the secret scan, the credentials check, assertions and captures.
-        let json: Option<Value> = serde_json::from_slice(&exchange.body).ok();
+        // Read as JSON once, for the secret scan, the credentials check, assertions and captures.
+        let json = Document::parse(&exchange.body);
         for value in json.as_ref().map(secrets_in_body).unwrap_or_default() {
             if self.redactor.add(value) {
                 reporter.secret_learned(value);
@@ -928,24 +929,8 @@ fn explain_transport(e: &TransportError) -> String {
 /// The string values of a JSON answer stored under secret-looking keys (`access_token`,
 /// `refresh_token`, `client_secret`): masked in every output whether or not they are captured,
 /// because a token is a credential wherever it appears.
-fn secrets_in_body(body: &Value) -> Vec<&str> {
-    fn walk<'v>(value: &'v Value, found: &mut Vec<&'v str>) {
-        match value {
-            Value::Object(map) => {
-                for (key, value) in map {
-                    match value {
-                        Value::String(s) if name_looks_secret(key) => found.push(s),
-                        _ => walk(value, found),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    walk(body, &mut found);
-    found
+fn secrets_in_body<'d>(body: &'d Document<'_>) -> Vec<&'d str> {
+    body.strings_named(name_looks_secret)
 }
 
 /// Wraps the `env(...)` lookup so that the value of every OS variable read whose name is listed
