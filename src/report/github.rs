@@ -144,7 +144,7 @@ impl<W: Write> Reporter for GithubReport<W> {
     fn request(&mut self, result: &RequestResult, redactor: &Redactor) {
         let name = match &result.pass {
             Some(pass) => format!("{} · {pass}", result.name),
-            None => result.name.clone(),
+            None => result.name.to_string(),
         };
         let title = escape_property(&redactor.redact(&name));
         let mut problems = Vec::new();
@@ -185,7 +185,7 @@ impl<W: Write> Reporter for GithubReport<W> {
             });
         }
         self.rows.push(Row {
-            name: result.name.clone(),
+            name: result.name.to_string(),
             status: result.exchange.as_ref().map(|e| e.status),
             duration: result.duration,
             reason: reason(result),

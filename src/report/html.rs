@@ -141,11 +141,11 @@ struct Message {
 impl From<&RequestResult> for Entry {
     fn from(result: &RequestResult) -> Self {
         Entry {
-            name: result.name.clone(),
-            pass: result.pass.clone(),
+            name: result.name.to_string(),
+            pass: result.pass.as_deref().map(str::to_owned),
             file: result.file.display().to_string(),
-            method: result.method.clone(),
-            url: result.url.clone(),
+            method: result.method.to_string(),
+            url: result.url.to_string(),
             status: result
                 .exchange
                 .as_ref()
@@ -884,7 +884,7 @@ mod tests {
     fn secrets_are_masked_before_and_after_escaping() {
         let secret = "s3cr&t<tok>\"en";
         let mut result = answered("Refresh", 200, vec![token_type(secret)]);
-        result.url = format!("http://127.0.0.1:9/?t={secret}");
+        result.url = format!("http://127.0.0.1:9/?t={secret}").into();
         let exchange = result.exchange.as_mut().unwrap();
         std::sync::Arc::make_mut(&mut exchange.request).headers =
             vec![("Authorization".into(), "Basic aWQ6c2VjcmV0".into())];

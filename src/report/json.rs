@@ -246,11 +246,11 @@ pub struct JsonLocation {
 impl From<&RequestResult> for JsonRequest {
     fn from(result: &RequestResult) -> Self {
         JsonRequest {
-            name: result.name.clone(),
-            pass: result.pass.clone(),
+            name: result.name.to_string(),
+            pass: result.pass.as_deref().map(str::to_owned),
             file: result.file.display().to_string(),
-            method: result.method.clone(),
-            url: result.url.clone(),
+            method: result.method.to_string(),
+            url: result.url.to_string(),
             status: result.exchange.as_ref().map(|e| e.status),
             duration_ms: millis(result.duration),
             passed: result.passed(),
@@ -384,7 +384,7 @@ mod tests {
     fn secrets_are_masked_and_the_report_stays_json() {
         let secret = "tok\"en\\with/quotes";
         let mut result = answered("Refresh", 200, vec![token_type(secret)]);
-        result.url = format!("http://127.0.0.1:9/?t={secret}");
+        result.url = format!("http://127.0.0.1:9/?t={secret}").into();
         let (text, report) = report(&[result], 0, &redacting(secret));
         let escaped = serde_json::to_string(secret).unwrap();
         assert!(

@@ -29,10 +29,11 @@ pub struct JunitReport {
 /// A request as the report will show it. Kept as plain text until `finish`, where each piece is
 /// redacted before XML escaping: a secret holding `&` or `<` would no longer match once escaped.
 struct Case {
-    name: String,
+    /// Shared with the request's other passes.
+    name: std::sync::Arc<str>,
     /// The pass label, when the run has several: it joins the class name, so CI servers group
     /// the test cases by pass.
-    pass: Option<String>,
+    pass: Option<std::sync::Arc<str>>,
     duration: Duration,
     checks: usize,
     problem: Option<Problem>,

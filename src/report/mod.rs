@@ -301,7 +301,7 @@ pub(crate) mod fixtures {
     pub fn unanswered(name: &str, error: Option<&str>) -> RequestResult {
         RequestResult {
             name: name.into(),
-            file: FILE.into(),
+            file: std::path::Path::new(FILE).into(),
             method: "POST".into(),
             url: "http://127.0.0.1:9/oauth/token".into(),
             exchange: None,
@@ -328,7 +328,7 @@ pub(crate) mod fixtures {
         let start = RunStart {
             collection: &collection,
             environment: None,
-            selected: results.iter().map(|r| r.name.as_str()).collect(),
+            selected: results.iter().map(|r| &*r.name).collect(),
             passes: 1,
             started_at: std::time::SystemTime::now(),
         };

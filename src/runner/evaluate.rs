@@ -25,7 +25,8 @@ pub struct Evaluation {
     pub checks: Vec<CheckResult>,
     /// Passed checks not kept, because no report would show them: counted only.
     pub passed_untold: usize,
-    pub captured: Vec<(String, Value)>,
+    /// Each capture that found a value: its index in the request's captures, and the value.
+    pub captured: Vec<(usize, Value)>,
 }
 
 /// Collects check results, keeping a passed check only when its texts are wanted.
@@ -145,7 +146,7 @@ pub fn evaluate(
     }
 
     let mut captured = Vec::new();
-    for capture in &request.captures {
+    for (index, capture) in request.captures.iter().enumerate() {
         let found = match &capture.source {
             CaptureSource::Json(query) => json
                 .as_ref()
@@ -155,7 +156,7 @@ pub fn evaluate(
             CaptureSource::Header(name) => exchange.header(name).map(Value::String),
         };
         match found {
-            Some(value) => captured.push((capture.name.clone(), value)),
+            Some(value) => captured.push((index, value)),
             None => {
                 let actual = match (&capture.source, &*json) {
                     (CaptureSource::Json(_), Err(why)) => why.clone(),

@@ -165,12 +165,14 @@ pub struct Run<'a> {
     /// For each request (by name), the variables its templates read, worked out once: the run
     /// consults them before every request.
     uses: Arc<ByRequest<Uses>>,
+    /// For each selected request, in the same order, what the run needs to know on every pass.
+    steps: Arc<[Step]>,
     /// Where persistent variables are saved, locked for this run.
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
     state_error: Option<String>,
-    /// For each request (by name), what it was last built into (see [`Run::built_before`]).
-    built: ByRequest<Built>,
+    /// For each selected request, what it was last built into (see [`Run::built_before`]).
+    built: Vec<Option<Built>>,
     /// The timeouts of this run's requests, which go one at a time.
     watchdog: Watchdog,
 }
@@ -179,11 +181,23 @@ pub struct Run<'a> {
 type ByRequest<T> = std::collections::HashMap<String, T, foldhash::fast::RandomState>;
 
 /// What a request's templates read, worked out once per run.
+#[derive(Clone)]
 struct Uses {
     /// The variables, in a fixed order.
     names: Vec<String>,
     /// No template calls a function: the same values always build the same request.
     pure: bool,
+}
+
+/// What the run knows of a selected request before sending it, worked out once: every pass
+/// reads it, and shares its texts with the results instead of copying them.
+struct Step {
+    uses: Uses,
+    name: Arc<str>,
+    file: Arc<std::path::Path>,
+    method: Arc<str>,
+    /// For each capture, in order: whether its value is a secret (see [`Run::is_secret`]).
+    secret_captures: Vec<bool>,
 }
 
 /// A built request and the values of the variables it was built from, in the order of
@@ -192,6 +206,8 @@ struct Uses {
 struct Built {
     inputs: Vec<Value>,
     outgoing: Arc<Outgoing>,
+    /// The URL as results show it.
+    url: Arc<str>,
 }
 
 impl<'a> Run<'a> {
@@ -279,11 +295,14 @@ impl<'a> Run<'a> {
             os_secrets_learnt: 0,
             persistent: Arc::new(persistent),
             uses: Arc::new(uses),
+            steps: Arc::new([]),
             state: None,
             state_error: None,
-            built: ByRequest::default(),
+            built: Vec::new(),
             watchdog: Default::default(),
         };
+        run.steps = run.selected.iter().map(|r| run.step(r)).collect();
+        run.built = vec![None; run.selected.len()];
         run.learn_secrets();
         Ok(run)
     }
@@ -311,6 +330,24 @@ impl<'a> Run<'a> {
         match row {
             None => self.scope.clone(),
             Some(row) => layered(&self.base, Some(row), &self.overrides),
+        }
+    }
+
+    fn step(&self, request: &Request) -> Step {
+        let uses = self.uses.get(&request.name).cloned().unwrap_or(Uses {
+            names: Vec::new(),
+            pure: false,
+        });
+        Step {
+            uses,
+            name: request.name.as_str().into(),
+            file: request.file.path.as_path().into(),
+            method: request.method.as_str().into(),
+            secret_captures: request
+                .captures
+                .iter()
+                .map(|c| self.is_secret(&c.name) || c.source.looks_secret())
+                .collect(),
         }
     }
 
@@ -544,7 +581,7 @@ impl<'a> Run<'a> {
                 self.scope.set(
                     capture.name.clone(),
                     placeholder,
-                    Origin::Capture(request.name.clone()),
+                    Origin::Capture(request.name.as_str().into()),
                 );
                 placeholders.push(capture.name.clone());
             }
@@ -575,6 +612,7 @@ impl<'a> Run<'a> {
             os_secrets_learnt: self.os_secrets_learnt,
             persistent: Arc::clone(&self.persistent),
             uses: Arc::clone(&self.uses),
+            steps: Arc::clone(&self.steps),
             state: None,
             state_error: None,
             built: self.built.clone(),
@@ -614,9 +652,10 @@ impl<'a> Run<'a> {
     ) {
         let mut scope = self.pass_scope(pass.row.as_ref());
         let mut stopped: Option<String> = None;
+        let steps = Arc::clone(&self.steps);
         // Indexing rather than iterating: `send` needs `&mut self`, and copying the list of
         // requests on every pass of a long run would be waste.
-        for index in 0..self.selected.len() {
+        for (index, step) in steps.iter().enumerate() {
             let request = self.selected[index];
             if let Some(why) = &stopped
                 && !request.always
@@ -624,11 +663,11 @@ impl<'a> Run<'a> {
                 summary.not_run(request, why.clone(), pass.label.clone());
                 continue;
             }
-            if let Some(reason) = self.missing_capture(request, &scope) {
+            if let Some(reason) = self.missing_capture(step, &scope) {
                 summary.not_run(request, reason, pass.label.clone());
                 continue;
             }
-            let mut result = self.send(client, request, &mut scope, reporter).await;
+            let mut result = self.send(client, index, step, &mut scope, reporter).await;
             result.pass = pass.label.clone();
             summary.add(&result);
             if result.exchange.is_none() && result.error.is_some() {
@@ -662,19 +701,22 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Sends the `index`-th selected request, whose facts are `step`.
     async fn send(
         &mut self,
         client: &Client,
-        request: &Request,
+        index: usize,
+        step: &Step,
         scope: &mut Scope,
         reporter: &mut dyn Reporter,
     ) -> RequestResult {
+        let request = self.selected[index];
         let mut result = RequestResult {
-            name: request.name.clone(),
-            file: request.file.path.clone(),
-            method: request.method.clone(),
+            name: Arc::clone(&step.name),
+            file: Arc::clone(&step.file),
+            method: Arc::clone(&step.method),
             // The rendered URL, or the template when it cannot be rendered.
-            url: String::new(),
+            url: Arc::from(""),
             exchange: None,
             checks: Vec::new(),
             captured: Vec::new(),
@@ -685,8 +727,8 @@ impl<'a> Run<'a> {
             duration: Duration::ZERO,
             passed_untold: 0,
         };
-        let outgoing = match self.built_before(request, scope) {
-            Some(outgoing) => outgoing,
+        let (outgoing, url) = match self.built_before(index, step, scope) {
+            Some(built) => built,
             None => match build::build(
                 &self.engine,
                 request,
@@ -697,16 +739,16 @@ impl<'a> Run<'a> {
                 Ok(outgoing) => {
                     // Building may have read secret OS variables through `env(...)`.
                     self.learn_os_secrets();
-                    self.remember_built(request, scope, outgoing)
+                    self.remember_built(index, step, scope, outgoing)
                 }
                 Err(d) => {
-                    result.url = request.url.text.clone();
+                    result.url = request.url.text.as_str().into();
                     result.error = Some(format!("{INVALID}: {}", self.redacted(d).render(false)));
                     return result;
                 }
             },
         };
-        result.url = outgoing.url.to_string();
+        result.url = url;
         let started = Instant::now();
         // Out of `self` while the request is under way: `exchange_with_retries` reads `self`.
         let mut watchdog = std::mem::take(&mut self.watchdog);
@@ -739,20 +781,17 @@ impl<'a> Run<'a> {
         result.rejected = credentials::rejection(&exchange, json.as_ref());
         let evaluation =
             evaluate::evaluate(request, &exchange, json.as_ref(), self.settings.check_texts);
-        for (name, value) in evaluation.captured {
-            let from_secret_field = request
-                .captures
-                .iter()
-                .any(|c| c.name == name && c.source.looks_secret());
-            if self.is_secret(&name) || from_secret_field {
+        for (index, value) in evaluation.captured {
+            let name = &request.captures[index].name;
+            if step.secret_captures[index] {
                 let text = scope::value_str(&value);
                 if self.redactor.add(&text) {
                     reporter.secret_learned(&text);
                 }
             }
-            self.persist(&name, &value, request, &mut result);
+            self.persist(name, &value, request, &mut result);
             result.captured.push(name.clone());
-            scope.set(name, value, Origin::Capture(request.name.clone()));
+            scope.set(name.clone(), value, Origin::Capture(Arc::clone(&step.name)));
         }
         result.checks = evaluation.checks;
         result.passed_untold = evaluation.passed_untold;
@@ -764,39 +803,49 @@ impl<'a> Run<'a> {
     /// its templates call no function and every variable it reads has the same value. A long
     /// run sends the same request thousands of times; rendering it each time was most of
     /// courier's own work per request.
-    fn built_before(&self, request: &Request, scope: &Scope) -> Option<Arc<Outgoing>> {
-        let built = self.built.get(&request.name)?;
-        let names = &self.uses.get(&request.name)?.names;
+    fn built_before(
+        &self,
+        index: usize,
+        step: &Step,
+        scope: &Scope,
+    ) -> Option<(Arc<Outgoing>, Arc<str>)> {
+        let built = self.built[index].as_ref()?;
+        let names = &step.uses.names;
         let same = names.len() == built.inputs.len()
             && names
                 .iter()
                 .zip(&built.inputs)
                 .all(|(name, value)| scope.get(name).is_some_and(|var| &var.value == value));
-        same.then(|| Arc::clone(&built.outgoing))
+        same.then(|| (Arc::clone(&built.outgoing), Arc::clone(&built.url)))
     }
 
     /// Keeps what `request` was built into, with the values it was built from, when its
     /// templates are pure (see [`Run::built_before`]).
     fn remember_built(
         &mut self,
-        request: &Request,
+        index: usize,
+        step: &Step,
         scope: &Scope,
         outgoing: Outgoing,
-    ) -> Arc<Outgoing> {
+    ) -> (Arc<Outgoing>, Arc<str>) {
+        let url: Arc<str> = outgoing.url.as_str().into();
         let outgoing = Arc::new(outgoing);
-        if let Some(uses) = self.uses.get(&request.name).filter(|uses| uses.pure) {
-            let inputs = uses
+        if step.uses.pure {
+            let inputs = step
+                .uses
                 .names
                 .iter()
                 .map(|name| scope.get(name).map(|var| var.value.clone()))
                 .collect::<Option<Vec<_>>>();
             if let Some(inputs) = inputs {
-                let outgoing = Arc::clone(&outgoing);
-                self.built
-                    .insert(request.name.clone(), Built { inputs, outgoing });
+                self.built[index] = Some(Built {
+                    inputs,
+                    outgoing: Arc::clone(&outgoing),
+                    url: Arc::clone(&url),
+                });
             }
         }
-        outgoing
+        (outgoing, url)
     }
 
     /// Saves a captured persistent value durably, before anything else happens: Zoom has
@@ -831,13 +880,8 @@ impl<'a> Run<'a> {
     /// Why `request` cannot be sent: a variable it uses was to be captured by an earlier request
     /// that failed to capture it. The check before the run proved every variable is defined or
     /// captured, so a missing one can only be a capture that did not happen.
-    fn missing_capture(&self, request: &Request, scope: &Scope) -> Option<String> {
-        let missing = self
-            .uses
-            .get(&request.name)?
-            .names
-            .iter()
-            .find(|name| !scope.contains(name))?;
+    fn missing_capture(&self, step: &Step, scope: &Scope) -> Option<String> {
+        let missing = step.uses.names.iter().find(|name| !scope.contains(name))?;
         let captor = self
             .collection
             .requests

@@ -33,7 +33,7 @@ pub struct DataRow {
 pub struct Pass {
     /// How reports tell this pass from the others (`production · iteration 2 · row 3`); `None`
     /// when the run has a single pass.
-    pub label: Option<String>,
+    pub label: Option<Arc<str>>,
     pub row: Option<DataRow>,
 }
 
@@ -130,7 +130,7 @@ impl Passes {
             part(format_args!("row {}", row.number));
         }
         Pass {
-            label: (!label.is_empty()).then_some(label),
+            label: (!label.is_empty()).then(|| label.into()),
             row,
         }
     }
@@ -369,7 +369,10 @@ mod tests {
     #[test]
     fn every_iteration_goes_over_every_row() {
         let passes = Passes::new(2, Some(rows(2).into()), Some("prod".into()));
-        let labels: Vec<_> = passes.iter().map(|p| p.label.unwrap()).collect();
+        let labels: Vec<_> = passes
+            .iter()
+            .map(|p| p.label.unwrap().to_string())
+            .collect();
         assert_eq!(
             labels,
             [
@@ -395,8 +398,9 @@ mod tests {
         passes.restrict(3..8);
         assert_eq!(passes.len(), 5);
         let hands = passes.deal(2);
-        let iterations =
-            |p: &Passes| -> Vec<String> { p.iter().map(|p| p.label.unwrap()).collect() };
+        let iterations = |p: &Passes| -> Vec<String> {
+            p.iter().map(|p| p.label.unwrap().to_string()).collect()
+        };
         assert_eq!(
             iterations(&hands[0]),
             ["iteration 4", "iteration 6", "iteration 8"]

@@ -1,6 +1,7 @@
 //! What happened in a run: the types reporters read.
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::assert::Outcome;
@@ -10,11 +11,12 @@ use crate::http::Exchange;
 /// One request of the run and everything checked on its answer.
 #[derive(Debug)]
 pub struct RequestResult {
-    pub name: String,
-    pub file: PathBuf,
-    pub method: String,
+    /// Shared with every pass of the request, like `file` and `method`.
+    pub name: Arc<str>,
+    pub file: Arc<Path>,
+    pub method: Arc<str>,
     /// The URL as rendered (redact before printing).
-    pub url: String,
+    pub url: Arc<str>,
     /// Present when an answer came back.
     pub exchange: Option<Exchange>,
     pub checks: Vec<CheckResult>,
@@ -30,8 +32,8 @@ pub struct RequestResult {
     /// How many times the request was sent again after a retryable failure.
     pub retries: u32,
     /// Which pass of the run this was (`production · iteration 2 · row 3`), when there are
-    /// several.
-    pub pass: Option<String>,
+    /// several. Shared by the results of the pass.
+    pub pass: Option<Arc<str>>,
     pub duration: Duration,
 }
 
@@ -68,7 +70,7 @@ pub struct CheckResult {
 pub struct NotRun {
     pub name: String,
     /// The pass it belonged to, when there are several.
-    pub pass: Option<String>,
+    pub pass: Option<Arc<str>>,
     /// Why, e.g. "needs `access_token`, which `Refresh access token` did not capture".
     pub reason: String,
 }
@@ -96,7 +98,7 @@ impl Summary {
         &mut self,
         request: &crate::model::Request,
         reason: String,
-        pass: Option<String>,
+        pass: Option<Arc<str>>,
     ) {
         self.not_run.push(NotRun {
             name: request.name.clone(),

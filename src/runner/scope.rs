@@ -19,7 +19,7 @@ pub enum Origin {
     /// A `--var-file`.
     VarFile(std::path::PathBuf),
     /// Captured from the answer to the named request.
-    Capture(String),
+    Capture(Arc<str>),
     /// Set by `--mock-zoom` to the emulator's address.
     Emulator,
     /// The newest value saved by an earlier run, from this state file.
