@@ -6,7 +6,9 @@
 //! and error messages call [`Redactor::redact`] on everything they print.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 
 /// What replaces a secret in output.
@@ -58,22 +60,28 @@ fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
         && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
+/// The forms of every secret, looked up by value: a long run learns a new token per pass, and
+/// finding whether one is known must not cost a scan of all the others.
+type Needles = std::collections::HashSet<String, foldhash::fast::RandomState>;
+
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    /// Longest first, so a secret that contains another is masked whole.
-    needles: Vec<String>,
-    /// The secret values as given, without derived forms.
+    /// Every secret value and the forms it takes on the wire (see [`Redactor::add`]).
+    needles: Needles,
+    /// The secret values as given, without derived forms, in the order learnt.
     values: Vec<String>,
     disabled: bool,
+    /// Finds every needle in one pass over a text; built by the first `redact` after a change.
+    /// `None` when the needles are too many for the automaton's limits.
+    finder: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Redactor {
     /// A redactor that masks nothing (`--show-secrets`).
     pub fn disabled() -> Redactor {
         Redactor {
-            needles: Vec::new(),
-            values: Vec::new(),
             disabled: true,
+            ..Redactor::default()
         }
     }
 
@@ -85,7 +93,7 @@ impl Redactor {
     pub fn add(&mut self, value: &str) -> bool {
         if self.disabled
             || value.chars().count() < MIN_SECRET_LEN
-            || self.needles.iter().any(|n| n == value)
+            || self.needles.contains(value)
         {
             return false;
         }
@@ -93,13 +101,10 @@ impl Redactor {
         let json_escaped = serde_json::to_string(value).unwrap_or_default();
         let json_escaped = json_escaped.trim_matches('"').to_string();
         self.values.push(value.to_string());
-        let forms = [value.to_string(), url_encoded, json_escaped];
-        for form in forms {
-            if !self.needles.contains(&form) {
-                self.needles.push(form);
-            }
-        }
-        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        self.needles.insert(value.to_string());
+        self.needles.insert(url_encoded);
+        self.needles.insert(json_escaped);
+        self.finder = OnceLock::new();
         true
     }
 
@@ -124,16 +129,48 @@ impl Redactor {
         &self.values
     }
 
+    /// `text` with every occurrence of a secret masked. Where occurrences overlap, the stretch
+    /// they cover together is masked once: no byte of any secret is left showing.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if !self.needles.iter().any(|n| text.contains(n.as_str())) {
+        if self.needles.is_empty() {
             return Cow::Borrowed(text);
         }
-        let mut out = text.to_string();
-        for needle in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
+        let finder = self.finder.get_or_init(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&self.needles)
+                .ok()
+        });
+        let mut spans: Vec<(usize, usize)> = match finder {
+            Some(finder) => finder
+                .find_overlapping_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .collect(),
+            None => self
+                .needles
+                .iter()
+                .flat_map(|n| text.match_indices(n.as_str()))
+                .map(|(at, n)| (at, at + n.len()))
+                .collect(),
+        };
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        spans.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let (mut shown, mut masked) = (0, spans[0]);
+        for (start, end) in spans.into_iter().skip(1) {
+            if start < masked.1 {
+                masked.1 = masked.1.max(end);
+            } else {
+                out.push_str(&text[shown..masked.0]);
+                out.push_str(MASK);
+                (shown, masked) = (masked.1, (start, end));
             }
         }
+        out.push_str(&text[shown..masked.0]);
+        out.push_str(MASK);
+        out.push_str(&text[masked.1..]);
         Cow::Owned(out)
     }
 }
@@ -149,6 +186,31 @@ mod tests {
         assert_eq!(r.redact("raw s3cr et/+\"x"), "raw ***");
         assert_eq!(r.redact("form s3cr+et%2F%2B%22x"), "form ***");
         assert_eq!(r.redact(r#"json "s3cr et/+\"x""#), r#"json "***""#);
+    }
+
+    #[test]
+    fn overlapping_and_repeated_secrets_leave_nothing_showing() {
+        let mut r = Redactor::default();
+        r.add("abcdef");
+        r.add("defghi");
+        assert_eq!(r.redact("x abcdefghi y"), "x *** y");
+        assert_eq!(r.redact("abcdef abcdef"), "*** ***");
+        assert_eq!(r.redact("abcdefdefghi"), "******");
+        assert_eq!(r.redact("nothing here"), "nothing here");
+        // A secret inside a longer one is masked with it.
+        r.add("bcde");
+        assert_eq!(r.redact("[abcdef] [bcde]"), "[***] [***]");
+    }
+
+    #[test]
+    fn learns_each_value_once_and_masks_what_it_learns_later() {
+        let mut r = Redactor::default();
+        assert!(r.add("first-token"));
+        assert!(!r.add("first-token"));
+        assert_eq!(r.redact("first-token second-token"), "*** second-token");
+        assert!(r.add("second-token"));
+        assert_eq!(r.redact("first-token second-token"), "*** ***");
+        assert_eq!(r.values(), ["first-token", "second-token"]);
     }
 
     #[test]
