@@ -91,10 +91,7 @@ impl Redactor {
 
     /// Adds a secret value and the forms it takes when sent; true if the value was new.
     pub fn add(&mut self, value: &str) -> bool {
-        if self.disabled
-            || value.chars().count() < MIN_SECRET_LEN
-            || self.needles.contains(value)
-        {
+        if self.disabled || value.chars().count() < MIN_SECRET_LEN || self.needles.contains(value) {
             return false;
         }
         let url_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();

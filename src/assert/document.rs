@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 /// A body known to be JSON.
 pub struct Document<'b> {
-    body: &'b [u8],
+    text: &'b str,
     /// The members of a top-level object, in the order they came; `None` for any other value.
     members: Option<Vec<Member<'b>>>,
     /// The whole value: parsed at once when it is not an object, on first use otherwise.
@@ -40,20 +40,21 @@ impl<'b> Member<'b> {
 impl<'b> Document<'b> {
     /// The body as a document, or `None` when it is not JSON.
     pub fn parse(body: &'b [u8]) -> Option<Document<'b>> {
-        let first = body.iter().find(|b| !b.is_ascii_whitespace());
-        if first == Some(&b'{') {
-            let mut reader = serde_json::Deserializer::from_slice(body);
+        // JSON is UTF-8 throughout; checked once here, the parser need not check each string.
+        let text = std::str::from_utf8(body).ok()?;
+        if text.trim_start().starts_with('{') {
+            let mut reader = serde_json::Deserializer::from_str(text);
             let Members(members) = Members::deserialize(&mut reader).ok()?;
             reader.end().ok()?;
             return Some(Document {
-                body,
+                text,
                 members: Some(members),
                 whole: OnceCell::new(),
             });
         }
-        let whole = serde_json::from_slice(body).ok()?;
+        let whole = serde_json::from_str(text).ok()?;
         Some(Document {
-            body,
+            text,
             members: None,
             whole: OnceCell::from(Some(whole)),
         })
@@ -63,7 +64,7 @@ impl<'b> Document<'b> {
     /// such as a number too large for a double, which the full parse refuses.
     pub fn whole(&self) -> Option<&Value> {
         self.whole
-            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .get_or_init(|| serde_json::from_str(self.text).ok())
             .as_ref()
     }
 
