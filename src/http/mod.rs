@@ -254,14 +254,20 @@ impl Client {
     async fn send_once(&self, outgoing: &Outgoing) -> Result<reqwest::Response, TransportError> {
         let method = reqwest::Method::from_bytes(outgoing.method.as_bytes())
             .map_err(|_| TransportError::Other(format!("invalid method `{}`", outgoing.method)))?;
-        let mut builder = self.inner.request(method, outgoing.url.clone());
+        // Built directly rather than through a `RequestBuilder`, which is moved whole at every
+        // header: this runs for every request of a long run.
+        let mut request = reqwest::Request::new(method, outgoing.url.clone());
+        let headers = request.headers_mut();
         for (name, value) in &outgoing.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            // `build` has checked every header; this cannot fail for a built request.
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| TransportError::Other(format!("invalid header name `{name}`")))?;
+            let value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| TransportError::Other(format!("invalid value of header `{name}`")))?;
+            headers.append(name, value);
         }
-        if let Some(body) = &outgoing.body {
-            builder = builder.body(body.clone());
-        }
-        builder.send().await.map_err(|e| {
+        *request.body_mut() = outgoing.body.clone().map(reqwest::Body::from);
+        self.inner.execute(request).await.map_err(|e| {
             if e.is_connect() {
                 TransportError::Connect(error_chain(&e))
             } else {
