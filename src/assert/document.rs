@@ -32,7 +32,15 @@ struct Member<'b> {
 impl<'b> Member<'b> {
     fn value(&self) -> Option<&Value> {
         self.value
-            .get_or_init(|| serde_json::from_str(self.raw.get()).ok())
+            .get_or_init(|| {
+                let raw = self.raw.get();
+                // Most members are strings without escapes: their text between the quotes is
+                // the value, already checked by the parse.
+                match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                    Some(text) if !text.contains('\\') => Some(Value::String(text.to_owned())),
+                    _ => serde_json::from_str(raw).ok(),
+                }
+            })
             .as_ref()
     }
 }
@@ -223,6 +231,17 @@ mod tests {
         assert_eq!(d.whole(), Some(&full));
         assert_eq!(doc("[1]").member("a"), None);
         assert_eq!(doc(r#""a""#).whole(), Some(&json!("a")));
+    }
+
+    #[test]
+    fn string_members_read_with_and_without_escapes() {
+        let text = r#"{"plain": "a b/c", "escaped": "a\"b\\c\u00e9\n", "empty": "", "q": "\""}"#;
+        let d = doc(text);
+        let full: Value = serde_json::from_str(text).unwrap();
+        for name in ["plain", "escaped", "empty", "q"] {
+            assert_eq!(d.member(name), full.get(name), "{name}");
+        }
+        assert_eq!(d.member("escaped"), Some(&json!("a\"b\\cé\n")));
     }
 
     #[test]
