@@ -663,11 +663,17 @@ impl<'a> Run<'a> {
                 summary.not_run(request, why.clone(), pass.label.clone());
                 continue;
             }
-            if let Some(reason) = self.missing_capture(step, &scope) {
+            // A request built before from the same values needs no other check.
+            let built = self.built_before(index, step, &scope);
+            if built.is_none()
+                && let Some(reason) = self.missing_capture(step, &scope)
+            {
                 summary.not_run(request, reason, pass.label.clone());
                 continue;
             }
-            let mut result = self.send(client, index, step, &mut scope, reporter).await;
+            let mut result = self
+                .send(client, index, step, built, &mut scope, reporter)
+                .await;
             result.pass = pass.label.clone();
             summary.add(&result);
             if result.exchange.is_none() && result.error.is_some() {
@@ -701,12 +707,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Sends the `index`-th selected request, whose facts are `step`.
+    /// Sends the `index`-th selected request, whose facts are `step`: as `built` for an earlier
+    /// pass when it is given (see [`Run::built_before`]), or built now.
     async fn send(
         &mut self,
         client: &Client,
         index: usize,
         step: &Step,
+        built: Option<(Arc<Outgoing>, Arc<str>)>,
         scope: &mut Scope,
         reporter: &mut dyn Reporter,
     ) -> RequestResult {
@@ -727,7 +735,7 @@ impl<'a> Run<'a> {
             duration: Duration::ZERO,
             passed_untold: 0,
         };
-        let (outgoing, url) = match self.built_before(index, step, scope) {
+        let (outgoing, url) = match built {
             Some(built) => built,
             None => match build::build(
                 &self.engine,
@@ -773,7 +781,8 @@ impl<'a> Run<'a> {
         result.duration = exchange.duration;
         // Read as JSON once, for the secret scan, the credentials check, assertions and captures.
         let json = Document::parse(&exchange.body);
-        for value in json.as_ref().map(secrets_in_body).unwrap_or_default() {
+        let body_secrets = json.as_ref().map(secrets_in_body).unwrap_or_default();
+        for value in &body_secrets {
             if self.redactor.add(value) {
                 reporter.secret_learned(value);
             }
@@ -785,7 +794,8 @@ impl<'a> Run<'a> {
             let name = &request.captures[index].name;
             if step.secret_captures[index] {
                 let text = scope::value_str(&value);
-                if self.redactor.add(&text) {
+                // Most secret captures are tokens the body scan has just learnt.
+                if !body_secrets.contains(&&*text) && self.redactor.add(&text) {
                     reporter.secret_learned(&text);
                 }
             }
