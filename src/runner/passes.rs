@@ -112,22 +112,26 @@ impl Passes {
             .rows
             .as_ref()
             .map(|rows| rows[index % per_iteration].clone());
-        // One string written in place: a long run makes a label per pass.
-        let mut label = String::new();
-        let mut part = |text: std::fmt::Arguments<'_>| {
+        // Written piece by piece, numbers without the formatting machinery: a long run makes a
+        // label per pass.
+        let mut label = String::with_capacity(48);
+        let mut part = |words: &str, number: Option<usize>| {
             if !label.is_empty() {
                 label.push_str(" · ");
             }
-            let _ = std::fmt::Write::write_fmt(&mut label, text);
+            label.push_str(words);
+            if let Some(number) = number {
+                label.push_str(itoa::Buffer::new().format(number));
+            }
         };
         if let Some(env) = &self.environment {
-            part(format_args!("{env}"));
+            part(env, None);
         }
         if self.iterations > 1 {
-            part(format_args!("iteration {iteration}"));
+            part("iteration ", Some(iteration));
         }
         if let Some(row) = &row {
-            part(format_args!("row {}", row.number));
+            part("row ", Some(row.number));
         }
         Pass {
             label: (!label.is_empty()).then(|| label.into()),
