@@ -175,6 +175,8 @@ pub struct Run<'a> {
     built: Vec<Option<Built>>,
     /// The timeouts of this run's requests, which go one at a time.
     watchdog: Watchdog,
+    /// The scope of the last pass, whose storage the next pass reuses.
+    spare: Scope,
 }
 
 /// Facts about each request, by name, looked up on every request: a fast hash.
@@ -300,6 +302,7 @@ impl<'a> Run<'a> {
             state_error: None,
             built: Vec::new(),
             watchdog: Default::default(),
+            spare: Scope::default(),
         };
         run.steps = run.selected.iter().map(|r| run.step(r)).collect();
         run.built = vec![None; run.selected.len()];
@@ -617,6 +620,7 @@ impl<'a> Run<'a> {
             state_error: None,
             built: self.built.clone(),
             watchdog: Default::default(),
+            spare: Scope::default(),
         }
     }
 
@@ -650,7 +654,14 @@ impl<'a> Run<'a> {
         reporter: &mut dyn Reporter,
         summary: &mut Summary,
     ) {
-        let mut scope = self.pass_scope(pass.row.as_ref());
+        let mut scope = match &pass.row {
+            None => {
+                let mut scope = std::mem::take(&mut self.spare);
+                scope.restart_from(&self.scope);
+                scope
+            }
+            Some(row) => self.pass_scope(Some(row)),
+        };
         let mut stopped: Option<String> = None;
         let steps = Arc::clone(&self.steps);
         // Indexing rather than iterating: `send` needs `&mut self`, and copying the list of
@@ -705,6 +716,7 @@ impl<'a> Run<'a> {
             }
             reporter.request(&result, &self.redactor);
         }
+        self.spare = scope;
     }
 
     /// Sends the `index`-th selected request, whose facts are `step`: as `built` for an earlier

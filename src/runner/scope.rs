@@ -101,6 +101,15 @@ impl Scope {
         shared.chain(added)
     }
 
+    /// Makes this scope hold `base`'s variables again, keeping the storage of its own map: a
+    /// long run starts a pass, and sets its captures, thousands of times.
+    pub fn restart_from(&mut self, base: &Scope) {
+        self.shared = Arc::clone(&base.shared);
+        self.own.clear();
+        self.own
+            .extend(base.own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
     /// The same variables, all shared: clones of the result copy nothing.
     pub fn frozen(mut self) -> Scope {
         if !self.own.is_empty() {
@@ -167,5 +176,22 @@ mod tests {
         assert!(start.contains("a"));
         let frozen = pass.frozen();
         assert_eq!(frozen.names().collect::<Vec<_>>(), ["b", "c"]);
+    }
+
+    #[test]
+    fn a_restarted_scope_forgets_what_the_last_pass_set() {
+        let mut start = Scope::default();
+        start.set("a", text("1"), Origin::Environment);
+        let start = start.frozen();
+        let mut unfrozen = start.clone();
+        unfrozen.set("d", text("4"), Origin::CommandLine);
+        let mut pass = start.clone();
+        pass.set("c", text("3"), Origin::Capture("A".into()));
+        pass.set("a", text("9"), Origin::Capture("A".into()));
+        pass.restart_from(&start);
+        assert_eq!(pass.get("a").map(|v| &v.value), Some(&text("1")));
+        assert!(!pass.contains("c"));
+        pass.restart_from(&unfrozen);
+        assert_eq!(pass.names().collect::<Vec<_>>(), ["a", "d"]);
     }
 }
