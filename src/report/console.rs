@@ -185,7 +185,7 @@ impl<W: Write> Reporter for Console<W> {
             self.check_line(&mut out, check);
         }
         if !result.captured.is_empty() {
-            let names: Vec<&str> = result.captured.iter().map(String::as_str).collect();
+            let names: Vec<&str> = result.captured.iter().map(|n| &**n).collect();
             let _ = writeln!(
                 out,
                 "  {} captured {}",

@@ -164,7 +164,7 @@ impl From<&RequestResult> for Entry {
                     at: c.spot.position(),
                 })
                 .collect(),
-            captured: result.captured.clone(),
+            captured: result.captured.iter().map(|n| n.to_string()).collect(),
             wire: result.exchange.as_ref().map(Wire::from),
         }
     }

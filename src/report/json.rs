@@ -258,7 +258,7 @@ impl From<&RequestResult> for JsonRequest {
             rejected: result.rejected.clone(),
             retries: result.retries,
             checks: result.checks.iter().map(JsonCheck::from).collect(),
-            captured: result.captured.clone(),
+            captured: result.captured.iter().map(|n| n.to_string()).collect(),
         }
     }
 }

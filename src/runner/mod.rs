@@ -179,6 +179,10 @@ pub struct Run<'a> {
     spare: Scope,
 }
 
+/// A result's URL until the request is built: shared, so that making a result allocates no
+/// placeholder.
+static NO_URL: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
+
 /// Facts about each request, by name, looked up on every request: a fast hash.
 type ByRequest<T> = std::collections::HashMap<String, T, foldhash::fast::RandomState>;
 
@@ -198,6 +202,8 @@ struct Step {
     name: Arc<str>,
     file: Arc<std::path::Path>,
     method: Arc<str>,
+    /// For each capture, in order: its name, shared with results and scopes.
+    capture_names: Vec<Arc<str>>,
     /// For each capture, in order: whether its value is a secret (see [`Run::is_secret`]).
     secret_captures: Vec<bool>,
 }
@@ -346,6 +352,11 @@ impl<'a> Run<'a> {
             name: request.name.as_str().into(),
             file: request.file.path.as_path().into(),
             method: request.method.as_str().into(),
+            capture_names: request
+                .captures
+                .iter()
+                .map(|c| c.name.as_str().into())
+                .collect(),
             secret_captures: request
                 .captures
                 .iter()
@@ -736,7 +747,7 @@ impl<'a> Run<'a> {
             file: Arc::clone(&step.file),
             method: Arc::clone(&step.method),
             // The rendered URL, or the template when it cannot be rendered.
-            url: Arc::from(""),
+            url: Arc::clone(&NO_URL),
             exchange: None,
             checks: Vec::new(),
             captured: Vec::new(),
@@ -803,7 +814,7 @@ impl<'a> Run<'a> {
         let evaluation =
             evaluate::evaluate(request, &exchange, json.as_ref(), self.settings.check_texts);
         for (index, value) in evaluation.captured {
-            let name = &request.captures[index].name;
+            let name = &step.capture_names[index];
             if step.secret_captures[index] {
                 let text = scope::value_str(&value);
                 // Most secret captures are tokens the body scan has just learnt.
@@ -812,8 +823,12 @@ impl<'a> Run<'a> {
                 }
             }
             self.persist(name, &value, request, &mut result);
-            result.captured.push(name.clone());
-            scope.set(name.clone(), value, Origin::Capture(Arc::clone(&step.name)));
+            result.captured.push(Arc::clone(name));
+            scope.set(
+                Arc::clone(name),
+                value,
+                Origin::Capture(Arc::clone(&step.name)),
+            );
         }
         result.checks = evaluation.checks;
         result.passed_untold = evaluation.passed_untold;

@@ -24,7 +24,7 @@ pub struct RequestResult {
     /// `Settings::check_texts`).
     pub passed_untold: usize,
     /// The names captured from the answer.
-    pub captured: Vec<String>,
+    pub captured: Vec<Arc<str>>,
     /// Why the request could not complete (transport failure, a runtime template error).
     pub error: Option<String>,
     /// Set when the answer rejected the credentials (exit code 4): what it means and what to do.

@@ -61,10 +61,11 @@ pub struct Scope {
 
 /// Variables by name. Looked up several times per request, by names from the user's own files:
 /// a fast hash, not one hardened against crafted keys.
-type Vars = IndexMap<String, Var, foldhash::fast::RandomState>;
+type Vars = IndexMap<Arc<str>, Var, foldhash::fast::RandomState>;
 
 impl Scope {
-    pub fn set(&mut self, name: impl Into<String>, value: Value, origin: Origin) {
+    /// Sets `name`; a name shared with the run (a capture's) is not copied.
+    pub fn set(&mut self, name: impl Into<Arc<str>>, value: Value, origin: Origin) {
         self.own.insert(name.into(), Var { value, origin });
     }
 
@@ -92,12 +93,12 @@ impl Scope {
         let shared = self
             .shared
             .iter()
-            .map(|(k, v)| (k.as_str(), self.own.get(k).unwrap_or(v)));
+            .map(|(k, v)| (&**k, self.own.get(k).unwrap_or(v)));
         let added = self
             .own
             .iter()
             .filter(|(k, _)| !self.shared.contains_key(*k))
-            .map(|(k, v)| (k.as_str(), v));
+            .map(|(k, v)| (&**k, v));
         shared.chain(added)
     }
 
