@@ -202,6 +202,8 @@ struct Step {
     name: Arc<str>,
     file: Arc<std::path::Path>,
     method: Arc<str>,
+    /// Whether the request sends a persistent variable (see [`Run::carries_persistent`]).
+    carries_persistent: bool,
     /// For each capture, in order: its name, shared with results and scopes.
     capture_names: Vec<Arc<str>>,
     /// For each capture, in order: whether its value is a secret (see [`Run::is_secret`]).
@@ -352,6 +354,7 @@ impl<'a> Run<'a> {
             name: request.name.as_str().into(),
             file: request.file.path.as_path().into(),
             method: request.method.as_str().into(),
+            carries_persistent: self.carries_persistent(request),
             capture_names: request
                 .captures
                 .iter()
@@ -786,7 +789,7 @@ impl<'a> Run<'a> {
         let exchanged = self
             .exchange_with_retries(
                 client,
-                request,
+                step.carries_persistent,
                 outgoing,
                 &mut result.retries,
                 &mut watchdog,
@@ -934,12 +937,11 @@ impl<'a> Run<'a> {
     async fn exchange_with_retries(
         &self,
         client: &Client,
-        request: &Request,
+        carries_rotating_token: bool,
         outgoing: Arc<Outgoing>,
         retries: &mut u32,
         watchdog: &mut Watchdog,
     ) -> Result<Exchange, TransportError> {
-        let carries_rotating_token = self.carries_persistent(request);
         loop {
             let attempt = retry::Attempted {
                 method: &outgoing.method,
