@@ -6,8 +6,8 @@
 //!
 //! 1. throughput: a bare reqwest loop sending the refresh request N times (the baseline), and
 //!    `courier run -n N` sending the same request, with one job and with two; the ratio is
-//!    courier's requests per second over the baseline's, measured back to back in several
-//!    rounds, of which the median is reported with the range;
+//!    courier's requests per second over the baseline's, measured back to back (in alternating
+//!    order) in several rounds, of which the median is reported with the range;
 //! 2. a cold `courier run` of the bundled collection: mean wall time over many runs, and peak
 //!    memory (`/usr/bin/time -f %M`);
 //! 3. peak memory of a 100,000-iteration run against a 1,000-iteration run.
@@ -59,7 +59,10 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let n = if quick { 2_000 } else { 10_000 };
+    // Long enough (about a second a side) that courier's start-up, a few milliseconds, weighs
+    // little in a per-request figure, and that a short burst of other work on the machine is
+    // averaged out.
+    let n = if quick { 2_000 } else { 30_000 };
     let courier = env!("CARGO_BIN_EXE_courier");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The server runs in a process of its own, as nginx would: in the benchmark's process it
@@ -73,31 +76,39 @@ fn main() {
     println!();
 
     // Machine noise (another process, the CPU's clock) moves single measurements by 10–20%:
-    // each round measures the baseline and courier back to back, and the median ratio is the
-    // figure.
+    // each round measures the baseline and courier back to back, which goes first alternating
+    // from round to round, and the median ratio is the figure.
     let rounds = if quick { 3 } else { 7 };
     println!("throughput ({n} refresh requests per measurement, median of {rounds} rounds)");
     for jobs in [1, 2] {
         let mut rounds_seen = Vec::with_capacity(rounds);
         let mut all_passed = true;
-        for _ in 0..rounds {
-            let baseline = baseline_rps(&base_url, n, jobs);
-            let started = Instant::now();
-            all_passed &= courier_run(
-                courier,
-                root,
-                &base_url,
-                &[
-                    "-n",
-                    &n.to_string(),
-                    "--jobs",
-                    &jobs.to_string(),
-                    "--tag",
-                    "smoke",
-                    "--quiet",
-                ],
-            );
-            let rps = n as f64 / started.elapsed().as_secs_f64();
+        for round in 0..rounds {
+            let mut courier_rps = || {
+                let started = Instant::now();
+                all_passed &= courier_run(
+                    courier,
+                    root,
+                    &base_url,
+                    &[
+                        "-n",
+                        &n.to_string(),
+                        "--jobs",
+                        &jobs.to_string(),
+                        "--tag",
+                        "smoke",
+                        "--quiet",
+                    ],
+                );
+                n as f64 / started.elapsed().as_secs_f64()
+            };
+            let (baseline, rps) = if round % 2 == 0 {
+                let baseline = baseline_rps(&base_url, n, jobs);
+                (baseline, courier_rps())
+            } else {
+                let rps = courier_rps();
+                (baseline_rps(&base_url, n, jobs), rps)
+            };
             rounds_seen.push((rps / baseline, baseline, rps));
         }
         rounds_seen.sort_by(|a, b| a.0.total_cmp(&b.0));

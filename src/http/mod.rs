@@ -151,6 +151,10 @@ impl Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // courier retries by its own policy (see `runner::retry`). reqwest's own layer only
+            // replays HTTP/2 and HTTP/3 refusals, which this build does not speak, yet copies
+            // every request in case it must: told to replay nothing, it copies nothing.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .user_agent(concat!("courier/", env!("CARGO_PKG_VERSION")));
         if let Some(timeout) = options.connect_timeout {
             builder = builder.connect_timeout(timeout);
@@ -180,6 +184,10 @@ impl Client {
                 })?
                 .no_proxy(reqwest::NoProxy::from_env());
             builder = builder.proxy(proxy);
+        } else if !proxy_in_environment() {
+            // reqwest reads the proxy variables once, here; with none set it would still ask,
+            // for every request, whether a proxy applies.
+            builder = builder.no_proxy();
         }
         let inner = builder.build().map_err(|e| {
             let reason = error_chain(&e);
@@ -275,6 +283,20 @@ impl Client {
             }
         })
     }
+}
+
+/// Whether a proxy variable that reqwest honours (as curl does) is set.
+fn proxy_in_environment() -> bool {
+    [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
 /// The timeouts of one sequence of requests (a pass), kept by one timer.

@@ -141,6 +141,39 @@ fn proxy_carries_the_request() {
     assert_eq!(sent[0].path, "http://courier-test.invalid/start");
 }
 
+/// Without `--proxy`, the environment's `HTTP_PROXY` applies, as in curl. courier reads the
+/// proxy variables once, when it makes its client, and asks no more when none is set.
+#[test]
+fn the_environments_proxy_carries_the_request() {
+    let proxy = Server::answering_json(r#"{"ok":true}"#);
+    let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]);
+    let mut command = support::run_command(
+        &project.dir(),
+        support::EMULATOR_ENV,
+        "http://courier-test.invalid",
+        &[],
+    );
+    for name in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("HTTP_PROXY", proxy.url());
+
+    let t = support::transcript(&mut command);
+
+    assert_eq!(t.code, 0, "{t}");
+    let sent = proxy.requests();
+    assert_eq!(sent.len(), 1, "{t}");
+    assert_eq!(sent[0].path, "http://courier-test.invalid/start");
+}
+
 /// A `--cacert` file that holds no certificate is refused before anything is sent.
 #[test]
 fn a_cacert_without_certificates_is_refused() {
