@@ -7,7 +7,9 @@
 //! 1. throughput: a bare reqwest loop sending the refresh request N times (the baseline), and
 //!    `courier run -n N` sending the same request, with one job and with two; the ratio is
 //!    courier's requests per second over the baseline's, measured back to back (in alternating
-//!    order) in several rounds, of which the median is reported with the range;
+//!    order) in several rounds, of which the median is reported with the range. The CPU time
+//!    each side spent per request is reported the same way: on a shared machine it moves less
+//!    than wall time;
 //! 2. a cold `courier run` of the bundled collection: mean wall time over many runs, and peak
 //!    memory (`/usr/bin/time -f %M`);
 //! 3. peak memory of a 100,000-iteration run against a 1,000-iteration run.
@@ -82,9 +84,13 @@ fn main() {
     println!("throughput ({n} refresh requests per measurement, median of {rounds} rounds)");
     for jobs in [1, 2] {
         let mut rounds_seen = Vec::with_capacity(rounds);
+        // CPU time per request of each side: steadier than wall time on a shared machine.
+        let mut cpu_ratios = Vec::with_capacity(rounds);
         let mut all_passed = true;
         for round in 0..rounds {
+            let mut courier_cpu = None;
             let mut courier_rps = || {
+                let cpu_before = cpu_times();
                 let started = Instant::now();
                 all_passed &= courier_run(
                     courier,
@@ -100,16 +106,30 @@ fn main() {
                         "--quiet",
                     ],
                 );
-                n as f64 / started.elapsed().as_secs_f64()
+                let rps = n as f64 / started.elapsed().as_secs_f64();
+                courier_cpu = cpu_before
+                    .zip(cpu_times())
+                    .map(|(b, a)| a.children - b.children);
+                rps
+            };
+            let mut baseline_cpu = None;
+            let mut baseline = || {
+                let cpu_before = cpu_times();
+                let rps = baseline_rps(&base_url, n, jobs);
+                baseline_cpu = cpu_before.zip(cpu_times()).map(|(b, a)| a.own - b.own);
+                rps
             };
             let (baseline, rps) = if round % 2 == 0 {
-                let baseline = baseline_rps(&base_url, n, jobs);
+                let baseline = baseline();
                 (baseline, courier_rps())
             } else {
                 let rps = courier_rps();
-                (baseline_rps(&base_url, n, jobs), rps)
+                (baseline(), rps)
             };
             rounds_seen.push((rps / baseline, baseline, rps));
+            if let (Some(ours), Some(theirs)) = (courier_cpu, baseline_cpu) {
+                cpu_ratios.push((theirs / ours, theirs, ours));
+            }
         }
         rounds_seen.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (ratio, baseline, rps) = rounds_seen[rounds / 2];
@@ -123,6 +143,18 @@ fn main() {
                 "  (courier exited non-zero)"
             }
         );
+        if cpu_ratios.len() == rounds {
+            cpu_ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (ratio, theirs, ours) = cpu_ratios[rounds / 2];
+            let per_request = |seconds: f64| seconds * 1e6 / n as f64;
+            println!(
+                "            CPU per request: baseline {:.1} µs · courier {:.1} µs · ratio {ratio:.2} (rounds {:.2}–{:.2})",
+                per_request(theirs),
+                per_request(ours),
+                cpu_ratios[0].0,
+                cpu_ratios[rounds - 1].0,
+            );
+        }
     }
     println!();
 
@@ -174,6 +206,33 @@ fn main() {
             (b as f64 - a as f64) / 1024.0
         );
     }
+}
+
+/// CPU time (user and system, seconds) of this process and of its children waited for.
+struct CpuTimes {
+    own: f64,
+    children: f64,
+}
+
+/// From `/proc/self/stat` (Linux; `None` elsewhere), in clock ticks of 10 ms: a measurement
+/// of about a second of CPU is good to a percent or two.
+fn cpu_times() -> Option<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces: utime,
+    // stime, cutime and cstime are fields 14 to 17 of the whole line.
+    let fields: Vec<f64> = stat
+        .rsplit_once(") ")?
+        .1
+        .split(' ')
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let tick = 100.0;
+    Some(CpuTimes {
+        own: (fields[0] + fields[1]) / tick,
+        children: (fields[2] + fields[3]) / tick,
+    })
 }
 
 fn ms(d: Duration) -> f64 {

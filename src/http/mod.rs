@@ -133,79 +133,64 @@ pub struct ClientOptions {
 }
 
 pub struct Client {
+    /// Sends every request, or only `http://` ones when TLS waits for its first use.
     inner: reqwest::Client,
+    /// Sends `https://` requests, made at the first one: see [`Client::new`].
+    tls_on_first_use: Option<LazyTls>,
     max_body: usize,
+}
+
+/// A client able to speak TLS, made when the run first needs one.
+struct LazyTls {
+    options: ClientOptions,
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Client {
     /// A `--cacert` or `--proxy` that cannot be used is the user's input (exit 2); anything else
     /// that stops the client being built is the machine's (exit 3).
+    ///
+    /// Loading the system's root certificates is most of a short run's start-up (some 150
+    /// files read and decoded), and a run against the emulator or a loopback server never
+    /// needs them. So when no option or proxy involves TLS, the run starts with a client that
+    /// trusts no certificate at all, used only for `http://`, and makes the full client at
+    /// its first `https://` request.
     pub fn new(options: &ClientOptions) -> Result<Client, crate::error::Error> {
-        use crate::error::Error;
-        let usage = |message: String, help: &str| Error::Usage {
-            message,
-            help: Some(help.to_string()),
+        let tls_involved = options.insecure
+            || options.extra_roots_pem.is_some()
+            || options.proxy.is_some()
+            || proxy_in_environment();
+        let (inner, tls_on_first_use) = if tls_involved {
+            (build(configured(options)?, options)?, None)
+        } else {
+            let plain = configured(options)?.tls_certs_only(Vec::new());
+            let lazy = LazyTls {
+                options: options.clone(),
+                client: std::sync::OnceLock::new(),
+            };
+            (build(plain, options)?, Some(lazy))
         };
-        // reqwest is built without a default TLS provider to avoid aws-lc's C build; ring is
-        // installed once per process. A second install (tests, several runs) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // courier retries by its own policy (see `runner::retry`). reqwest's own layer only
-            // replays HTTP/2 and HTTP/3 refusals, which this build does not speak, yet copies
-            // every request in case it must: told to replay nothing, it copies nothing.
-            .retry(reqwest::retry::never().max_retries_per_request(0))
-            .user_agent(concat!("courier/", env!("CARGO_PKG_VERSION")));
-        if let Some(timeout) = options.connect_timeout {
-            builder = builder.connect_timeout(timeout);
-        }
-        if options.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        if let Some(pem) = &options.extra_roots_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                usage(
-                    format!(
-                        "cannot read the CA certificates of `--cacert`: {}",
-                        error_chain(&e)
-                    ),
-                    "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
-                )
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        if let Some(proxy) = &options.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| {
-                    usage(
-                        format!("invalid proxy `{proxy}`: {}", error_chain(&e)),
-                        "write the proxy as a URL, e.g. `http://proxy.example:3128`",
-                    )
-                })?
-                .no_proxy(reqwest::NoProxy::from_env());
-            builder = builder.proxy(proxy);
-        } else if !proxy_in_environment() {
-            // reqwest reads the proxy variables once, here; with none set it would still ask,
-            // for every request, whether a proxy applies.
-            builder = builder.no_proxy();
-        }
-        let inner = builder.build().map_err(|e| {
-            let reason = error_chain(&e);
-            if options.extra_roots_pem.is_some() && reason.contains("certificate") {
-                usage(
-                    format!("the CA certificates of `--cacert` cannot be used: {reason}"),
-                    "give a PEM file of valid certificates",
-                )
-            } else {
-                Error::Transport {
-                    message: format!("cannot create the HTTP client: {reason}"),
-                }
-            }
-        })?;
         Ok(Client {
             inner,
+            tls_on_first_use,
             max_body: options.max_body.unwrap_or(usize::MAX),
         })
+    }
+
+    /// The client for `url`: the TLS client, made now if this is its first use, for `https://`.
+    fn for_url(&self, url: &Url) -> Result<&reqwest::Client, TransportError> {
+        match &self.tls_on_first_use {
+            Some(lazy) if url.scheme() == "https" => lazy
+                .client
+                .get_or_init(|| {
+                    configured(&lazy.options)
+                        .and_then(|builder| build(builder, &lazy.options))
+                        .map_err(|e| e.to_string())
+                })
+                .as_ref()
+                .map_err(|e| TransportError::Other(e.clone())),
+            _ => Ok(&self.inner),
+        }
     }
 
     /// Sends the request, following redirects up to its limit, within its timeout, which
@@ -275,14 +260,93 @@ impl Client {
             headers.append(name, value);
         }
         *request.body_mut() = outgoing.body.clone().map(reqwest::Body::from);
-        self.inner.execute(request).await.map_err(|e| {
-            if e.is_connect() {
-                TransportError::Connect(error_chain(&e))
-            } else {
-                TransportError::Other(error_chain(&e))
-            }
-        })
+        self.for_url(&outgoing.url)?
+            .execute(request)
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    TransportError::Connect(error_chain(&e))
+                } else {
+                    TransportError::Other(error_chain(&e))
+                }
+            })
     }
+}
+
+/// A `--cacert` or `--proxy` that cannot be used is the user's input (exit 2).
+fn usage_error(message: String, help: &str) -> crate::error::Error {
+    crate::error::Error::Usage {
+        message,
+        help: Some(help.to_string()),
+    }
+}
+
+/// The client as `options` ask for it, not yet built.
+fn configured(options: &ClientOptions) -> Result<reqwest::ClientBuilder, crate::error::Error> {
+    // reqwest is built without a default TLS provider to avoid aws-lc's C build; ring is
+    // installed once per process. A second install (tests, several runs) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        // courier retries by its own policy (see `runner::retry`). reqwest's own layer only
+        // replays HTTP/2 and HTTP/3 refusals, which this build does not speak, yet copies
+        // every request in case it must: told to replay nothing, it copies nothing.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
+        .user_agent(concat!("courier/", env!("CARGO_PKG_VERSION")));
+    if let Some(timeout) = options.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    if options.insecure {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    if let Some(pem) = &options.extra_roots_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            usage_error(
+                format!(
+                    "cannot read the CA certificates of `--cacert`: {}",
+                    error_chain(&e)
+                ),
+                "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
+            )
+        })?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    if let Some(proxy) = &options.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| {
+                usage_error(
+                    format!("invalid proxy `{proxy}`: {}", error_chain(&e)),
+                    "write the proxy as a URL, e.g. `http://proxy.example:3128`",
+                )
+            })?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
+    } else if !proxy_in_environment() {
+        // reqwest reads the proxy variables once, here; with none set it would still ask,
+        // for every request, whether a proxy applies.
+        builder = builder.no_proxy();
+    }
+    Ok(builder)
+}
+
+/// Builds the client; a failure is the machine's (exit 3) unless `--cacert` caused it.
+fn build(
+    builder: reqwest::ClientBuilder,
+    options: &ClientOptions,
+) -> Result<reqwest::Client, crate::error::Error> {
+    builder.build().map_err(|e| {
+        let reason = error_chain(&e);
+        if options.extra_roots_pem.is_some() && reason.contains("certificate") {
+            usage_error(
+                format!("the CA certificates of `--cacert` cannot be used: {reason}"),
+                "give a PEM file of valid certificates",
+            )
+        } else {
+            crate::error::Error::Transport {
+                message: format!("cannot create the HTTP client: {reason}"),
+            }
+        }
+    })
 }
 
 /// Whether a proxy variable that reqwest honours (as curl does) is set.
@@ -479,6 +543,30 @@ mod tests {
 
     fn after(ms: u64) -> tokio::time::Instant {
         tokio::time::Instant::now() + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn tls_is_set_up_at_the_first_https_request_when_nothing_needs_it_sooner() {
+        let eager = Client::new(&ClientOptions {
+            insecure: true,
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        assert!(eager.tls_on_first_use.is_none());
+        if proxy_in_environment() {
+            // A proxy may be reached over TLS: the client is made whole at once.
+            return;
+        }
+        let client = Client::new(&ClientOptions::default()).unwrap();
+        let lazy = client.tls_on_first_use.as_ref().expect("TLS waits");
+        let plain = client.for_url(&Url::parse("http://127.0.0.1/").unwrap());
+        assert!(std::ptr::eq(plain.unwrap(), &client.inner));
+        assert!(lazy.client.get().is_none(), "no TLS for http://");
+        // A machine without root certificates fails here, as it would have at start-up.
+        if let Ok(tls) = client.for_url(&Url::parse("https://127.0.0.1/").unwrap()) {
+            assert!(!std::ptr::eq(tls, &client.inner));
+        }
+        assert!(lazy.client.get().is_some(), "made at the first https://");
     }
 
     #[test]
