@@ -677,9 +677,8 @@ impl<'a> Run<'a> {
             Some(row) => self.pass_scope(Some(row)),
         };
         let mut stopped: Option<String> = None;
+        // A handle on the steps, not a borrow of `self`, which `send` needs whole.
         let steps = Arc::clone(&self.steps);
-        // Indexing rather than iterating: `send` needs `&mut self`, and copying the list of
-        // requests on every pass of a long run would be waste.
         for (index, step) in steps.iter().enumerate() {
             let request = self.selected[index];
             if let Some(why) = &stopped
@@ -816,9 +815,9 @@ impl<'a> Run<'a> {
         result.rejected = credentials::rejection(&exchange, json.as_ref());
         let evaluation =
             evaluate::evaluate(request, &exchange, json.as_ref(), self.settings.check_texts);
-        for (index, value) in evaluation.captured {
-            let name = &step.capture_names[index];
-            if step.secret_captures[index] {
+        for (capture, value) in evaluation.captured {
+            let name = &step.capture_names[capture];
+            if step.secret_captures[capture] {
                 let text = scope::value_str(&value);
                 // Most secret captures are tokens the body scan has just learnt.
                 if !body_secrets.contains(&&*text) && self.redactor.add(&text) {
