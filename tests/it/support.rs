@@ -501,6 +501,92 @@ fn write_reply(mut stream: &TcpStream, reply: &Reply) {
 }
 
 // ---------------------------------------------------------------------------
+// A loopback HTTPS server
+
+/// The CA that signed [`TlsServer`]'s certificate (see `tests/fixtures/tls/README.md`).
+pub const TEST_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
+
+/// A loopback HTTPS server on its own thread, with a certificate for 127.0.0.1 signed by
+/// [`TEST_CA`], answering every request with the same JSON. Its threads end with the tests.
+pub struct TlsServer {
+    addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+}
+
+impl TlsServer {
+    pub fn answering_json(body: &'static str) -> TlsServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let fixture = |name: &str| {
+            std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/tls")
+                    .join(name),
+            )
+            .expect("a TLS fixture")
+        };
+        let certs = CertificateDer::pem_slice_iter(&fixture("server.pem"))
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the server's certificate");
+        let key = PrivateKeyDer::from_pem_slice(&fixture("server.key")).expect("the server's key");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("a server configuration");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind(loopback()).expect("bind a port");
+        let addr = listener.local_addr().expect("a local address");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (config, counted) = (config.clone(), counted.clone());
+                std::thread::spawn(move || serve_tls(stream, config, body, &counted));
+            }
+        });
+        TlsServer { addr, hits }
+    }
+
+    /// `https://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// How many requests arrived over a completed handshake.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request's head (the tests' requests have no body) and answers `body`.
+fn serve_tls(stream: TcpStream, config: Arc<rustls::ServerConfig>, body: &str, hits: &AtomicUsize) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let Ok(connection) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let mut tls = rustls::StreamOwned::new(connection, stream);
+    let (mut head, mut chunk) = (Vec::new(), [0; 1024]);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tls.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
+    hits.fetch_add(1, Ordering::SeqCst);
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tls.write_all(reply.as_bytes());
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}
+
+// ---------------------------------------------------------------------------
 // Holding an answer back
 
 /// How long a test waits for something a background run should do, before it fails.

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{self, BASIC_CREDENTIALS, Project, Reply, Server, assert_transcript};
+use crate::support::{
+    self, BASIC_CREDENTIALS, Project, Reply, Server, TlsServer, assert_transcript,
+};
 
 /// A GET with Basic credentials, to see which hop of a redirect receives them.
 const AUTHENTICATED_GET: &str = r#"name: Follow the redirect
@@ -172,6 +174,63 @@ fn the_environments_proxy_carries_the_request() {
     let sent = proxy.requests();
     assert_eq!(sent.len(), 1, "{t}");
     assert_eq!(sent[0].path, "http://courier-test.invalid/start");
+}
+
+/// `courier run` of [`AUTHENTICATED_GET`] against `url`, with no proxy variable (so that TLS
+/// waits for the first https:// request), the system's roots from `ssl_cert_file` if given.
+fn run_tls(url: &str, ssl_cert_file: Option<&str>, extra: &[&str]) -> support::Transcript {
+    let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]);
+    let mut command = support::run_command(&project.dir(), support::EMULATOR_ENV, url, extra);
+    for name in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ] {
+        command.env_remove(name);
+    }
+    if let Some(file) = ssl_cert_file {
+        command.env("SSL_CERT_FILE", file);
+    }
+    support::transcript(&mut command)
+}
+
+/// With no TLS option, the first https:// request sets TLS up with the system's roots (here
+/// the test CA, through `SSL_CERT_FILE`, as OpenSSL and curl read it).
+#[test]
+fn https_trusts_the_systems_roots() {
+    let server = TlsServer::answering_json(r#"{"ok":true}"#);
+
+    let t = run_tls(&server.url(), Some(support::TEST_CA), &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn https_trusts_a_cacert() {
+    let server = TlsServer::answering_json(r#"{"ok":true}"#);
+
+    let t = run_tls(&server.url(), None, &["--cacert", support::TEST_CA]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(server.hits(), 1);
+}
+
+/// A certificate no trusted root signed ends the handshake: nothing is sent.
+#[test]
+fn https_refuses_a_certificate_nobody_trusts() {
+    let server = TlsServer::answering_json(r#"{"ok":true}"#);
+
+    let t = run_tls(&server.url(), None, &[]);
+
+    assert_eq!(t.code, 3, "{t}");
+    t.assert_shows(&["transport failure"]);
+    assert_eq!(server.hits(), 0);
 }
 
 /// A `--cacert` file that holds no certificate is refused before anything is sent.
