@@ -349,18 +349,21 @@ fn build(
     })
 }
 
-/// Whether a proxy variable that reqwest honours (as curl does) is set.
+/// The environment variables that name a proxy, which reqwest honours as curl does.
+pub const PROXY_VARIABLES: [&str; 6] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
+/// Whether one of [`PROXY_VARIABLES`] is set.
 fn proxy_in_environment() -> bool {
-    [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-    ]
-    .iter()
-    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    PROXY_VARIABLES
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
 /// The timeouts of one sequence of requests (a pass), kept by one timer.

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use courier::http::PROXY_VARIABLES;
+
 use crate::support::{
     self, BASIC_CREDENTIALS, Project, Reply, Server, TlsServer, assert_transcript,
 };
@@ -155,15 +157,7 @@ fn the_environments_proxy_carries_the_request() {
         "http://courier-test.invalid",
         &[],
     );
-    for name in [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "http_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for name in PROXY_VARIABLES.iter().chain(&["NO_PROXY", "no_proxy"]) {
         command.env_remove(name);
     }
     command.env("HTTP_PROXY", proxy.url());
@@ -181,16 +175,10 @@ fn the_environments_proxy_carries_the_request() {
 fn run_tls(url: &str, ssl_cert_file: Option<&str>, extra: &[&str]) -> support::Transcript {
     let project = Project::collection(&[("follow.yaml", AUTHENTICATED_GET)]);
     let mut command = support::run_command(&project.dir(), support::EMULATOR_ENV, url, extra);
-    for name in [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
+    for name in PROXY_VARIABLES
+        .iter()
+        .chain(&["SSL_CERT_FILE", "SSL_CERT_DIR"])
+    {
         command.env_remove(name);
     }
     if let Some(file) = ssl_cert_file {
