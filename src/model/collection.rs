@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::request::{Request, load_request};
-use super::{VarDef, names, var_defs, yaml};
+use super::{Listed, VarDef, listed, names, var_defs, yaml};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 use crate::error::{Error, Result};
 
@@ -57,6 +57,8 @@ pub struct Collection {
     pub secrets: Vec<String>,
     /// Variables whose captured values are saved to the state file (`refresh_token`).
     pub persist: Vec<String>,
+    /// The same names with where the file lists them.
+    pub persist_listed: Vec<Listed>,
     /// In run order.
     pub requests: Vec<Request>,
 }
@@ -102,6 +104,7 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         dir,
         variables: var_defs(&file, doc.variables),
         secrets: names(doc.secrets),
+        persist_listed: listed(&file, &doc.persist),
         persist: names(doc.persist),
         file,
         requests,

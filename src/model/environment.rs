@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{VarDef, names, var_defs, yaml};
+use super::{Listed, VarDef, listed, names, var_defs, yaml};
 use crate::diag::SourceFile;
 use crate::error::{Error, Result};
 
@@ -49,6 +49,8 @@ pub struct Environment {
     pub secrets: Vec<String>,
     /// Variables whose captured values are saved to the state file.
     pub persist: Vec<String>,
+    /// The same names with where the file lists them.
+    pub persist_listed: Vec<Listed>,
 }
 
 pub fn load_environment(path: &Path) -> Result<Environment> {
@@ -64,6 +66,7 @@ pub fn load_environment(path: &Path) -> Result<Environment> {
         name: doc.name,
         variables: var_defs(&file, doc.variables),
         secrets: names(doc.secrets),
+        persist_listed: listed(&file, &doc.persist),
         persist: names(doc.persist),
         file,
     })

@@ -14,6 +14,7 @@ pub mod yaml;
 
 pub use collection::{Collection, load_collection};
 pub use environment::{Environment, load_environment};
+
 pub use request::{Auth, Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
 // The file types as serde reads them, for `crate::schema` to describe.
 pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};
@@ -73,4 +74,22 @@ pub(crate) fn var_defs(
 /// The names of a `secrets:` or `persist:` list.
 pub(crate) fn names(secrets: Vec<Spanned<String>>) -> Vec<String> {
     secrets.into_iter().map(|s| s.value).collect()
+}
+
+/// A name of a `persist:` list with where it was written, so a name nothing defines can be
+/// pointed at.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub name: String,
+    pub spot: Spot,
+}
+
+pub(crate) fn listed(file: &Arc<SourceFile>, names: &[Spanned<String>]) -> Vec<Listed> {
+    names
+        .iter()
+        .map(|n| Listed {
+            name: n.value.clone(),
+            spot: yaml::spot_of(file, n),
+        })
+        .collect()
 }

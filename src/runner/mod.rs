@@ -445,6 +445,7 @@ impl<'a> Run<'a> {
     pub fn precheck(&self, sample: Option<&DataRow>) -> Result<()> {
         let mut captured: Vec<(&str, &str)> = Vec::new();
         let scope = self.pass_scope(sample);
+        self.check_persistent(&scope)?;
         let context = scope.context();
         for request in &self.selected {
             let mut uses_capture = false;
@@ -479,6 +480,45 @@ impl<'a> Run<'a> {
                     .iter()
                     .map(|c| (c.name.as_str(), request.name.as_str())),
             );
+        }
+        Ok(())
+    }
+
+    /// Every name under `persist:` must be something the run defines or a request captures: a
+    /// misspelt one would let the rotated token go unsaved, and the next run fail.
+    fn check_persistent(&self, scope: &Scope) -> Result<()> {
+        let listed = self.collection.persist_listed.iter().chain(
+            self.environment
+                .into_iter()
+                .flat_map(|e| e.persist_listed.iter()),
+        );
+        let captures = || {
+            self.collection
+                .requests
+                .iter()
+                .flat_map(|r| r.captures.iter().map(|c| c.name.as_str()))
+        };
+        for entry in listed {
+            let name = entry.name.as_str();
+            if scope.contains(name) || captures().any(|c| c == name) {
+                continue;
+            }
+            let known: Vec<&str> = scope.names().chain(captures()).collect();
+            let help = match did_you_mean(name, known.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "list a variable that a request captures (the collection captures {}), or define `{name}`",
+                    crate::model::yaml::backticked(&captures().collect::<Vec<_>>())
+                ),
+            };
+            return Err(Diagnostic::new(format!(
+                "persistent variable `{name}` is neither defined nor captured"
+            ))
+            .at(entry.spot.clone())
+            .label("nothing defines or captures this name")
+            .note("a value that nothing captures is never saved: a rotated token would be lost")
+            .help(help)
+            .into());
         }
         Ok(())
     }

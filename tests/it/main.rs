@@ -20,3 +20,4 @@ mod select;
 mod shell;
 mod state;
 mod transport;
+mod trust;

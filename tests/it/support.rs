@@ -6,7 +6,7 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -72,13 +72,30 @@ pub fn run_collection(collection: &str, env: &str, base_url: &str, extra: &[&str
 
 /// [`run_collection`] as a command not yet started, for tests that set its environment or run
 /// it in the background.
+///
+/// The bundled collection persists `refresh_token`, so a run with one of the shipped
+/// environment files would write its state beside it, into the repository, where every test
+/// would share it. Unless the test names its own `--state`, the state goes to a fresh folder.
 pub fn run_command(collection: &str, env: &str, base_url: &str, extra: &[&str]) -> Command {
     let mut command = courier();
     command
         .args(["run", collection, "--env", env, "--var"])
         .arg(format!("base_url={base_url}"))
         .args(extra);
+    if env.starts_with("environments/") && !extra.contains(&"--state") {
+        command.arg("--state").arg(scratch_state());
+    }
     command
+}
+
+/// A state file path in a new temporary folder that outlives the command (the OS cleans it).
+pub fn scratch_state() -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempdir()
+        .expect("a temporary folder")
+        .keep();
+    dir.join("state.yaml")
 }
 
 /// The bundled collection with `environments/emulator.yaml`, against `base_url`.

@@ -1,0 +1,120 @@
+//! The trust core over real use: the shipped files keep the rotated token run after run, a
+//! persistent name nothing defines is refused, and the hostile inputs of issue 10 lose nothing
+//! and print no secret.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{self, CLIENT_ID, CLIENT_SECRET, Project, REFRESH_TOKEN, assert_transcript};
+
+/// The shipped collection and environment files, copied under their own relative paths into a
+/// temporary folder, so a run there writes its state beside the copy, not into the repository.
+pub fn shipped_copy() -> Project {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["collections/zoom-oauth", "environments"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("a shipped folder") {
+            let path = entry.expect("a folder entry").path();
+            let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
+            files.push((
+                name,
+                std::fs::read_to_string(&path).expect("a shipped file"),
+            ));
+        }
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Project::new(&files)
+}
+
+/// `courier ARGS…` started in `project`'s folder with the real-Zoom environment's three OS
+/// variables set to the emulator's credentials.
+fn zoom_command(project: &Project, refresh_token: &str, args: &[&str]) -> Command {
+    let mut command = support::courier();
+    command
+        .current_dir(project.path())
+        .env("ZOOM_CLIENT_ID", CLIENT_ID)
+        .env("ZOOM_CLIENT_SECRET", CLIENT_SECRET)
+        .env("ZOOM_REFRESH_TOKEN", refresh_token)
+        .args(args);
+    command
+}
+
+#[test]
+fn the_readme_real_zoom_command_keeps_the_token_run_after_run() {
+    let zoom = support::emulator();
+    let project = shipped_copy();
+    let base_url = format!("base_url={}", zoom.base_url());
+    // The README's command, with only the server's address added.
+    let args = [
+        "run",
+        "collections/zoom-oauth",
+        "--env",
+        "environments/example.yaml",
+        "--tag",
+        "smoke",
+        "--var",
+        &base_url,
+    ];
+    for run in 1..=5 {
+        // The CI secret store injects the original token every time.
+        let t = support::transcript(&mut zoom_command(&project, REFRESH_TOKEN, &args));
+        assert_eq!(t.code, 0, "run {run}: {t}");
+        t.assert_hides(&[CLIENT_SECRET, REFRESH_TOKEN]);
+    }
+    assert_eq!(zoom.hits(), 5);
+    let saved =
+        support::saved_refresh_token(project.path().join("environments/example.state.yaml"));
+    assert_eq!(Some(saved.value), zoom.live_refresh_token());
+}
+
+#[test]
+fn an_environment_naming_only_the_seed_variables_keeps_the_token() {
+    let zoom = support::emulator();
+    let project = Project::new(&[(
+        "env.yaml",
+        &format!(
+            "variables:\n  ClientID: {CLIENT_ID}\n  ClientSecret: {CLIENT_SECRET}\n  \
+             refresh_token: {REFRESH_TOKEN}\n"
+        ),
+    )]);
+    let env = project.file("env.yaml");
+    for run in 1..=3 {
+        let t = support::run_collection(
+            support::BUNDLED,
+            &env,
+            &zoom.base_url(),
+            &["--tag", "smoke"],
+        );
+        assert_eq!(t.code, 0, "run {run}: {t}");
+    }
+    let saved = support::saved_refresh_token(project.path().join("env.state.yaml"));
+    assert_eq!(Some(saved.value), zoom.live_refresh_token());
+}
+
+#[test]
+fn a_misspelt_persistent_name_is_refused_before_sending() {
+    let zoom = support::emulator();
+    let project = Project::new(&[(
+        "env.yaml",
+        &format!(
+            "variables:\n  ClientID: {CLIENT_ID}\n  ClientSecret: {CLIENT_SECRET}\n  \
+             refresh_token: {REFRESH_TOKEN}\npersist: [refresh_tokn]\n"
+        ),
+    )]);
+    let env = project.file("env.yaml");
+
+    let run = support::run_collection(support::BUNDLED, &env, &zoom.base_url(), &[]);
+    let check = support::run(["check", support::BUNDLED, "--env", &env]);
+
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(check.code, 2, "{check}");
+    assert_eq!(zoom.hits(), 0);
+    assert!(
+        run.stderr.contains("did you mean `refresh_token`?"),
+        "{run}"
+    );
+    assert_transcript!(check);
+}
