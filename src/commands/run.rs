@@ -141,6 +141,9 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     let mut code = summary.exit_code();
     // A token that could not be saved needs someone to act: say so where CI logs errors too.
     for (run, _) in &planned {
+        for notice in run.state_notices() {
+            eprintln!("state: {notice}");
+        }
         if let Some(message) = run.state_error() {
             eprintln!("{message}");
         }

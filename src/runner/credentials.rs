@@ -44,6 +44,19 @@ pub fn rejection(exchange: &Exchange, body: Option<&Document<'_>>) -> Option<Str
     }
 }
 
+/// True when the answer says the grant (a refresh token) is dead: `invalid_grant`. Nothing
+/// rotated, so another candidate value of the token may still be sent.
+pub fn is_invalid_grant(exchange: &Exchange) -> bool {
+    #[derive(serde::Deserialize)]
+    struct OAuthError<'a> {
+        #[serde(borrow)]
+        error: Option<std::borrow::Cow<'a, str>>,
+    }
+    exchange.status >= 400
+        && serde_json::from_slice::<OAuthError<'_>>(&exchange.body)
+            .is_ok_and(|e| e.error.as_deref() == Some("invalid_grant"))
+}
+
 fn meaning(code: &str) -> String {
     let text = match code {
         "invalid_grant" => {

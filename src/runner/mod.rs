@@ -171,6 +171,9 @@ pub struct Run<'a> {
     state: Option<StateFile>,
     /// Set when saving a persistent value failed: the run stops.
     state_error: Option<String>,
+    /// What the run did about its state that the user should hear of (a fall-back from a
+    /// refused supplied token to the saved one).
+    state_notices: Vec<String>,
     /// For each selected request, what it was last built into (see [`Run::built_before`]).
     built: Vec<Option<Built>>,
     /// The timeouts of this run's requests, which go one at a time.
@@ -308,6 +311,7 @@ impl<'a> Run<'a> {
             steps: Arc::new([]),
             state: None,
             state_error: None,
+            state_notices: Vec::new(),
             built: Vec::new(),
             watchdog: Default::default(),
             spare: Scope::default(),
@@ -672,6 +676,7 @@ impl<'a> Run<'a> {
             steps: Arc::clone(&self.steps),
             state: None,
             state_error: None,
+            state_notices: Vec::new(),
             built: self.built.clone(),
             watchdog: Default::default(),
             spare: Scope::default(),
@@ -738,6 +743,20 @@ impl<'a> Run<'a> {
             let mut result = self
                 .send(client, index, step, built, &mut scope, reporter)
                 .await;
+            if step.carries_persistent
+                && result.rejected.is_some()
+                && result
+                    .exchange
+                    .as_ref()
+                    .is_some_and(credentials::is_invalid_grant)
+                && self.fall_back(step, &mut scope)
+            {
+                let retries = result.retries + 1;
+                result = self
+                    .send(client, index, step, None, &mut scope, reporter)
+                    .await;
+                result.retries += retries;
+            }
             result.pass = pass.label.clone();
             summary.add(&result);
             if result.exchange.is_none() && result.error.is_some() {
@@ -954,6 +973,42 @@ impl<'a> Run<'a> {
                 self.state_error = Some(message);
             }
         }
+    }
+
+    /// After `invalid_grant` on a request that sent a supplied persistent value (one the state
+    /// had not seen), switches each such variable it reads to the state file's value, which
+    /// the refusal left alive. True when something switched: the request is sent once more.
+    fn fall_back(&mut self, step: &Step, scope: &mut Scope) -> bool {
+        let Some(state) = &mut self.state else {
+            return false;
+        };
+        let path = state.path().to_path_buf();
+        let mut switched = Vec::new();
+        for name in step
+            .uses
+            .names
+            .iter()
+            .filter(|n| self.persistent.contains(*n))
+        {
+            if let Some(value) = state.fall_back(name) {
+                switched.push((name.clone(), value));
+            }
+        }
+        for (name, value) in &switched {
+            let origin = Origin::State(path.clone());
+            scope.set(name.as_str(), Value::String(value.clone()), origin.clone());
+            self.set(name, Value::String(value.clone()), origin);
+            self.state_notices.push(format!(
+                "{name}: the supplied value was refused (invalid_grant) and nothing rotated; \
+                 sent the state file's value instead"
+            ));
+        }
+        !switched.is_empty()
+    }
+
+    /// What the run did about its state that the user should hear of.
+    pub fn state_notices(&self) -> &[String] {
+        &self.state_notices
     }
 
     /// Why `request` cannot be sent: a variable it uses was to be captured by an earlier request

@@ -18,10 +18,18 @@ use crate::model::yaml;
 /// The only layout this courier reads and writes.
 pub const VERSION: u32 = 1;
 
-/// How many fingerprints of replaced values an entry keeps. A CI secret store that went stale
-/// is normally one or two rotations behind; 20 covers months of daily runs without letting the
-/// file grow forever.
+/// How many fingerprints of replaced values an entry keeps, newest first. The rule does not rest
+/// on this bound: a value that was ever *supplied* is remembered in `inputs` for as long as it
+/// keeps being supplied (the CI recipe injects the same original token every run, for months),
+/// and a supplied value that wins and is refused falls back to the state's value (see
+/// `StateFile::fall_back`). This list only keeps the file from growing with every rotation.
 pub const MAX_SUPERSEDED: usize = 20;
+
+/// How many fingerprints of supplied values an entry keeps, the most recently supplied first. A
+/// value leaves only after this many *other* values were supplied since it last was: a user
+/// re-authorizing 32 times, or a secret store pushed back to 32 times while this one was not
+/// supplied once.
+pub const MAX_INPUTS: usize = 32;
 
 const HEADER: &str = "# Written by courier. Holds the newest values of persistent variables; \
                       do not edit during a run.\n";
@@ -44,6 +52,10 @@ pub struct Entry {
     /// Lowercase hex SHA-256 of each value this one replaced, newest first, at most
     /// [`MAX_SUPERSEDED`].
     pub superseded: Vec<String>,
+    /// Lowercase hex SHA-256 of each value supplied to a run as input (environment file,
+    /// `--var`, `env(...)`), the most recently supplied first, at most [`MAX_INPUTS`]. A supplied
+    /// value other than the current one never wins over the chain it started or joined.
+    pub inputs: Vec<String>,
 }
 
 /// Values are secrets: `{:?}` of a state must never print them (it ends up in panics and logs).
@@ -55,6 +67,7 @@ impl std::fmt::Debug for Entry {
             .field("updated", &self.updated)
             .field("by", &self.by)
             .field("superseded", &self.superseded)
+            .field("inputs", &self.inputs)
             .finish()
     }
 }
@@ -68,22 +81,29 @@ impl std::fmt::Debug for State {
 impl Entry {
     /// True when `value` is one this entry's value replaced: its fingerprint is listed, or it
     /// is `previous` (which a hand-edited file may have kept without its fingerprint).
+    /// A value supplied to an earlier run counts too: once the state holds a newer value, an
+    /// input that was already used is stale, however many rotations ago that was.
     pub fn supersedes(&self, value: &str) -> bool {
-        if self.previous.as_deref() == Some(value) && value != self.value {
+        if value == self.value {
+            return false;
+        }
+        if self.previous.as_deref() == Some(value) {
             return true;
         }
         let print = fingerprint(value);
-        self.superseded.contains(&print)
+        self.superseded.contains(&print) || self.inputs.contains(&print)
     }
 
     /// The entry that follows this one (or none) when a run that used `in_use` receives `value`.
     ///
     /// Every value the state or the run displaces goes into `superseded`: the one the run spent
     /// and, when the user injected a token the state had never seen, the state's own value too.
-    /// Both are dead once the provider has issued `value`.
+    /// Both are dead once the provider has issued `value`. `supplied` is the value the run was
+    /// given as input, if any: it moves to the front of `inputs`.
     pub fn next(
         old: Option<&Entry>,
         in_use: Option<&str>,
+        supplied: Option<&str>,
         value: &str,
         by: &str,
         now: SystemTime,
@@ -110,6 +130,13 @@ impl Entry {
         let current = fingerprint(value);
         superseded.retain(|s| *s != current);
         superseded.truncate(MAX_SUPERSEDED);
+        let mut inputs: Vec<String> = supplied.map(fingerprint).into_iter().collect();
+        for print in old.into_iter().flat_map(|e| e.inputs.iter()) {
+            if !inputs.contains(print) {
+                inputs.push(print.clone());
+            }
+        }
+        inputs.truncate(MAX_INPUTS);
         Entry {
             value: value.to_string(),
             previous: previous
@@ -118,6 +145,7 @@ impl Entry {
             updated: Some(now),
             by: Some(by.to_string()),
             superseded,
+            inputs,
         }
     }
 }
@@ -152,6 +180,8 @@ struct EntryDoc {
     by: Option<String>,
     #[serde(default)]
     superseded: Vec<Spanned<String>>,
+    #[serde(default)]
+    inputs: Vec<Spanned<String>>,
 }
 
 /// Reads a state file's text. `file.path` is used in messages.
@@ -188,18 +218,8 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<State, Diagnostic> {
             })?),
             None => None,
         };
-        let mut superseded = Vec::with_capacity(entry.superseded.len());
-        for print in entry.superseded {
-            let hex = print.value.to_ascii_lowercase();
-            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(
-                    Diagnostic::new("invalid fingerprint in state file".to_string())
-                        .at(yaml::spot_of(file, &print))
-                        .label("expected 64 hex digits (a SHA-256)"),
-                );
-            }
-            superseded.push(hex);
-        }
+        let superseded = fingerprints(file, entry.superseded)?;
+        let inputs = fingerprints(file, entry.inputs)?;
         state.variables.insert(
             name,
             Entry {
@@ -208,10 +228,31 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<State, Diagnostic> {
                 updated,
                 by: entry.by,
                 superseded,
+                inputs,
             },
         );
     }
     Ok(state)
+}
+
+fn fingerprints(
+    file: &Arc<SourceFile>,
+    prints: Vec<Spanned<String>>,
+) -> Result<Vec<String>, Diagnostic> {
+    prints
+        .into_iter()
+        .map(|print| {
+            let hex = print.value.to_ascii_lowercase();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(
+                    Diagnostic::new("invalid fingerprint in state file".to_string())
+                        .at(yaml::spot_of(file, &print))
+                        .label("expected 64 hex digits (a SHA-256)"),
+                );
+            }
+            Ok(hex)
+        })
+        .collect()
 }
 
 // ---- writing ----
@@ -232,6 +273,12 @@ struct EntryOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<&'a str>,
     superseded: FlowSeq<&'a [String]>,
+    #[serde(skip_serializing_if = "is_empty")]
+    inputs: FlowSeq<&'a [String]>,
+}
+
+fn is_empty(list: &FlowSeq<&[String]>) -> bool {
+    list.0.is_empty()
 }
 
 /// The full text of a state file.
@@ -250,6 +297,7 @@ pub fn render(state: &State) -> Result<String, serde_saphyr::SerializeError> {
                         .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
                     by: e.by.as_deref(),
                     superseded: FlowSeq(&e.superseded),
+                    inputs: FlowSeq(&e.inputs),
                 };
                 (name.as_str(), entry)
             })
@@ -298,6 +346,7 @@ mod tests {
                 updated: Some(at(1_795_870_800)),
                 by: Some("Refresh access token".into()),
                 superseded: vec![fingerprint("old")],
+                inputs: Vec::new(),
             },
         );
         let text = render(&state).unwrap();
@@ -345,6 +394,7 @@ mod tests {
                     updated: None,
                     by: Some(value.to_string()),
                     superseded: Vec::new(),
+                    inputs: Vec::new(),
                 },
             );
         }
@@ -408,17 +458,17 @@ mod tests {
 
     #[test]
     fn next_entry_chains_the_replaced_values() {
-        let first = Entry::next(None, Some("t0"), "t1", "refresh", at(1));
+        let first = Entry::next(None, Some("t0"), None, "t1", "refresh", at(1));
         assert_eq!(first.previous.as_deref(), Some("t0"));
         assert_eq!(first.superseded, [fingerprint("t0")]);
 
-        let second = Entry::next(Some(&first), Some("t1"), "t2", "refresh", at(2));
+        let second = Entry::next(Some(&first), Some("t1"), None, "t2", "refresh", at(2));
         assert_eq!(second.previous.as_deref(), Some("t1"));
         assert_eq!(second.superseded, [fingerprint("t1"), fingerprint("t0")]);
 
         // The user injected `u0`, unknown to the state: the chain restarts from it, and the
         // state's own `t2` is dead too.
-        let third = Entry::next(Some(&second), Some("u0"), "u1", "refresh", at(3));
+        let third = Entry::next(Some(&second), Some("u0"), None, "u1", "refresh", at(3));
         assert_eq!(third.previous.as_deref(), Some("u0"));
         assert_eq!(
             third.superseded,
@@ -433,20 +483,20 @@ mod tests {
 
     #[test]
     fn next_entry_keeps_at_most_twenty_and_never_lists_the_current_value() {
-        let mut entry = Entry::next(None, None, "v0", "r", at(0));
+        let mut entry = Entry::next(None, None, None, "v0", "r", at(0));
         for i in 1..30 {
-            entry = Entry::next(Some(&entry), None, &format!("v{i}"), "r", at(i));
+            entry = Entry::next(Some(&entry), None, None, &format!("v{i}"), "r", at(i));
         }
         assert_eq!(entry.superseded.len(), MAX_SUPERSEDED);
         assert_eq!(entry.superseded[0], fingerprint("v28"));
 
         // An unchanged value (a provider that does not rotate) keeps the chain as it was.
-        let same = Entry::next(Some(&entry), None, "v29", "r", at(99));
+        let same = Entry::next(Some(&entry), None, None, "v29", "r", at(99));
         assert_eq!(same.superseded, entry.superseded);
         assert_eq!(same.previous.as_deref(), Some("v28"));
 
         // A value that comes back is current, not superseded.
-        let back = Entry::next(Some(&entry), None, "v28", "r", at(100));
+        let back = Entry::next(Some(&entry), None, None, "v28", "r", at(100));
         assert!(!back.supersedes("v28"));
         assert!(back.supersedes("v29"));
     }

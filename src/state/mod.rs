@@ -21,7 +21,7 @@ mod tests;
 
 pub use durable::write_atomic;
 pub use error::{EXIT_NOT_SAVED, Kept, SaveError, StateError};
-pub use format::{Entry, MAX_SUPERSEDED, State, VERSION, fingerprint};
+pub use format::{Entry, MAX_INPUTS, MAX_SUPERSEDED, State, VERSION, fingerprint};
 pub use resolve::{Resolution, Why, Winner, resolve};
 
 use std::collections::HashMap;
@@ -58,6 +58,9 @@ pub struct StateFile {
     /// The value of each variable this run is using, so a save records what it replaced even
     /// when that was an injected value the state had never seen.
     in_use: HashMap<String, String>,
+    /// The value of each variable supplied to this run as input, remembered by the next save
+    /// so that it never wins over the chain again.
+    supplied: HashMap<String, String>,
     /// Second place a rescue file goes when the state's folder refuses it.
     rescue_dir: PathBuf,
 }
@@ -109,6 +112,7 @@ impl StateFile {
             _lock: lock,
             state,
             in_use: HashMap::new(),
+            supplied: HashMap::new(),
             rescue_dir: std::env::temp_dir(),
         })
     }
@@ -130,6 +134,10 @@ impl StateFile {
     /// call this for each persistent variable before using it.
     pub fn resolve(&mut self, name: &str, injected: Option<&str>) -> Resolution {
         let resolution = resolve(self.get(name), injected);
+        match injected {
+            Some(injected) => self.supplied.insert(name.to_string(), injected.to_string()),
+            None => self.supplied.remove(name),
+        };
         match &resolution.value {
             Some(value) => self.in_use.insert(name.to_string(), value.clone()),
             None => self.in_use.remove(name),
@@ -153,6 +161,7 @@ impl StateFile {
         let entry = Entry::next(
             self.state.variables.get(name),
             self.in_use.get(name).map(String::as_str),
+            self.supplied.get(name).map(String::as_str),
             value,
             by_request,
             SystemTime::now(),
@@ -172,6 +181,21 @@ impl StateFile {
                 source,
             })),
         }
+    }
+
+    /// When the supplied value of `name` won and the provider refused it (`invalid_grant`),
+    /// nothing rotated, so the state's own value is safe to send once instead: returns it and
+    /// makes it the value in use. `None` when the state's value is the one that was refused, or
+    /// there is none, or it was already fallen back to.
+    pub fn fall_back(&mut self, name: &str) -> Option<String> {
+        let in_use = self.in_use.get(name)?;
+        let saved = &self.state.variables.get(name)?.value;
+        if saved == in_use || self.supplied.get(name) != Some(in_use) {
+            return None;
+        }
+        let saved = saved.clone();
+        self.in_use.insert(name.to_string(), saved.clone());
+        Some(saved)
     }
 
     fn rescue(&self, value: &str) -> Kept {

@@ -85,7 +85,8 @@ impl Resolution {
 /// The precedence rule for one persistent variable.
 ///
 /// The state's value wins when nothing is injected, when the injected value equals it, or when
-/// the injected value is one it replaced; any other injected value wins.
+/// the injected value is one it replaced or one supplied to an earlier run; any other injected
+/// value wins.
 pub fn resolve(entry: Option<&Entry>, injected: Option<&str>) -> Resolution {
     let (value, why) = match (entry, injected) {
         (None, None) => (None, Why::NoValue),
@@ -117,6 +118,7 @@ mod tests {
             updated: None,
             by: None,
             superseded: vec![fingerprint("t1"), fingerprint("t0")],
+            inputs: Vec::new(),
         }
     }
 

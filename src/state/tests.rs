@@ -500,3 +500,140 @@ fn save_error_messages() {
       = help: the value is only in this process's memory
     ");
 }
+
+/// One run of a CI job against a provider that rotates: the state rule picks a value, the
+/// provider accepts it only while it is live, a refused supplied value falls back once to the
+/// state's. Returns whether the run refreshed, and how many dead values it sent.
+fn ci_run(
+    path: &Path,
+    live: &mut String,
+    next_token: &mut u64,
+    injected: Option<&str>,
+) -> (bool, u32) {
+    let mut run = open(path);
+    let mut sending = run.resolve("rt", injected).value;
+    let mut dead_sent = 0;
+    loop {
+        match sending {
+            Some(value) if value == *live => {
+                *next_token += 1;
+                *live = format!("rt-{next_token}");
+                run.save("rt", live, "refresh").unwrap();
+                return (true, dead_sent);
+            }
+            Some(_) => {
+                dead_sent += 1;
+                sending = run.fall_back("rt");
+                if sending.is_none() {
+                    return (false, dead_sent);
+                }
+            }
+            None => return (false, dead_sent),
+        }
+    }
+}
+
+#[test]
+fn the_injected_original_never_wins_however_many_runs() {
+    // The README's recipe: the secret store injects the original token every hour, for months.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    let (mut live, mut n) = ("rt-0".to_string(), 0);
+    for run in 0..(3 * MAX_SUPERSEDED + MAX_INPUTS) {
+        let (refreshed, dead_sent) = ci_run(&path, &mut live, &mut n, Some("rt-0"));
+        assert!(refreshed, "run {run}");
+        assert_eq!(dead_sent, 0, "run {run} sent a dead token");
+    }
+    // The state file does not grow with the runs.
+    let size = fs::metadata(&path).unwrap().len();
+    assert!(size < 4096, "{size} bytes");
+}
+
+#[test]
+fn a_refused_supplied_value_falls_back_to_the_state_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    let (mut live, mut n) = ("rt-0".to_string(), 0);
+    assert_eq!(ci_run(&path, &mut live, &mut n, Some("rt-0")), (true, 0));
+    // A value the state has never seen, and dead at the provider (a restored old backup).
+    assert_eq!(
+        ci_run(&path, &mut live, &mut n, Some("stale-backup")),
+        (true, 1)
+    );
+    // Supplied before, so it no longer wins.
+    assert_eq!(
+        ci_run(&path, &mut live, &mut n, Some("stale-backup")),
+        (true, 0)
+    );
+    // The state's value refused: nothing to fall back to.
+    let mut run = open(&path);
+    run.resolve("rt", None);
+    assert_eq!(run.fall_back("rt"), None);
+}
+
+mod rule {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the secret store hands a run.
+    #[derive(Debug, Clone)]
+    enum Supply {
+        Nothing,
+        /// The token the chain started from, injected forever (option A of the README).
+        Original,
+        /// The token the last run exported, pushed back (option B), or one some runs behind
+        /// when pushing back failed.
+        Exported {
+            behind: usize,
+        },
+        /// The user authorized the app again: a new token, and the old grant dies.
+        Reauthorized,
+    }
+
+    fn supply() -> impl Strategy<Value = Supply> {
+        prop_oneof![
+            1 => Just(Supply::Nothing),
+            4 => Just(Supply::Original),
+            4 => (0usize..60).prop_map(|behind| Supply::Exported { behind }),
+            1 => Just(Supply::Reauthorized),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the secret store supplies, in any order, every run refreshes (the state
+        /// always holds the live token, or the store supplies the new grant), no run sends more
+        /// than one dead token, and no token is ever sent twice successfully.
+        #[test]
+        fn every_run_refreshes_whatever_is_supplied(supplies in prop::collection::vec(supply(), 1..80)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.yaml");
+            let mut n = 0u64;
+            let mut live = "rt-0".to_string();
+            let mut original = live.clone();
+            let mut history = vec![live.clone()];
+            for (i, supply) in supplies.iter().enumerate() {
+                let injected = match supply {
+                    Supply::Nothing if i == 0 => Some(original.clone()),
+                    Supply::Nothing => None,
+                    Supply::Original => Some(original.clone()),
+                    Supply::Exported { behind } => {
+                        Some(history[history.len().saturating_sub(1 + behind)].clone())
+                    }
+                    Supply::Reauthorized => {
+                        n += 1;
+                        live = format!("rt-{n}");
+                        original = live.clone();
+                        Some(live.clone())
+                    }
+                };
+                let (refreshed, dead_sent) = ci_run(&path, &mut live, &mut n, injected.as_deref());
+                prop_assert!(refreshed, "run {} ({:?}) did not refresh", i, supply);
+                prop_assert!(dead_sent <= 1, "run {} sent {} dead tokens", i, dead_sent);
+                prop_assert!(!history.contains(&live), "a token was issued twice");
+                history.push(live.clone());
+            }
+        }
+    }
+}

@@ -118,3 +118,103 @@ fn a_misspelt_persistent_name_is_refused_before_sending() {
     );
     assert_transcript!(check);
 }
+
+/// How many hourly runs the CI recipe tests simulate: more than six weeks.
+const CI_RUNS: usize = 1000;
+
+/// The README's GitHub Actions step, run `CI_RUNS` times against one emulator with the state
+/// kept between runs. `push_back` is option B: the exported token becomes the next injected one.
+fn ci_recipe(push_back: bool) {
+    let zoom = support::emulator();
+    let project = shipped_copy();
+    std::fs::copy(
+        project.path().join("environments/example.yaml"),
+        project.path().join("environments/production.yaml"),
+    )
+    .unwrap();
+    let base_url = format!("base_url={}", zoom.base_url());
+    let args = [
+        "run",
+        "collections/zoom-oauth",
+        "--env",
+        "environments/production.yaml",
+        "--tag",
+        "smoke",
+        "--retry",
+        "2",
+        "--report-junit",
+        "zoom.xml",
+        "--export-vars",
+        "zoom.env",
+        "--var",
+        &base_url,
+    ];
+    let mut injected = REFRESH_TOKEN.to_string();
+    let mut issued = std::collections::HashSet::new();
+    for run in 1..=CI_RUNS {
+        let t = support::transcript(&mut zoom_command(&project, &injected, &args));
+        assert_eq!(t.code, 0, "run {run}: {t}");
+        // One request per run: no dead token was ever sent.
+        assert_eq!(zoom.hits(), run, "run {run}: {t}");
+        let live = zoom.live_refresh_token().expect("the grant is alive");
+        assert!(issued.insert(live.clone()), "run {run}: a token came back");
+        let exported = std::fs::read_to_string(project.path().join("zoom.env")).unwrap();
+        assert_eq!(exported, format!("refresh_token=\"{live}\"\n"), "run {run}");
+        if push_back {
+            injected = live;
+        }
+    }
+    let state = project.path().join("environments/production.state.yaml");
+    let size = std::fs::metadata(&state).unwrap().len();
+    assert!(
+        size < 4096,
+        "the state file grows with the runs: {size} bytes"
+    );
+}
+
+#[test]
+fn the_ci_recipe_survives_a_thousand_runs_injecting_the_original_token() {
+    ci_recipe(false);
+}
+
+#[test]
+fn the_ci_recipe_survives_a_thousand_runs_pushing_the_token_back() {
+    ci_recipe(true);
+}
+
+#[test]
+fn a_refused_unknown_token_falls_back_to_the_saved_one() {
+    let zoom = support::emulator();
+    let project = shipped_copy();
+    let base_url = format!("base_url={}", zoom.base_url());
+    let args = [
+        "run",
+        "collections/zoom-oauth",
+        "--env",
+        "environments/example.yaml",
+        "--tag",
+        "smoke",
+        "--var",
+        &base_url,
+    ];
+    let first = support::transcript(&mut zoom_command(&project, REFRESH_TOKEN, &args));
+    assert_eq!(first.code, 0, "{first}");
+
+    // A token the state has never seen, dead at Zoom (an old backup of the secret store).
+    let stale = "stale-token-from-an-old-backup";
+    let second = support::transcript(&mut zoom_command(&project, stale, &args));
+    assert_eq!(second.code, 0, "{second}");
+    assert_eq!(zoom.hits(), 3, "one refused send, then the saved token");
+    assert!(
+        second
+            .stderr
+            .contains("sent the state file's value instead"),
+        "{second}"
+    );
+
+    // Supplied once, it never wins again.
+    let third = support::transcript(&mut zoom_command(&project, stale, &args));
+    assert_eq!(third.code, 0, "{third}");
+    assert_eq!(zoom.hits(), 4);
+    second.assert_hides(&[CLIENT_SECRET, stale]);
+}
