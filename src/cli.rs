@@ -351,7 +351,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(args)?;
+    let cli = Cli::try_parse_from(args).map_err(without_var_value)?;
     let colors = Colors {
         stdout: wants_color(cli.color, std::io::stdout().is_terminal()),
         stderr: wants_color(cli.color, std::io::stderr().is_terminal()),
@@ -520,14 +520,38 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// clap quotes a value it refused (`invalid value 'ClientSecret$SECRET' for '--var …'`); for
+/// `--var` that value may be a secret, so the error is said again without it.
+fn without_var_value(e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let is_var = matches!(
+        e.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(arg)) if arg.starts_with("--var ")
+    );
+    if e.kind() != ErrorKind::ValueValidation || !is_var {
+        return e;
+    }
+    let reason = std::error::Error::source(&e)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "expected NAME=VALUE".into());
+    clap::Error::raw(
+        ErrorKind::ValueValidation,
+        format!("invalid value for '--var <NAME=VALUE>': {reason}"),
+    )
+    .format(&mut <Cli as clap::CommandFactory>::command())
+}
+
 fn parse_var(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))
         }
         Some(_) => Err("the variable name before `=` is empty".into()),
+        // The argument is not echoed: without `=`, nobody can tell the name from the value, and
+        // `--var ClientSecret$SECRET` would print the secret into the CI log.
         None => Err(format!(
-            "expected NAME=VALUE, e.g. `--var base_url=http://127.0.0.1:8808`; `{text}` has no `=`"
+            "expected NAME=VALUE, e.g. `--var base_url=http://127.0.0.1:8808`; the value given ({} characters, not shown) has no `=`",
+            text.chars().count()
         )),
     }
 }

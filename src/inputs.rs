@@ -35,7 +35,7 @@ pub fn load_var_file(path: &Path) -> Result<Vec<(String, String)>> {
     if is_dotenv(path) {
         return parse_dotenv(path, &text);
     }
-    let file = SourceFile::new(path, text);
+    let file = SourceFile::credentials(path, text);
     let map: IndexMap<String, Text> = yaml::parse(&file, "variables file")?;
     Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
@@ -55,13 +55,22 @@ fn parse_dotenv(path: &Path, text: &str) -> Result<Vec<(String, String)>> {
     dotenvy::from_read_iter(text.as_bytes())
         .map(|item| {
             item.map_err(|e| {
-                let file = SourceFile::new(path, text);
-                let mut diagnostic = Diagnostic::new(format!("invalid dotenv file: {e}"))
-                    .help("write one `NAME=value` per line; quote values with spaces");
-                if let dotenvy::Error::LineParse(line, _) = &e
-                    && let Some(at) = text.find(line.as_str())
-                {
-                    diagnostic = diagnostic.at(crate::diag::Spot::new(&file, at..at + line.len()));
+                let file = SourceFile::credentials(path, text);
+                // dotenvy's message quotes the whole line, value and all: say it in our words
+                // and let the masked snippet show where.
+                let mut diagnostic =
+                    Diagnostic::new(format!("invalid dotenv file `{}`", path.display()))
+                        .help("write one `NAME=value` per line; quote values with spaces");
+                match &e {
+                    dotenvy::Error::LineParse(line, index) => {
+                        if let Some(at) = text.find(line.as_str()) {
+                            let at = at + (*index).min(line.len());
+                            diagnostic = diagnostic
+                                .at(crate::diag::Spot::new(&file, at..at + 1))
+                                .label("cannot read this line as `NAME=value`");
+                        }
+                    }
+                    _ => diagnostic = diagnostic.note("the file could not be read as dotenv"),
                 }
                 Error::from(diagnostic)
             })

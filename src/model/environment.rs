@@ -59,7 +59,7 @@ pub fn load_environment(path: &Path) -> Result<Environment> {
         source,
         what: "environment file",
     })?;
-    let file = SourceFile::new(path, text);
+    let file = SourceFile::credentials(path, text);
     let doc: EnvironmentDoc = yaml::parse(&file, "environment file")?;
     let _ = doc.description;
     Ok(Environment {

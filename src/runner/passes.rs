@@ -241,7 +241,7 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> 
 fn json_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> {
     let text =
         String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned();
-    let file = SourceFile::new(path, text);
+    let file = SourceFile::credentials(path, text);
     let not_rows = || {
         Error::from(
             Diagnostic::new(format!(

@@ -256,6 +256,6 @@ fn load(path: &Path) -> Result<State, StateError> {
             });
         }
     };
-    let file = SourceFile::new(path, text);
+    let file = SourceFile::credentials(path, text);
     format::parse(&file).map_err(|d| StateError::Invalid(Box::new(d)))
 }

@@ -224,8 +224,11 @@ fn header_value_with_a_line_break_after_rendering() {
 
 #[test]
 fn var_without_equals_is_a_usage_error() {
-    let t = refused_bundled(EMULATOR_ENV, &["--var", "ClientSecret"]);
-    t.assert_shows(&["`ClientSecret` has no `=`"]);
+    // A mistyped `--var ClientSecret$SECRET`: the argument may hold the secret, so the error
+    // does not echo it.
+    let t = refused_bundled(EMULATOR_ENV, &["--var", "ClientSecretHunter2Hunter2"]);
+    t.assert_shows(&["has no `=`", "not shown"]);
+    t.assert_hides(&["Hunter2Hunter2"]);
     assert_transcript!(t);
 }
 

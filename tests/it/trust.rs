@@ -218,3 +218,94 @@ fn a_refused_unknown_token_falls_back_to_the_saved_one() {
     assert_eq!(zoom.hits(), 4);
     second.assert_hides(&[CLIENT_SECRET, stale]);
 }
+
+/// A secret as a user might write it in a file: quotes, backslash, unicode, `%`, `+`, `/`.
+const LITERAL_SECRET: &str = "s3cr%t+/é\\\\x";
+
+/// Runs the bundled collection with `env.yaml` holding `text`, expecting exit 2, and checks
+/// that the secret in it shows nowhere.
+#[track_caller]
+fn refused_env(text: &str, hidden: &[&str]) -> crate::support::Transcript {
+    let project = Project::new(&[("env.yaml", text)]);
+    let t = support::run(["run", support::BUNDLED, "--env", &project.file("env.yaml")]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_hides(hidden);
+    t
+}
+
+#[test]
+fn a_duplicate_key_in_an_environment_shows_no_value() {
+    let t = refused_env(
+        "variables:\n  ClientSecret: first-secret-value\n  ClientSecret: second-secret-value\n",
+        &["first-secret-value", "second-secret-value"],
+    );
+    t.assert_shows(&["duplicate key `ClientSecret`", "env.yaml:3:3"]);
+    assert_transcript!(t);
+}
+
+#[test]
+fn an_unclosed_quote_in_an_environment_shows_no_value() {
+    let t = refused_env(
+        "variables:\n  ClientSecret: \"unclosed-secret-value\n  refresh_token: next-line-token\n",
+        &["unclosed-secret-value", "next-line-token"],
+    );
+    assert_transcript!(t);
+}
+
+#[test]
+fn a_wrong_type_in_an_environment_shows_no_value() {
+    let t = refused_env(
+        "variables:\n  ClientID: demo\nsecrets: {ClientSecret: wrong-type-secret}\n",
+        &["wrong-type-secret"],
+    );
+    t.assert_shows(&["env.yaml:3"]);
+}
+
+#[test]
+fn a_template_error_on_a_line_with_a_secret_literal_shows_no_secret() {
+    let secret = LITERAL_SECRET.replace("\\\\", "\\");
+    let request = format!(
+        "name: Get\nmethod: GET\nurl: \"http://127.0.0.1:1/x\"\nheaders:\n  Authorization: 'Bearer {secret} {{{{ oops'\n"
+    );
+    let project = Project::collection(&[("get.yaml", &request)]);
+    let t = support::run(["check", &project.dir()]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["get.yaml:5:"]);
+    t.assert_hides(&[&secret, "s3cr"]);
+}
+
+#[test]
+fn a_bad_dotenv_line_shows_no_value() {
+    let project = Project::new(&[(
+        "ci.env",
+        "ZOOM_CLIENT_ID=demo\nZOOM_CLIENT_SECRET dotenv-secret-value\n",
+    )]);
+    let t = support::run([
+        "check",
+        support::BUNDLED,
+        "--env",
+        support::EMULATOR_ENV,
+        "--env-file",
+        &project.file("ci.env"),
+    ]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_hides(&["dotenv-secret-value"]);
+    assert_transcript!(t);
+}
+
+#[test]
+fn a_broken_state_file_shows_no_token() {
+    let zoom = support::emulator();
+    let project = support::persisting_env().with(
+        "env.state.yaml",
+        "version: 1\nvariables:\n  refresh_token:\n    value: 'saved-token-value\n",
+    );
+    let t = project.refresh(
+        &zoom.base_url(),
+        REFRESH_TOKEN,
+        &["--state", &project.file("env.state.yaml")],
+    );
+    assert_eq!(t.code, 2, "{t}");
+    assert_eq!(zoom.hits(), 0);
+    t.assert_hides(&["saved-token-value"]);
+}

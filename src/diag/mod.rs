@@ -13,12 +13,27 @@ use std::sync::Arc;
 use annotate_snippets::renderer::DecorStyle;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
+pub mod mask;
+
 /// A user file as it was read, kept so errors found later can quote it.
 #[derive(Debug)]
 pub struct SourceFile {
     /// The path as the user would recognise it (relative to where courier was started if possible).
     pub path: PathBuf,
     pub text: String,
+    /// Which of its values a quoted line may show (see [`crate::diag::mask`]).
+    pub secrecy: Secrecy,
+}
+
+/// How much of a file's text an error may quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrecy {
+    /// Collections, requests, imports: values are templates and settings, shown unless their
+    /// key is secret (`password:`, `ClientSecret:`) or listed under `secrets:` / `persist:`.
+    Definitions,
+    /// Environment, variable, dotenv, data and state files: any value may be a credential, and
+    /// a file that does not parse cannot say which, so no value is shown, only keys.
+    Credentials,
 }
 
 impl SourceFile {
@@ -26,6 +41,16 @@ impl SourceFile {
         Arc::new(SourceFile {
             path: path.into(),
             text: text.into(),
+            secrecy: Secrecy::Definitions,
+        })
+    }
+
+    /// A file whose every value may be a secret (see [`Secrecy::Credentials`]).
+    pub fn credentials(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+            secrecy: Secrecy::Credentials,
         })
     }
 
@@ -159,17 +184,22 @@ impl Diagnostic {
 
     /// Renders like rustc: `error: title`, `--> file:line:col`, the source line with carets,
     /// then notes and help.
+    ///
+    /// The quoted source goes through [`mask::Masked`]: a value that is or may be a secret
+    /// shows as `***`, while the position is the original one.
     pub fn render(&self, color: bool) -> String {
         let Some(spot) = &self.spot else {
             return self.render_without_source(color);
         };
         let path = spot.path().display().to_string();
-        let mut annotation = AnnotationKind::Primary.span(spot.span.clone());
+        let masked = mask::Masked::new(&spot.file);
+        let span = masked.span(spot.span.clone());
+        let mut annotation = AnnotationKind::Primary.span(span.clone());
         if let Some(label) = &self.label {
             annotation = annotation.label(label.as_str());
         }
         let mut group: Group<'_> = Level::ERROR.primary_title(self.title.as_str()).element(
-            Snippet::source(spot.file.text.as_str())
+            Snippet::source(masked.text())
                 .path(path.as_str())
                 .annotation(annotation),
         );
@@ -179,7 +209,15 @@ impl Diagnostic {
         if let Some(help) = &self.help {
             group = group.element(Level::HELP.message(help.as_str()));
         }
-        renderer(color).render(&[group])
+        let rendered = renderer(color).render(&[group]);
+        if masked.is_unchanged() {
+            return rendered;
+        }
+        // The renderer counted columns in the masked text; the reader's editor counts them in
+        // the file.
+        let (line, col) = masked.line_col(span.start);
+        let shown = format!("{path}:{line}:{col}");
+        rendered.replacen(&shown, &spot.position(), 1)
     }
 
     /// rustc's layout without a snippet: `error: title`, then `= note:` and `= help:` lines.
