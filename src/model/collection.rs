@@ -88,8 +88,14 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
             .into());
     }
     let mut requests = Vec::with_capacity(doc.requests.len());
+    let root = dir.canonicalize().map_err(|source| Error::Read {
+        path: dir.clone(),
+        source,
+        what: "collection folder",
+    })?;
     for entry in &doc.requests {
         let request_path = dir.join(&entry.value);
+        check_inside(&file, &root, &request_path, entry)?;
         let text = match std::fs::read_to_string(&request_path) {
             Ok(text) => text,
             Err(e) => return Err(missing_request(&file, &dir, entry, &e).into()),
@@ -109,6 +115,57 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         file,
         requests,
     })
+}
+
+/// A request file must be inside the collection's folder once symlinks are followed: a
+/// collection is shared and imported, and one that lists `/proc/self/environ` or
+/// `../../.aws/credentials` must not get courier to read it, let alone quote it in an error.
+fn check_inside(
+    file: &Arc<SourceFile>,
+    root: &Path,
+    request_path: &Path,
+    entry: &Spanned<String>,
+) -> Result<()> {
+    let resolved = match request_path.canonicalize() {
+        Ok(resolved) => resolved,
+        // A missing file is reported by the read, which names no content; a path that leaves
+        // the folder in its words is refused even when nothing is there.
+        Err(_) if !escapes_lexically(&entry.value) => return Ok(()),
+        Err(_) => request_path.to_path_buf(),
+    };
+    if resolved.starts_with(root) {
+        return Ok(());
+    }
+    Err(Diagnostic::new(format!(
+        "request file `{}` is outside the collection folder",
+        entry.value
+    ))
+    .at(yaml::spot_of(file, entry))
+    .label("not inside this collection's folder")
+    .note(format!(
+        "request files are read from `{}` and its sub-folders only (symlinks followed); nothing was read",
+        root.display()
+    ))
+    .help("move the file into the collection folder and list it by its relative path")
+    .into())
+}
+
+/// An absolute path, or one whose `..` steps climb above where it starts.
+fn escapes_lexically(path: &str) -> bool {
+    let path = Path::new(path);
+    let mut depth: isize = 0;
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            _ => return true,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
 }
 
 fn missing_request(

@@ -309,3 +309,62 @@ fn a_broken_state_file_shows_no_token() {
     assert_eq!(zoom.hits(), 0);
     t.assert_hides(&["saved-token-value"]);
 }
+
+#[test]
+fn request_paths_outside_the_collection_are_refused_unread() {
+    let outside = Project::new(&[(
+        "secret.yaml",
+        "name: x\nmethod: GET\nurl: http://outside-secret-host/\n",
+    )]);
+    let escaping = [
+        "/proc/self/environ".to_string(),
+        "../../../../etc/passwd".to_string(),
+        outside.file("secret.yaml"),
+        "link.yaml".to_string(),
+    ];
+    for path in escaping {
+        let project = Project::new(&[(
+            "collection.yaml",
+            &format!("name: c\nrequests: [\"{path}\"]\n"),
+        )]);
+        std::os::unix::fs::symlink(
+            outside.file("secret.yaml"),
+            project.path().join("link.yaml"),
+        )
+        .unwrap();
+        let t = support::run(["check", &project.dir()]);
+        assert_eq!(t.code, 2, "{path}: {t}");
+        t.assert_shows(&["is outside the collection folder", "nothing was read"]);
+        t.assert_hides(&["outside-secret-host", "root:", "PATH="]);
+    }
+    // Inside after `..` and through a symlink that stays inside: fine.
+    let project = Project::new(&[
+        (
+            "collection.yaml",
+            "name: c\nrequests: [sub/../get.yaml, alias.yaml]\n",
+        ),
+        ("sub/keep", ""),
+        (
+            "get.yaml",
+            "name: a\nmethod: GET\nurl: http://127.0.0.1:1/\n",
+        ),
+    ]);
+    std::fs::write(
+        project.path().join("b.yaml"),
+        "name: b\nmethod: GET\nurl: http://127.0.0.1:1/\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("b.yaml", project.path().join("alias.yaml")).unwrap();
+    let t = support::run(["check", &project.dir()]);
+    assert_eq!(t.code, 0, "{t}");
+}
+
+#[test]
+fn an_escaping_request_path_names_the_entry() {
+    let project = Project::new(&[(
+        "collection.yaml",
+        "name: c\nrequests: [\"../../../../etc/passwd\"]\n",
+    )]);
+    let t = support::run(["check", &project.dir()]);
+    assert_transcript!(t);
+}
