@@ -61,15 +61,23 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
         return Ok(error::exit::OK);
     }
     let mut planned = plan_passes(runs, &environments, &config, rows.as_deref());
-    for (run, environment) in planned.iter_mut().map(|(run, _)| run).zip(&environments) {
+    let mut paths = Vec::with_capacity(planned.len());
+    for ((run, _), environment) in planned.iter().zip(&environments) {
         let env_path = environment.map(|e| e.file.path.as_path());
-        if let Some(path) = state_path(
+        paths.push(state_path(
             run,
             config.target.state.as_deref(),
             env_path,
             config.mock_zoom,
-        )? {
+        )?);
+    }
+    refuse_shared_state(&paths, &environments)?;
+    for ((run, _), path) in planned.iter_mut().zip(paths) {
+        if let Some(path) = path {
             let state = state::StateFile::open(&path, config.lock_timeout)?;
+            for warning in state.warnings() {
+                eprintln!("warning: {warning}");
+            }
             for line in run.attach_state(state) {
                 if config.verbose || line.contains("restart") {
                     eprintln!("state {}: {line}", path.display());
@@ -163,6 +171,51 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
         }
     }
     Ok(code)
+}
+
+/// Two environments of one run cannot share a state file: each holds the lock for its whole
+/// run, so the second would wait on the first, which is this same process, for the whole
+/// `--lock-timeout`; and their tokens would overwrite each other. Refused before any lock.
+fn refuse_shared_state(
+    paths: &[Option<std::path::PathBuf>],
+    environments: &[Option<&Environment>],
+) -> Result<()> {
+    let key = |path: &std::path::Path| {
+        let path = state::resolve_links(path);
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .and_then(|p| p.canonicalize().ok());
+        match (folder, path.file_name()) {
+            (Some(folder), Some(name)) => folder.join(name),
+            _ => path,
+        }
+    };
+    let keys: Vec<Option<std::path::PathBuf>> =
+        paths.iter().map(|p| p.as_deref().map(key)).collect();
+    for (i, this) in keys.iter().enumerate() {
+        let Some(this) = this else { continue };
+        if let Some(j) = keys[..i].iter().position(|k| k.as_ref() == Some(this)) {
+            let name = |k: usize| {
+                environments[k].map_or_else(
+                    || "the run".to_string(),
+                    |e| format!("`{}`", e.file.path.display()),
+                )
+            };
+            return Err(Error::Usage {
+                message: format!(
+                    "{} and {} would share the state file `{}`",
+                    name(j),
+                    name(i),
+                    paths[i].as_deref().unwrap_or(this).display()
+                ),
+                help: Some(
+                    "each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into(),
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The run's settings, resolved from the command line.

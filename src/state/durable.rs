@@ -75,6 +75,18 @@ fn create_private(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Makes an existing state file owner-only when others could read or write it; returns the
+/// mode it had. A missing file, or one that cannot be changed, is left alone (the next save
+/// writes it 0600 anyway).
+pub fn tighten(path: &Path) -> Option<u32> {
+    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return None;
+    }
+    fs::set_permissions(path, Permissions::from_mode(MODE)).ok()?;
+    Some(mode)
+}
+
 /// Why the lock could not be taken.
 pub enum LockFailure {
     /// Another process held it for the whole wait.

@@ -61,6 +61,8 @@ pub struct StateFile {
     /// The value of each variable supplied to this run as input, remembered by the next save
     /// so that it never wins over the chain again.
     supplied: HashMap<String, String>,
+    /// What opening found and mended that the user should hear of.
+    warnings: Vec<String>,
     /// Second place a rescue file goes when the state's folder refuses it.
     rescue_dir: PathBuf,
 }
@@ -71,7 +73,11 @@ impl StateFile {
     ///
     /// Waits up to `lock_timeout` for another run to finish. A missing file is an empty state; a
     /// file that does not parse is an error, never replaced.
+    ///
+    /// A symlinked state file (a link into a cache mount, say) is written through: the lock and
+    /// every save go beside the link's target, so the target keeps the newest value.
     pub fn open(path: &Path, lock_timeout: Duration) -> Result<StateFile, StateError> {
+        let path = &resolve_links(path);
         let folder = durable::folder(path).to_path_buf();
         let not_writable = |source: io::Error| StateError::NotWritable {
             state: path.to_path_buf(),
@@ -107,7 +113,15 @@ impl StateFile {
         durable::probe(path).map_err(not_writable)?;
         durable::remove_strays(path);
         let state = load(path)?;
+        let mut warnings = Vec::new();
+        if let Some(mode) = durable::tighten(path) {
+            warnings.push(format!(
+                "the state file `{}` was readable by others (mode {mode:03o}); it holds live tokens, so it is now owner-only (0600)",
+                path.display()
+            ));
+        }
         Ok(StateFile {
+            warnings,
             path: path.to_path_buf(),
             _lock: lock,
             state,
@@ -117,8 +131,14 @@ impl StateFile {
         })
     }
 
+    /// The state file's path, symlinks resolved.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What opening found and mended (a state file others could read).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     pub fn get(&self, name: &str) -> Option<&Entry> {
@@ -229,6 +249,24 @@ impl std::fmt::Debug for StateFile {
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
+}
+
+/// Follows a chain of symlinks to the path it ends at, which need not exist yet (a dangling
+/// link to a cache mount names where the file will be written). Stops after 40 links, like the
+/// OS.
+pub fn resolve_links(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => match std::fs::read_link(&path) {
+                Ok(target) if target.is_absolute() => path = target,
+                Ok(target) => path = durable::folder(&path).join(target),
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    path
 }
 
 /// True for errors that mean "this folder will not take a new file".

@@ -368,3 +368,83 @@ fn an_escaping_request_path_names_the_entry() {
     let t = support::run(["check", &project.dir()]);
     assert_transcript!(t);
 }
+
+#[test]
+fn a_symlinked_state_file_is_written_through_to_its_target() {
+    let zoom = support::emulator();
+    let project = support::persisting_env();
+    let cache = Project::new(&[]);
+    let target = cache.path().join("zoom.state.yaml");
+    std::os::unix::fs::symlink(&target, project.path().join("env.state.yaml")).unwrap();
+    for run in 1..=3 {
+        let t = project.refresh(&zoom.base_url(), REFRESH_TOKEN, &[]);
+        assert_eq!(t.code, 0, "run {run}: {t}");
+    }
+    let link = std::fs::symlink_metadata(project.path().join("env.state.yaml")).unwrap();
+    assert!(
+        link.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
+    let saved = support::saved_refresh_token(&target);
+    assert_eq!(Some(saved.value), zoom.live_refresh_token());
+    assert!(
+        cache.path().join("zoom.state.yaml.lock").exists(),
+        "the lock is beside the target"
+    );
+}
+
+#[test]
+fn two_environments_with_one_state_file_are_refused_at_once() {
+    let zoom = support::emulator();
+    let project = support::persisting_env().with("env2.yaml", &support::persisting_env_text());
+    let started = std::time::Instant::now();
+    let mut command = support::run_command(
+        support::BUNDLED,
+        &project.file("env.yaml"),
+        &zoom.base_url(),
+        &[
+            "--env",
+            &project.file("env2.yaml"),
+            "--state",
+            &project.file("one.state.yaml"),
+            "--tag",
+            "smoke",
+        ],
+    );
+    let t = support::transcript(command.env(support::REFRESH_TOKEN_VAR, REFRESH_TOKEN));
+    assert_eq!(t.code, 2, "{t}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "it waited on its own lock"
+    );
+    assert_eq!(zoom.hits(), 0);
+    t.assert_shows(&["would share the state file", "nothing was sent"]);
+    // The same environment twice is the same state file too.
+    let mut command = support::run_command(
+        support::BUNDLED,
+        &project.file("env.yaml"),
+        &zoom.base_url(),
+        &["--env", &project.file("env.yaml"), "--tag", "smoke"],
+    );
+    let t = support::transcript(command.env(support::REFRESH_TOKEN_VAR, REFRESH_TOKEN));
+    assert_eq!(t.code, 2, "{t}");
+    assert_eq!(zoom.hits(), 0);
+}
+
+#[test]
+fn a_world_readable_state_file_is_made_owner_only_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let zoom = support::emulator();
+    let project = support::persisting_env();
+    assert_eq!(
+        project.refresh(&zoom.base_url(), REFRESH_TOKEN, &[]).code,
+        0
+    );
+    let state = project.path().join("env.state.yaml");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let t = project.refresh(&zoom.base_url(), REFRESH_TOKEN, &[]);
+
+    t.assert_shows(&["was readable by others (mode 644)"]);
+    support::assert_private(&state);
+}
