@@ -197,6 +197,10 @@ struct RunArgs {
     /// `ClientID`, `ClientSecret` and `refresh_token`, and point `base_url` at it
     #[arg(long)]
     mock_zoom: bool,
+    /// Exit 0 when the selection, the data file or the shard leaves nothing to send (by
+    /// default such a run exits 2: a credential check that checked nothing is not green)
+    #[arg(long)]
+    allow_empty: bool,
     /// Print secret values instead of masking them (for debugging; never in CI)
     #[arg(long)]
     show_secrets: bool,
@@ -319,6 +323,7 @@ pub struct RunConfig {
     pub max_body: usize,
     pub quiet: bool,
     pub mock_zoom: bool,
+    pub allow_empty: bool,
     pub show_secrets: bool,
 }
 
@@ -385,6 +390,7 @@ where
             max_body: run.max_body,
             quiet: run.quiet,
             mock_zoom: run.mock_zoom,
+            allow_empty: run.allow_empty,
             show_secrets: run.show_secrets,
         })),
         CommandArgs::Check(target) => Command::Check(target.into()),

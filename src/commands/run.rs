@@ -86,6 +86,9 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
         }
     }
     planned.retain(|(_, passes)| !passes.is_empty());
+    if planned.iter().all(|(run, _)| run.selected_count() == 0) {
+        return nothing_to_send(&config, &loaded.collection, rows.as_deref());
+    }
     // Kept alive until the run ends; dropping it stops the emulator.
     let _emulator = match (config.mock_zoom, planned.first()) {
         (true, Some((first, _))) => {
@@ -216,6 +219,52 @@ fn refuse_shared_state(
         }
     }
     Ok(())
+}
+
+/// A run that would send nothing: exit 2 with the reason, unless `--allow-empty`. A smoke check
+/// whose tag, data file or shard went empty would otherwise stay green while checking nothing.
+fn nothing_to_send(
+    config: &RunConfig,
+    collection: &crate::model::Collection,
+    rows: Option<&[runner::DataRow]>,
+) -> Result<i32> {
+    let tags: std::collections::BTreeSet<&str> = collection
+        .requests
+        .iter()
+        .flat_map(|r| r.tags.iter().map(String::as_str))
+        .collect();
+    let mut help = None;
+    let why = if rows.is_some_and(<[_]>::is_empty) {
+        "the data file has no rows".to_string()
+    } else if config.shard.is_some() {
+        "this shard holds no pass (more shards than passes?)".to_string()
+    } else {
+        help = config
+            .tags
+            .iter()
+            .filter(|t| !tags.contains(t.as_str()))
+            .find_map(|t| crate::diag::did_you_mean(t, tags.iter().copied()))
+            .map(|near| {
+                format!(
+                    "did you mean `--tag {near}`? (`--allow-empty` makes a run that sends nothing exit 0)"
+                )
+            });
+        let mut filters = Vec::new();
+        filters.extend(config.tags.iter().map(|t| format!("--tag {t}")));
+        filters.extend(config.skip_tags.iter().map(|t| format!("--skip-tag {t}")));
+        filters.extend(config.requests.iter().map(|r| format!("--request {r}")));
+        format!("no request matches `{}`", filters.join(" "))
+    };
+    if config.allow_empty {
+        eprintln!("nothing to send: {why} (--allow-empty)");
+        return Ok(error::exit::OK);
+    }
+    Err(Error::Usage {
+        message: format!("nothing to send: {why}"),
+        help: Some(help.unwrap_or_else(|| {
+            "a run that checks nothing is not a pass; fix the selection, or pass `--allow-empty` where an empty run is expected".into()
+        })),
+    })
 }
 
 /// The run's settings, resolved from the command line.

@@ -252,12 +252,13 @@ impl<W: Write> Reporter for Console<W> {
         {
             let _ = writeln!(line, "… and {more} more not run\n");
         }
+        // Counted like the header: every selected request, sent or not.
         let passed = summary.requests - summary.requests_failed;
         let _ = write!(
             line,
             "{} request{}: {passed} passed",
-            summary.requests,
-            plural(summary.requests)
+            summary.selected(),
+            plural(summary.selected())
         );
         if summary.requests_failed > 0 {
             let _ = write!(

@@ -109,7 +109,8 @@ impl<W: Write> GithubReport<W> {
         let _ = write!(
             md,
             "\n{passed} of {} requests passed · {} of {checks} checks passed",
-            summary.requests, summary.checks_passed
+            summary.selected(),
+            summary.checks_passed
         );
         if !summary.not_run.is_empty() {
             let _ = write!(md, " · {} not run", summary.not_run.len());

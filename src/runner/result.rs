@@ -131,6 +131,11 @@ impl Summary {
         self.checks_passed += result.check_count() - failed;
     }
 
+    /// Every selected request of every pass: the ones sent and the ones not run.
+    pub fn selected(&self) -> usize {
+        self.requests + self.not_run.len()
+    }
+
     /// The process exit status for this run (see `crate::error::exit`).
     pub fn exit_code(&self) -> i32 {
         use crate::error::exit;

@@ -448,3 +448,31 @@ fn a_world_readable_state_file_is_made_owner_only_with_a_warning() {
     t.assert_shows(&["was readable by others (mode 644)"]);
     support::assert_private(&state);
 }
+
+#[test]
+fn a_run_that_sends_nothing_is_not_green() {
+    let zoom = support::emulator();
+    let project = Project::new(&[("empty.csv", "user\n"), ("empty.json", "[]")]);
+    let cases: [&[&str]; 3] = [
+        &["--tag", "smoek"],
+        &["--data", &project.file("empty.csv")],
+        &["--data", &project.file("empty.json")],
+    ];
+    for extra in cases {
+        let t = support::run_bundled(&zoom.base_url(), extra);
+        assert_eq!(t.code, 2, "{extra:?}: {t}");
+        t.assert_shows(&["nothing to send", "--allow-empty"]);
+        let mut allowed = extra.to_vec();
+        allowed.push("--allow-empty");
+        let t = support::run_bundled(&zoom.base_url(), &allowed);
+        assert_eq!(t.code, 0, "{allowed:?}: {t}");
+    }
+    assert_eq!(zoom.hits(), 0);
+}
+
+#[test]
+fn a_tag_that_selects_nothing_says_so() {
+    let zoom = support::emulator();
+    let t = support::run_bundled(&zoom.base_url(), &["--tag", "smoek"]);
+    assert_transcript!(t);
+}
