@@ -342,7 +342,7 @@ mod tests {
              | Revoke | — | 7 ms | ❌ transport failure: refused |\n\
              | Not run 1 | — | — | ⏭ not run: the run stopped when \\`Revoke\\` got no answer |\n\
              \n\
-             1 of 3 requests passed · 1 of 2 checks passed · 1 not run · 1234 ms\n\
+             1 of 4 requests passed · 1 of 2 checks passed · 1 not run · 1234 ms\n\
              \n\
              ### Failures\n\
              \n\
