@@ -64,6 +64,35 @@ fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
 /// finding whether one is known must not cost a scan of all the others.
 type Needles = std::collections::HashSet<String, foldhash::fast::RandomState>;
 
+/// The forms a secret takes in what courier prints: as given; form-encoded (`+` for a space) and
+/// percent-encoded (`%20`, with `/` kept or encoded), as in a form body, a URL or a path; JSON-escaped once (a string in a JSON
+/// answer) and twice (a JSON document carried in a JSON string, as an echo server returns a
+/// request body). Each form is exactly the secret's bytes in that context, never a delimiter
+/// around them, so a mask replaces the secret and nothing else.
+fn wire_forms(value: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    // The template filter `urlencode` leaves `/` as it is, for paths.
+    let path = percent.replace("%2F", "/");
+    let once = json_inner(value);
+    let twice = json_inner(&once);
+    let mut forms = vec![value.to_string(), form, percent, path, once, twice];
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `value` as it stands between the quotes of a JSON string.
+fn json_inner(value: &str) -> String {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    // Exactly the two quotes serde_json added: a value ending in `"` ends in `\"` inside.
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(&quoted)
+        .to_string()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// Every secret value and the forms it takes on the wire (see [`Redactor::add`]).
@@ -94,13 +123,10 @@ impl Redactor {
         if self.disabled || value.chars().count() < MIN_SECRET_LEN || self.needles.contains(value) {
             return false;
         }
-        let url_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let json_escaped = serde_json::to_string(value).unwrap_or_default();
-        let json_escaped = json_escaped.trim_matches('"').to_string();
         self.values.push(value.to_string());
-        self.needles.insert(value.to_string());
-        self.needles.insert(url_encoded);
-        self.needles.insert(json_escaped);
+        for form in wire_forms(value) {
+            self.needles.insert(form);
+        }
         self.finder = OnceLock::new();
         true
     }
@@ -186,6 +212,20 @@ mod tests {
     }
 
     #[test]
+    fn a_mask_replaces_the_secret_and_not_its_delimiters() {
+        // An echoed Digest header: the secret ends in a quote, which JSON escapes.
+        let mut r = Redactor::default();
+        let header = r#"Digest username="u", response="6629fae4""#;
+        r.add(header);
+        let echoed = serde_json::json!({ "authorization": header }).to_string();
+        assert_eq!(r.redact(&echoed), r#"{"authorization":"***"}"#);
+        // A JSON body echoed inside a JSON string: escaped twice.
+        let body = serde_json::json!({ "password": header }).to_string();
+        let echo = serde_json::json!({ "data": body }).to_string();
+        assert_eq!(r.redact(&echo), r#"{"data":"{\"password\":\"***\"}"}"#);
+    }
+
+    #[test]
     fn overlapping_and_repeated_secrets_leave_nothing_showing() {
         let mut r = Redactor::default();
         r.add("abcdef");
@@ -253,6 +293,82 @@ mod tests {
             "clé",
         ] {
             assert!(!name_looks_secret(name), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::diag::{Diagnostic, SourceFile, Spot};
+    use proptest::prelude::*;
+
+    /// Secrets with the characters that break naive masking: quotes, backslashes, `%`, `+`,
+    /// `/`, `&`, `=`, `#`, spaces and non-ASCII text.
+    fn secret() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(r#"[a-zA-Z0-9"'\\%+/&=# :{}éü✓-]{4,24}"#).unwrap()
+    }
+
+    /// Every context an output may show a secret in, as (what is printed, the form of the
+    /// secret it carries).
+    fn contexts(secret: &str) -> Vec<(String, String)> {
+        let json1 = serde_json::json!({ "access_token": secret }).to_string();
+        let json2 = serde_json::json!({ "data": json1 }).to_string();
+        let form = serde_urlencoded::to_string([("refresh_token", secret)]).unwrap();
+        let env = minijinja::Environment::new();
+        let filtered = env
+            .render_str("{{ s | urlencode }}", minijinja::context! { s => secret })
+            .unwrap();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("client:{secret}"));
+        vec![
+            (format!("token: {secret}."), secret.to_string()),
+            (json1.clone(), json_inner(secret)),
+            (json2.clone(), json_inner(&json_inner(secret))),
+            (format!("POST /oauth/token\n\n{form}"), form.clone()),
+            (format!("GET /x?t={filtered}"), filtered.clone()),
+            (format!("authorization: Basic {basic}"), basic.clone()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_form_of_a_secret_survives_in_any_context(secret in secret()) {
+            let mut r = Redactor::default();
+            r.add(&secret);
+            r.add_basic("client", &secret);
+            for (text, form) in contexts(&secret) {
+                let shown = r.redact(&text);
+                prop_assert!(!shown.contains(&secret), "{:?} shows the secret: {}", text, shown);
+                prop_assert!(!shown.contains(&form), "{:?} shows {:?}: {}", text, form, shown);
+            }
+        }
+
+        /// The mask replaces exactly the secret's bytes: what was around it is still there.
+        #[test]
+        fn a_mask_keeps_the_delimiters(secret in secret()) {
+            let mut r = Redactor::default();
+            r.add(&secret);
+            let json = serde_json::json!({ "k": secret }).to_string();
+            prop_assert_eq!(r.redact(&json), r#"{"k":"***"}"#);
+            let angled = format!("<{secret}>");
+            prop_assert_eq!(r.redact(&angled), "<***>");
+        }
+
+        /// An error quoting a broken environment file shows no byte of the value, whatever the
+        /// value holds and wherever the error points in it.
+        #[test]
+        fn a_broken_environment_snippet_shows_no_secret(secret in secret(), at in 0usize..24) {
+            let text = format!("variables:\n  ClientSecret: \"{secret}\n  other: x\n");
+            let file = SourceFile::credentials("env.yaml", text.clone());
+            let start = text.find(&secret).unwrap() + at.min(secret.len());
+            let d = Diagnostic::new("invalid environment file: unclosed quote")
+                .at(Spot::new(&file, start..start + 1))
+                .label("here");
+            let shown = d.render(false);
+            prop_assert!(!shown.contains(&secret), "{}", shown);
+            prop_assert!(shown.contains("env.yaml:2:"), "{}", shown);
         }
     }
 }
