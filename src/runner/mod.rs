@@ -858,7 +858,11 @@ impl<'a> Run<'a> {
             Ok(exchange) => exchange,
             Err(e) => {
                 result.duration = started.elapsed();
-                result.error = Some(format!("transport failure: {}", explain_transport(&e)));
+                let mut error = format!("transport failure: {}", explain_transport(&e));
+                if step.carries_persistent && may_have_arrived(&e) {
+                    error.push_str(&self.lost_answer(step));
+                }
+                result.error = Some(error);
                 return result;
             }
         };
@@ -1091,6 +1095,40 @@ impl<'a> Run<'a> {
     }
 }
 
+impl Run<'_> {
+    /// What a lost answer to a request that carries a rotating token means, and what to do.
+    fn lost_answer(&self, step: &Step) -> String {
+        let names: Vec<&str> = step
+            .uses
+            .names
+            .iter()
+            .filter(|n| self.persistent.contains(*n))
+            .map(String::as_str)
+            .collect();
+        let names = crate::model::yaml::backticked(&names);
+        let held = match &self.state {
+            Some(state) => format!(
+                "The state file `{}` still holds the value of {names} that was sent",
+                state.path().display()
+            ),
+            None => format!("No state file keeps {names} in this run"),
+        };
+        format!(
+            ". The request went out but its answer was lost: the server may have rotated {names} \
+             already, and a new value courier never received cannot be saved. {held}. It was \
+             not sent again: if it was spent, a second send fails and tells the server \
+             nothing. Run once more: exit 0 means it was not spent; exit 4 (invalid_grant) means \
+             it was, and the app must be authorized again"
+        )
+    }
+}
+
+/// True when a transport failure may have happened after the request reached the server: a
+/// timeout, a reset or an unreadable answer. A connection never made sent nothing.
+fn may_have_arrived(e: &TransportError) -> bool {
+    matches!(e, TransportError::Timeout(_) | TransportError::Other(_))
+}
+
 /// How a request that could not be built is reported (exit code 2).
 const INVALID: &str = "invalid request";
 
@@ -1098,6 +1136,14 @@ fn explain_transport(e: &TransportError) -> String {
     match e {
         TransportError::Timeout(_) => {
             format!("{e} (raise it with `--timeout` or `timeout:` in the request file)")
+        }
+        // hyper's words for a connection the server closed or reset without an answer.
+        TransportError::Other(m)
+            if m.contains("connection closed before message completed")
+                || m.contains("connection reset")
+                || m.contains("broken pipe") =>
+        {
+            format!("the server closed the connection without answering ({m})")
         }
         _ => e.to_string(),
     }

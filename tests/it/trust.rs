@@ -476,3 +476,74 @@ fn a_tag_that_selects_nothing_says_so() {
     let t = support::run_bundled(&zoom.base_url(), &["--tag", "smoek"]);
     assert_transcript!(t);
 }
+
+/// A token endpoint that reads each request whole, then closes the connection without a word:
+/// the refresh reached the server, its answer never came back.
+fn hanging_up_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(300)));
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                if seen.windows(13).any(|w| w == b"refresh_token") {
+                    break;
+                }
+            }
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (url, hits)
+}
+
+#[test]
+fn a_lost_refresh_answer_says_what_it_means() {
+    let (url, hits) = hanging_up_server();
+    let project = support::persisting_env().with(
+        "env.state.yaml",
+        "version: 1\nvariables:\n  refresh_token:\n    value: 'saved-live-token'\n",
+    );
+    let t = project.refresh(&url, REFRESH_TOKEN, &["--retry", "3"]);
+    assert_eq!(t.code, 3, "{t}");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a refresh is never resent"
+    );
+    t.assert_shows(&[
+        "the server closed the connection without answering",
+        "its answer was lost",
+        "may have rotated `refresh_token` already",
+        "still holds the value of `refresh_token` that was sent",
+        "exit 4 (invalid_grant)",
+    ]);
+    t.assert_hides(&["saved-live-token"]);
+    assert_eq!(
+        support::saved_refresh_token(project.path().join("env.state.yaml")).value,
+        "saved-live-token"
+    );
+}
+
+#[test]
+fn a_refresh_that_times_out_says_the_token_may_be_spent() {
+    let server = support::Server::silent();
+    let project = support::persisting_env();
+    let t = project.refresh(
+        &server.url(),
+        REFRESH_TOKEN,
+        &["--timeout", "300ms", "--retry", "2"],
+    );
+    assert_eq!(t.code, 3, "{t}");
+    assert_eq!(server.hits(), 1);
+    t.assert_shows(&["no answer within 300ms", "its answer was lost"]);
+}
