@@ -1,5 +1,7 @@
 //! Rendering a request's templates into what goes on the wire, with the checks that must pass
-//! before anything is sent: a URL that parses, no CR or LF in a header or URL.
+//! before anything is sent: a URL that parses and fits the HTTP layer's limit, no CR or LF in a
+//! header or URL, no control character in a header value. They are the HTTP layer's own rules,
+//! checked here so that the preflight refuses what the wire would refuse after a token was spent.
 
 use base64::Engine as _;
 use minijinja::Value as Context;
@@ -24,15 +26,18 @@ pub fn build(
     let render = |t: &Tmpl| engine.render(t, context);
     let mut url = parse_url(&request.url, &render(&request.url)?)?;
     if !request.query.is_empty() {
-        let mut pairs = url.query_pairs_mut();
-        for (name, value) in &request.query {
-            pairs.append_pair(name, &render(value)?);
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &request.query {
+                pairs.append_pair(name, &render(value)?);
+            }
         }
+        check_url_length(&request.url, &url)?;
     }
     let mut headers = Vec::with_capacity(request.headers.len() + 2);
     for (name, value) in &request.headers {
         let rendered = render(value)?;
-        reject_line_breaks(value, &rendered, &format!("header `{name}`"))?;
+        check_header_value(value, &rendered, &format!("header `{name}`"))?;
         headers.push((name.clone(), rendered));
     }
     match &request.auth {
@@ -45,7 +50,7 @@ pub fn build(
         }
         Some(Auth::Bearer(token)) => {
             let token_text = render(token)?;
-            reject_line_breaks(token, &token_text, "the bearer token")?;
+            check_header_value(token, &token_text, "the bearer token")?;
             redactor.add(&token_text);
             headers.push(("Authorization".into(), format!("Bearer {token_text}")));
         }
@@ -124,8 +129,99 @@ fn parse_url(template: &Tmpl, rendered: &str) -> Result<Url, Diagnostic> {
         .at(template.spot.clone())
         .help("courier sends `http` and `https` requests"));
     }
+    check_url_length(template, &url)?;
     LAST_URL.set(Some((rendered.to_string(), url.clone())));
     Ok(url)
+}
+
+/// The longest URL the HTTP layer sends: `http::Uri` refuses anything longer.
+const MAX_URL_LEN: usize = u16::MAX as usize - 1;
+
+fn check_url_length(template: &Tmpl, url: &Url) -> Result<(), Diagnostic> {
+    let len = url.as_str().len();
+    if len <= MAX_URL_LEN {
+        return Ok(());
+    }
+    Err(
+        Diagnostic::new(format!("the URL is {len} bytes long after rendering"))
+            .at(template.spot.clone())
+            .label(format!("renders to more than {MAX_URL_LEN} bytes"))
+            .note(
+                "the HTTP layer refuses URLs this long: courier refuses it before sending anything",
+            )
+            .help("send large values in the body (`form:` or `json:`) instead of the URL"),
+    )
+}
+
+/// What `http` accepts in a header value: visible characters, spaces and tabs. A control
+/// character is refused by the HTTP layer only when the request is sent; here it is refused
+/// before anything is.
+pub fn check_header_value(template: &Tmpl, rendered: &str, what: &str) -> Result<(), Diagnostic> {
+    reject_line_breaks(template, rendered, what)?;
+    if let Some(c) = rendered
+        .chars()
+        .find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}')
+    {
+        return Err(Diagnostic::new(format!(
+            "{what} contains the control character U+{:04X} after rendering",
+            u32::from(c)
+        ))
+        .at(template.spot.clone())
+        .label("renders to text with a control character")
+        .note("HTTP header values may hold visible characters, spaces and tabs only: courier refuses to send it")
+        .help("remove the character from the variable's value"));
+    }
+    Ok(())
+}
+
+/// Renders and checks the parts of `request` that `is_static` says use no capture, so that a
+/// request sent after others is refused before the first is sent. A part that uses a capture
+/// is rendered with every capture empty (`partial`): what already breaks a rule then (a control
+/// character, a URL over the limit) breaks it whatever the capture holds.
+pub fn check_static_parts(
+    engine: &Engine,
+    request: &Request,
+    context: &Context,
+    partial: &Context,
+    is_static: impl Fn(&Tmpl) -> bool,
+) -> Result<(), Diagnostic> {
+    let render = |t: &Tmpl| {
+        if is_static(t) {
+            engine.render(t, context)
+        } else {
+            engine.render(t, partial)
+        }
+    };
+    let url = render(&request.url)?;
+    if is_static(&request.url) {
+        parse_url(&request.url, &url)?;
+    } else if url.len() > MAX_URL_LEN {
+        reject_line_breaks(&request.url, &url, "the URL")?;
+        return Err(Diagnostic::new(format!(
+            "the URL is at least {} bytes long after rendering",
+            url.len()
+        ))
+        .at(request.url.spot.clone())
+        .label(format!("renders to more than {MAX_URL_LEN} bytes"))
+        .note("the HTTP layer refuses URLs this long: courier refuses it before sending anything")
+        .help("send large values in the body (`form:` or `json:`) instead of the URL"));
+    }
+    for (name, value) in &request.headers {
+        check_header_value(value, &render(value)?, &format!("header `{name}`"))?;
+    }
+    match &request.auth {
+        Some(Auth::Bearer(token)) => {
+            check_header_value(token, &render(token)?, "the bearer token")?;
+        }
+        Some(Auth::Basic { username, .. }) => {
+            reject_line_breaks(username, &render(username)?, "the Basic username")?;
+        }
+        None => {}
+    }
+    for template in templates(request) {
+        render(template)?;
+    }
+    Ok(())
 }
 
 /// A CR or LF in a header value or URL would let a variable's value smuggle in headers of its

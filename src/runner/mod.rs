@@ -535,15 +535,29 @@ impl<'a> Run<'a> {
         captured: &[(&str, &str)],
         context: &minijinja::Value,
     ) -> Result<()> {
-        for template in build::templates(request) {
-            let used = self.engine.variables_used(template)?;
-            if used.iter().all(|n| !captured.iter().any(|(c, _)| c == n)) {
-                self.engine
-                    .render(template, context)
-                    .map_err(|d| self.redacted(d))?;
+        let is_static = |template: &Tmpl| {
+            self.engine
+                .variables_used(template)
+                .is_ok_and(|used| used.iter().all(|n| !captured.iter().any(|(c, _)| c == n)))
+        };
+        let mut partial = self.scope.clone();
+        for (name, _) in captured {
+            if !partial.contains(name) {
+                partial.set(
+                    *name,
+                    Value::String(String::new()),
+                    Origin::Capture((*name).into()),
+                );
             }
         }
-        Ok(())
+        build::check_static_parts(
+            &self.engine,
+            request,
+            context,
+            &partial.context(),
+            is_static,
+        )
+        .map_err(|d| self.redacted(d).into())
     }
 
     fn undefined(

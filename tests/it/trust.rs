@@ -547,3 +547,49 @@ fn a_refresh_that_times_out_says_the_token_may_be_spent() {
     assert_eq!(server.hits(), 1);
     t.assert_shows(&["no answer within 300ms", "its answer was lost"]);
 }
+
+#[test]
+fn what_the_wire_would_refuse_is_refused_before_the_refresh() {
+    let zoom = support::emulator();
+    let traced =
+        support::REVOKE_REQUEST.replace("headers:\n", "headers:\n  X-Trace: \"{{ trace }}\"\n");
+    let long = "name: Long\nmethod: GET\nurl: \"{{ base_url }}/v2/users/me?d={{ big }}&t={{ access_token }}\"\n";
+    let project = Project::collection(&[
+        ("refresh.yaml", support::REFRESH_REQUEST),
+        ("revoke.yaml", &traced),
+        ("long.yaml", long),
+    ])
+    .with(
+        "vars.yaml",
+        &format!("trace: \"a\\x01b\"\nbig: {}\n", "x".repeat(70_000)),
+    );
+    let check = support::run([
+        "check",
+        &project.dir(),
+        "--env",
+        support::EMULATOR_ENV,
+        "--var-file",
+        &project.file("vars.yaml"),
+    ]);
+    let run = project.run(
+        &zoom.base_url(),
+        &["--var-file", &project.file("vars.yaml")],
+    );
+    for t in [&check, &run] {
+        assert_eq!(t.code, 2, "{t}");
+        t.assert_shows(&[
+            "header `X-Trace` contains the control character U+0001",
+            "revoke.yaml:",
+        ]);
+    }
+    assert_eq!(zoom.hits(), 0, "the refresh was spent");
+
+    let fine = project.with(
+        "vars.yaml",
+        &format!("trace: ok\nbig: {}\n", "x".repeat(70_000)),
+    );
+    let t = fine.run(&zoom.base_url(), &["--var-file", &fine.file("vars.yaml")]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["the URL is at least 70", "long.yaml:3:"]);
+    assert_eq!(zoom.hits(), 0, "the refresh was spent");
+}
