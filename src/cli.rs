@@ -86,6 +86,11 @@ struct TargetArgs {
     /// environment file (`<env>.state.yaml`)
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
+    /// Let `env("NAME")` in the collection and request files read this OS variable
+    /// (repeatable; `PREFIX*` grants a prefix). Environment files read any; collection files
+    /// read only `COURIER_*` and what is granted here or under `allow_env:` in the environment
+    #[arg(long = "allow-env", value_name = "NAME")]
+    allow_env: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -292,6 +297,8 @@ pub struct Target {
     pub var_files: Vec<PathBuf>,
     pub env_files: Vec<PathBuf>,
     pub state: Option<PathBuf>,
+    /// `--allow-env`: OS variables the collection's `env(...)` may read.
+    pub allow_env: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -463,6 +470,7 @@ impl From<TargetArgs> for Target {
             var_files: args.var_files,
             env_files: args.env_files,
             state: args.state,
+            allow_env: args.allow_env,
         }
     }
 }

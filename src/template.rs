@@ -20,6 +20,37 @@ use crate::model::Tmpl;
 /// own values without touching the process environment.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// Which OS variables `env(...)` may read in the templates of collection and request files.
+/// Collections are shared and imported; environments are the user's own. Without this, a
+/// request file could send the CI runner's `AWS_SECRET_ACCESS_KEY` anywhere.
+#[derive(Debug, Clone, Default)]
+pub struct EnvGrants {
+    /// Names, or prefixes written `PREFIX*`.
+    granted: Vec<String>,
+}
+
+/// The prefix every collection may read, as Hurl lets its files read `HURL_*`.
+pub const FREE_PREFIX: &str = "COURIER_";
+
+/// How a refused `env(...)` read starts, so the error can be told from a render error.
+const NOT_GRANTED: &str = "the OS variable ";
+
+impl EnvGrants {
+    pub fn new(granted: impl IntoIterator<Item = String>) -> EnvGrants {
+        EnvGrants {
+            granted: granted.into_iter().collect(),
+        }
+    }
+
+    pub fn allows(&self, name: &str) -> bool {
+        name.starts_with(FREE_PREFIX)
+            || self.granted.iter().any(|g| match g.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => g == name,
+            })
+    }
+}
+
 /// The lookup that reads the real process environment.
 pub fn os_env() -> EnvLookup {
     Arc::new(|name| std::env::var(name).ok())
@@ -47,7 +78,18 @@ struct Info {
 const MEMO_LIMIT: usize = 4096;
 
 impl Engine {
+    /// An engine whose `env(...)` reads any OS variable: for environment files.
     pub fn new(lookup: EnvLookup) -> Engine {
+        Engine::build(lookup, None)
+    }
+
+    /// An engine whose `env(...)` reads only what `grants` allows: for collection and request
+    /// files. A refused read is an error naming the variable and how to grant it.
+    pub fn granted(lookup: EnvLookup, grants: EnvGrants) -> Engine {
+        Engine::build(lookup, Some(grants))
+    }
+
+    fn build(lookup: EnvLookup, grants: Option<EnvGrants>) -> Engine {
         let mut env = Environment::new();
         // Requests are not HTML: a `&` in a form value must stay a `&`.
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -62,6 +104,14 @@ impl Engine {
         env.add_filter("b64encode", base64_encode);
         env.add_filter("b64decode", base64_decode);
         env.add_function("env", move |name: String, default: Option<String>| {
+            if let Some(grants) = &grants
+                && !grants.allows(&name)
+            {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{NOT_GRANTED}`{name}` is not granted to the collection"),
+                ));
+            }
             lookup(&name).or(default).ok_or_else(|| {
                 minijinja::Error::new(
                     ErrorKind::InvalidOperation,
@@ -231,6 +281,18 @@ fn to_diagnostic(t: &Tmpl, e: &minijinja::Error, missing: Option<String>) -> Dia
             Diagnostic::new(format!("{}: {detail}", e.kind()))
                 .at(spot)
                 .help("available: filters `base64`, `b64decode`, `urlencode` and minijinja's built-ins; functions `env`, `uuid`, `now`, `timestamp`, `timestamp_ms`")
+        }
+        _ if detail.starts_with(NOT_GRANTED) => {
+            let name = detail.split('`').nth(1).unwrap_or_default().to_string();
+            Diagnostic::new(detail.clone())
+                .at(spot.narrow_to(&name))
+                .label("read here")
+                .note(format!(
+                    "collection and request files are shared and imported: their `env(...)` reads only `{FREE_PREFIX}*` and the names you grant (environment files read any)"
+                ))
+                .help(format!(
+                    "grant it with `--allow-env {name}`, or `allow_env: [{name}]` in the environment file"
+                ))
         }
         _ if detail.starts_with("environment variable `") => {
             let name = detail.split('`').nth(1).unwrap_or_default().to_string();

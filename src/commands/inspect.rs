@@ -27,6 +27,7 @@ pub(crate) fn check(target: &Target) -> Result<i32> {
             &loaded.vars,
             Settings::default(),
             Arc::clone(&lookup),
+            &loaded.allow_env,
         )?;
         run.precheck(None)?;
     }
@@ -72,6 +73,7 @@ pub(crate) fn print_curl(
         &loaded.vars,
         settings,
         Arc::clone(&loaded.lookup),
+        &loaded.allow_env,
     )?;
     attach_existing_state(&mut run, target.state.as_deref())?;
     run.precheck(None)?;
@@ -107,6 +109,7 @@ pub(crate) fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
         &loaded.vars,
         settings,
         lookup,
+        &loaded.allow_env,
     )?;
     let explained = attach_existing_state(&mut run, target.state.as_deref())?;
     let rows: Vec<[String; 3]> = run

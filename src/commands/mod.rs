@@ -25,6 +25,8 @@ pub(crate) struct Loaded {
     /// `--var-file` values, then `--var` values: later ones win.
     vars: Vec<(String, String, Origin)>,
     lookup: EnvLookup,
+    /// `--allow-env`: OS variables the collection's `env(...)` may read.
+    allow_env: Vec<String>,
 }
 
 pub(crate) fn load(target: &Target) -> Result<Loaded> {
@@ -55,6 +57,7 @@ pub(crate) fn load(target: &Target) -> Result<Loaded> {
         environments,
         vars,
         lookup,
+        allow_env: target.allow_env.clone(),
     })
 }
 

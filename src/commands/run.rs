@@ -44,6 +44,7 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
             &loaded.vars,
             settings.clone(),
             Arc::clone(&loaded.lookup),
+            &loaded.allow_env,
         )?;
         runs.push(run);
     }

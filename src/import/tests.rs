@@ -117,6 +117,7 @@ fn check(imported: &Imported, vars: &[(&str, &str)], os: &[(&str, &str)]) {
         &vars,
         Settings::default(),
         lookup_from(os),
+        &[],
     )
     .unwrap_or_else(|e| panic!("{}", e.render(false)));
     run.precheck(None)
@@ -911,7 +912,7 @@ fn a_v21_collection_is_converted_rule_by_rule() {
             "variables": {
                 "search": "ann",
                 "user_name": "Ann",
-                "password": "{{ env('POSTMAN_PASSWORD') }}",
+                "password": "{{ env('COURIER_POSTMAN_PASSWORD') }}",
                 "api_key_value": "k-123",
                 "api_key": "{{ api_key_value }}"
             },
@@ -919,7 +920,7 @@ fn a_v21_collection_is_converted_rule_by_rule() {
         })
     );
     assert!(
-        notes.contains("`password` from POSTMAN_PASSWORD"),
+        notes.contains("`password` from COURIER_POSTMAN_PASSWORD"),
         "{notes}"
     );
     assert!(notes.contains("`api_key_value` looks secret"), "{notes}");
@@ -938,7 +939,7 @@ fn a_v21_collection_is_converted_rule_by_rule() {
             ("user_id", "7"),
             ("access_token", "a"),
         ],
-        &[("POSTMAN_PASSWORD", "pw")],
+        &[("COURIER_POSTMAN_PASSWORD", "pw")],
     );
 }
 
@@ -968,6 +969,7 @@ fn a_rendered_request_carries_the_postman_values() {
         &vars,
         Settings::default(),
         lookup_from(HashMap::new()),
+        &[],
     )
     .unwrap();
     run.precheck(None).unwrap();
@@ -1426,11 +1428,11 @@ fn secret_values_are_written_to_no_file() {
     let env = imported.yaml("environments/production.yaml");
     assert_eq!(
         env["variables"]["api_token"],
-        "{{ env('POSTMAN_API_TOKEN') }}"
+        "{{ env('COURIER_POSTMAN_API_TOKEN') }}"
     );
     assert_eq!(
         env["variables"]["clientSecret"],
-        "{{ env('POSTMAN_CLIENT_SECRET') }}"
+        "{{ env('COURIER_POSTMAN_CLIENT_SECRET') }}"
     );
     assert_eq!(env["variables"]["password"], "written-on-purpose");
     assert_eq!(
@@ -1443,15 +1445,15 @@ fn secret_values_are_written_to_no_file() {
     );
     assert_eq!(
         imported.yaml("collection.yaml")["variables"]["vault"],
-        "{{ env('POSTMAN_VAULT') }}"
+        "{{ env('COURIER_POSTMAN_VAULT') }}"
     );
     check(
         &imported,
         &[],
         &[
-            ("POSTMAN_API_TOKEN", "t"),
-            ("POSTMAN_CLIENT_SECRET", "c"),
-            ("POSTMAN_VAULT", "v"),
+            ("COURIER_POSTMAN_API_TOKEN", "t"),
+            ("COURIER_POSTMAN_CLIENT_SECRET", "c"),
+            ("COURIER_POSTMAN_VAULT", "v"),
         ],
     );
 }

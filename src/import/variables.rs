@@ -1,7 +1,7 @@
 //! Postman variable lists (collection `variable`, environment `values`) as courier `variables:`
 //! and `secrets:`, and environment exports as courier environment files.
 //!
-//! A value Postman marks `secret` is never written: it becomes `{{ env('POSTMAN_NAME') }}`, read
+//! A value Postman marks `secret` is never written: it becomes `{{ env('COURIER_POSTMAN_NAME') }}`, read
 //! from the OS environment when courier runs, and its name is listed under `secrets:`. Names
 //! that look like credentials (`api_key`, `token`, `password`) are listed under `secrets:` too,
 //! so courier masks them; their values are written as exported, and the import says so.
@@ -38,7 +38,8 @@ pub(super) fn convert(names: &mut Names, list: &[KeyValue]) -> Variables {
         };
         let name = names.courier(postman_name);
         let value = if entry.kind.as_deref() == Some("secret") {
-            let os = format!("POSTMAN_{}", upper_snake(postman_name));
+            // `COURIER_*`: the prefix a collection may read without a grant (see `EnvGrants`).
+            let os = format!("COURIER_POSTMAN_{}", upper_snake(postman_name));
             out.from_os.retain(|(n, _)| *n != name);
             out.from_os.push((name.clone(), os.clone()));
             push_once(&mut out.secrets, &name);

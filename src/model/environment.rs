@@ -38,6 +38,11 @@ pub(crate) struct EnvironmentDoc {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     persist: Vec<Spanned<String>>,
+    /// OS variables that `env("NAME")` in the collection and request files may read, besides
+    /// `COURIER_*`; `PREFIX*` grants a prefix. This file's own templates read any. Example:
+    /// `[ZOOM_API_BASE, ACME_*]`.
+    #[serde(default)]
+    allow_env: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +56,8 @@ pub struct Environment {
     pub persist: Vec<String>,
     /// The same names with where the file lists them.
     pub persist_listed: Vec<Listed>,
+    /// OS variables the collection's `env(...)` may read (`allow_env:`).
+    pub allow_env: Vec<String>,
 }
 
 pub fn load_environment(path: &Path) -> Result<Environment> {
@@ -68,6 +75,7 @@ pub fn load_environment(path: &Path) -> Result<Environment> {
         secrets: names(doc.secrets),
         persist_listed: listed(&file, &doc.persist),
         persist: names(doc.persist),
+        allow_env: doc.allow_env,
         file,
     })
 }

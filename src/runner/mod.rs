@@ -26,7 +26,7 @@ use crate::http::{Client, ClientOptions, Exchange, Outgoing, TransportError, Wat
 use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
 use crate::state::{StateFile, Winner};
-use crate::template::{Engine, EnvLookup};
+use crate::template::{Engine, EnvGrants, EnvLookup};
 pub use passes::{DataRow, Pass, Passes};
 pub use result::{CheckResult, NotRun, RequestResult, Summary};
 pub use retry::RetryPolicy;
@@ -232,6 +232,7 @@ impl<'a> Run<'a> {
         cli_vars: &[(String, String, Origin)],
         settings: Settings,
         lookup: EnvLookup,
+        grants: &[String],
     ) -> Result<Run<'a>> {
         let selected = settings.selection.apply(collection)?;
         let listed: BTreeSet<String> = collection
@@ -241,7 +242,17 @@ impl<'a> Run<'a> {
             .cloned()
             .collect();
         let (lookup, os_secrets) = watch_secret_reads(lookup, listed);
-        let mut engine = Engine::new(lookup);
+        // Environment files are the user's own and read any OS variable; collection and
+        // request files only what the user grants.
+        let grants = EnvGrants::new(
+            grants.iter().cloned().chain(
+                environment
+                    .into_iter()
+                    .flat_map(|e| e.allow_env.iter().cloned()),
+            ),
+        );
+        let environment_engine = Engine::new(Arc::clone(&lookup));
+        let mut engine = Engine::granted(lookup, grants);
         for request in &collection.requests {
             for template in build::templates(request) {
                 engine.compile(template)?;
@@ -255,7 +266,12 @@ impl<'a> Run<'a> {
             Origin::Collection,
         )?;
         if let Some(env) = environment {
-            define(&engine, &mut base, &env.variables, Origin::Environment)?;
+            define(
+                &environment_engine,
+                &mut base,
+                &env.variables,
+                Origin::Environment,
+            )?;
         }
         let overrides: Vec<(String, Value, Origin)> = cli_vars
             .iter()

@@ -156,7 +156,7 @@ fn a_secret_environment_value_is_written_nowhere() {
         assert!(!text.contains(SECRET), "{path} holds the secret value");
     }
     assert!(
-        files[env_file].contains("PASSWORD: \"{{ env('POSTMAN_PASSWORD') }}\""),
+        files[env_file].contains("PASSWORD: \"{{ env('COURIER_POSTMAN_PASSWORD') }}\""),
         "{}",
         files[env_file]
     );
@@ -173,5 +173,8 @@ fn a_secret_environment_value_is_written_nowhere() {
     }
     let check = support::run(&args);
     assert_eq!(check.code, 0, "{check}");
-    assert!(check.stdout.contains("needs POSTMAN_PASSWORD"), "{check}");
+    assert!(
+        check.stdout.contains("needs COURIER_POSTMAN_PASSWORD"),
+        "{check}"
+    );
 }

@@ -593,3 +593,49 @@ fn what_the_wire_would_refuse_is_refused_before_the_refresh() {
     t.assert_shows(&["the URL is at least 70", "long.yaml:3:"]);
     assert_eq!(zoom.hits(), 0, "the refresh was spent");
 }
+
+#[test]
+fn a_collection_reads_only_the_os_variables_it_is_granted() {
+    let server = support::Server::answering_json(r#"{"ok": true}"#);
+    let request =
+        "name: Leak\nmethod: GET\nurl: \"{{ base_url }}/?k={{ env('AWS_SECRET_ACCESS_KEY') }}\"\n";
+    let project = Project::collection(&[("leak.yaml", request)])
+        .with("granting.yaml", "variables: {}\nallow_env: [AWS_*]\n");
+    let run = |extra: &[&str]| {
+        let mut command = support::courier();
+        command
+            .args(["run", &project.dir(), "--var"])
+            .arg(format!("base_url={}", server.url()))
+            .args(extra)
+            .env("AWS_SECRET_ACCESS_KEY", "runner-secret-key-value");
+        support::transcript(&mut command)
+    };
+
+    let refused = run(&[]);
+    assert_eq!(refused.code, 2, "{refused}");
+    assert_eq!(server.hits(), 0, "the OS secret was sent");
+    refused.assert_shows(&[
+        "`AWS_SECRET_ACCESS_KEY` is not granted to the collection",
+        "leak.yaml:3:",
+        "--allow-env AWS_SECRET_ACCESS_KEY",
+    ]);
+    refused.assert_hides(&["runner-secret-key-value"]);
+    let check = support::run(["check", &project.dir(), "--var", "base_url=http://x"]);
+    assert_eq!(check.code, 2, "{check}");
+
+    let granted = run(&["--allow-env", "AWS_SECRET_ACCESS_KEY"]);
+    assert_eq!(granted.code, 0, "{granted}");
+    let by_environment = run(&["--env", &project.file("granting.yaml")]);
+    assert_eq!(by_environment.code, 0, "{by_environment}");
+    assert_eq!(server.hits(), 2);
+    // Both masked: the name looks secret.
+    granted.assert_hides(&["runner-secret-key-value"]);
+}
+
+#[test]
+fn a_refused_os_variable_read_says_how_to_grant_it() {
+    let request = "name: Leak\nmethod: GET\nurl: \"http://127.0.0.1:1/?k={{ env('HOME') }}&c={{ env('COURIER_FREE', 'x') }}\"\n";
+    let project = Project::collection(&[("leak.yaml", request)]);
+    let t = support::run(["check", &project.dir()]);
+    assert_transcript!(t);
+}
