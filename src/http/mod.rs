@@ -309,6 +309,14 @@ fn configured(options: &ClientOptions) -> Result<reqwest::ClientBuilder, crate::
                 "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
             )
         })?;
+        // A file with no certificate block parses as an empty bundle: refuse it now rather
+        // than at the first `https://` request, or never.
+        if certs.is_empty() {
+            return Err(usage_error(
+                "the `--cacert` file holds no certificate".into(),
+                "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
+            ));
+        }
         builder = builder.tls_certs_merge(certs);
     }
     if let Some(proxy) = &options.proxy {

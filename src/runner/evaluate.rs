@@ -203,8 +203,15 @@ fn json_or_why<'d, 'b>(
         } else {
             ""
         };
+        // Valid JSON nested past the parser's recursion limit is JSON all the same: say so.
+        let too_deep = serde_json::from_str::<serde_json::Value>(&text)
+            .is_err_and(|e| e.to_string().starts_with("recursion limit exceeded"));
         if text.trim().is_empty() {
             format!("the body is empty (content-type {content_type}), not JSON")
+        } else if too_deep {
+            format!(
+                "the body is JSON nested more than 128 levels deep, deeper than courier reads (content-type {content_type})"
+            )
         } else {
             format!("the body is not JSON (content-type {content_type}): {preview}{more}")
         }

@@ -639,3 +639,32 @@ fn a_refused_os_variable_read_says_how_to_grant_it() {
     let t = support::run(["check", &project.dir()]);
     assert_transcript!(t);
 }
+
+#[test]
+fn json_nested_too_deep_is_not_called_not_json() {
+    let deep: &'static str =
+        Box::leak(format!("{}1{}", "[".repeat(200), "]".repeat(200)).into_boxed_str());
+    let server = support::Server::answering_json(deep);
+    let project = Project::collection(&[(
+        "get.yaml",
+        "name: Deep\nmethod: GET\nurl: \"{{ base_url }}/\"\nassert:\n  json:\n    $[0]: { exists: true }\n",
+    )]);
+    let t = support::run([
+        "run",
+        &project.dir(),
+        "--var",
+        &format!("base_url={}", server.url()),
+    ]);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&["nested more than 128 levels deep"]);
+}
+
+#[test]
+fn a_cacert_without_certificates_is_refused_even_for_http() {
+    let zoom = support::emulator();
+    let project = Project::new(&[("ca.pem", "this is not a certificate\n")]);
+    let t = support::run_bundled(&zoom.base_url(), &["--cacert", &project.file("ca.pem")]);
+    assert_eq!(t.code, 2, "{t}");
+    assert_eq!(zoom.hits(), 0);
+    t.assert_shows(&["holds no certificate"]);
+}
