@@ -29,13 +29,19 @@ pub(crate) struct Loaded {
     allow_env: Vec<String>,
 }
 
-pub(crate) fn load(target: &Target) -> Result<Loaded> {
+/// What every environment of a run shares, loaded once; `courier run` loads each environment
+/// file only when its turn comes.
+pub(crate) struct Base {
+    collection: Collection,
+    /// `--var-file` values, then `--var` values: later ones win.
+    vars: Vec<(String, String, Origin)>,
+    lookup: EnvLookup,
+    /// `--allow-env`: OS variables the collection's `env(...)` may read.
+    allow_env: Vec<String>,
+}
+
+pub(crate) fn load_base(target: &Target) -> Result<Base> {
     let collection = model::load_collection(&target.collection)?;
-    let environments = target
-        .environments
-        .iter()
-        .map(|path| model::load_environment(path))
-        .collect::<Result<Vec<_>>>()?;
     let mut vars = Vec::new();
     for file in &target.var_files {
         let origin = Origin::VarFile(file.clone());
@@ -52,12 +58,32 @@ pub(crate) fn load(target: &Target) -> Result<Loaded> {
             .map(|(k, v)| (k.clone(), v.clone(), Origin::CommandLine)),
     );
     let lookup = inputs::lookup(inputs::load_env_files(&target.env_files)?);
+    Ok(Base {
+        collection,
+        vars,
+        lookup,
+        allow_env: target.allow_env.clone(),
+    })
+}
+
+pub(crate) fn load(target: &Target) -> Result<Loaded> {
+    let Base {
+        collection,
+        vars,
+        lookup,
+        allow_env,
+    } = load_base(target)?;
+    let environments = target
+        .environments
+        .iter()
+        .map(|path| model::load_environment(path))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Loaded {
         collection,
         environments,
         vars,
         lookup,
-        allow_env: target.allow_env.clone(),
+        allow_env,
     })
 }
 

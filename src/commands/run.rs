@@ -5,9 +5,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use crate::mock::zoom::{Seed, ZoomMock};
 use crate::report_error;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{attach_existing_state, load, state_path};
+use super::{Base, attach_existing_state, load, load_base, state_path};
 use crate::cli::{Colors, RunConfig};
 use crate::error::{self, Error, Result};
 use crate::model::Environment;
@@ -18,7 +19,10 @@ use crate::{http, report, state};
 const SEED_VARIABLES: [&str; 3] = ["ClientID", "ClientSecret", "refresh_token"];
 
 pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
-    let loaded = load(&config.target)?;
+    if config.dry_run {
+        return dry_run(&config);
+    }
+    let base = load_base(&config.target)?;
     let rows = config
         .data
         .as_deref()
@@ -31,91 +35,298 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     if config.insecure {
         eprintln!("warning: --insecure is on: TLS certificates are not checked");
     }
+    let paths: Vec<Option<PathBuf>> = if config.target.environments.is_empty() {
+        vec![None]
+    } else {
+        config
+            .target
+            .environments
+            .iter()
+            .cloned()
+            .map(Some)
+            .collect()
+    };
+    refuse_shared_state(&config, &paths)?;
+    let selected = settings.selection.apply(&base.collection)?;
+    let tenants = plan_passes(&paths, &config, rows.as_deref());
+    if tenants.is_empty() || selected.is_empty() {
+        return nothing_to_send(&config, &base.collection, rows.as_deref());
+    }
+    let single = paths.len() == 1;
+    // Kept alive until the run ends; dropping it stops the emulator.
+    let emulator = match config.mock_zoom {
+        true => Some(start_emulator(&base, &tenants[0], &settings).await?),
+        false => None,
+    };
+    let emulator_url = emulator
+        .as_ref()
+        .map(|e| serde_json::Value::String(e.base_url()));
+    if let Some(emulator) = &emulator {
+        eprintln!(
+            "using the embedded Zoom OAuth emulator at {}",
+            emulator.base_url()
+        );
+    }
+    let client = http::Client::new(&settings.client)?;
+
+    let total_passes: usize = tenants.iter().map(|t| t.passes.len()).sum();
+    let mut reporters = reporters(&config, colors, selected.len() * total_passes);
+    let context = Context {
+        base: &base,
+        config: &config,
+        settings: &settings,
+        sample: rows.as_ref().and_then(|rows| rows.first()),
+        emulator_url,
+        client: &client,
+        total_passes,
+        single,
+        started: std::cell::Cell::new(false),
+        permits: tokio::sync::Semaphore::new(config.jobs.max(1)),
+    };
+    let started_at = std::time::Instant::now();
+    let shared = runner::passes::Shared::new(&mut reporters);
+    let mut summary = runner::Summary::default();
+    let mut merged = crate::secrets::Redactor::default();
+    let mut exported = Vec::new();
+    {
+        use futures_util::StreamExt as _;
+        // At most `--jobs` environments are open at once (loaded, locked, prechecked): a
+        // thousand tenants under `ulimit -n 1024` hold a handful of locks, and memory holds
+        // only what the reports need of the ones done.
+        let mut outcomes = futures_util::stream::iter(tenants)
+            .map(|tenant| {
+                let context = &context;
+                let shared = &shared;
+                async move {
+                    let label = tenant.path.clone();
+                    (label, run_tenant(context, tenant, shared).await)
+                }
+            })
+            .buffer_unordered(config.jobs.max(1));
+        while let Some((path, outcome)) = outcomes.next().await {
+            match outcome {
+                Ok(outcome) => {
+                    summary.merge(outcome.summary);
+                    merged.merge(&outcome.redactor);
+                    exported.extend(outcome.exported);
+                }
+                // With one environment, nothing was sent: the error is the run's.
+                Err(e) if single => return Err(e),
+                // With several, that environment sends nothing and the others go on.
+                Err(e) => {
+                    report_error(&e, colors);
+                    summary.invalid = true;
+                    let shown = path
+                        .as_deref()
+                        .map_or_else(String::new, |p| p.display().to_string());
+                    for request in &selected {
+                        summary.not_run(
+                            request,
+                            format!("the preflight of `{shown}` failed (see the error above); nothing was sent for it"),
+                            path.as_deref().map(env_label),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    summary.duration = started_at.elapsed();
+    {
+        let mut reporter = shared.reporter();
+        if !context.started.get() {
+            reporter.start(&context.start_without_run(&selected), &merged);
+        }
+        reporter.finish(&summary, &merged);
+    }
+    let mut code = summary.exit_code();
+    for e in reporters.errors() {
+        report_error(e, colors);
+        code = code.max(error::exit::INVALID_INPUT);
+    }
+    if let Some(path) = &config.export_vars
+        && let Err(e) = export_vars(path, &exported)
+    {
+        report_error(&e, colors);
+        code = code.max(error::exit::INVALID_INPUT);
+    }
+    drop(emulator);
+    Ok(code)
+}
+
+/// `--dry-run`: every environment loaded, checked and rendered, nothing sent.
+fn dry_run(config: &RunConfig) -> Result<i32> {
+    let loaded = load(&config.target)?;
+    let settings = run_settings(config)?;
+    let rows = config
+        .data
+        .as_deref()
+        .map(runner::passes::load_data)
+        .transpose()?;
+    let sample = rows.as_ref().and_then(|rows| rows.first());
     let environments: Vec<Option<&Environment>> = if loaded.environments.is_empty() {
         vec![None]
     } else {
         loaded.environments.iter().map(Some).collect()
     };
-    let mut runs = Vec::with_capacity(environments.len());
-    for environment in &environments {
-        let run = Run::new(
+    let mut out = std::io::stdout().lock();
+    for environment in environments {
+        let mut run = Run::new(
             &loaded.collection,
-            *environment,
+            environment,
             &loaded.vars,
             settings.clone(),
             Arc::clone(&loaded.lookup),
             &loaded.allow_env,
         )?;
-        runs.push(run);
-    }
-    let sample = rows.as_ref().and_then(|rows| rows.first());
-    if config.dry_run {
-        let mut out = std::io::stdout().lock();
-        for run in &mut runs {
-            attach_existing_state(run, config.target.state.as_deref())?;
-            run.precheck(sample)?;
-            for (request, outgoing) in run.render_offline()? {
-                let text = report::preview::as_http(&request.name, &outgoing, run.redactor());
-                let _ = writeln!(out, "{text}");
-            }
-        }
-        return Ok(error::exit::OK);
-    }
-    let mut planned = plan_passes(runs, &environments, &config, rows.as_deref());
-    let mut paths = Vec::with_capacity(planned.len());
-    for ((run, _), environment) in planned.iter().zip(&environments) {
-        let env_path = environment.map(|e| e.file.path.as_path());
-        paths.push(state_path(
-            run,
-            config.target.state.as_deref(),
-            env_path,
-            config.mock_zoom,
-        )?);
-    }
-    refuse_shared_state(&paths, &environments)?;
-    for ((run, _), path) in planned.iter_mut().zip(paths) {
-        if let Some(path) = path {
-            let state = state::StateFile::open(&path, config.lock_timeout)?;
-            for warning in state.warnings() {
-                eprintln!("warning: {warning}");
-            }
-            for line in run.attach_state(state) {
-                if config.verbose || line.contains("restart") {
-                    eprintln!("state {}: {line}", path.display());
-                }
-            }
-        }
-    }
-    planned.retain(|(_, passes)| !passes.is_empty());
-    if planned.iter().all(|(run, _)| run.selected_count() == 0) {
-        return nothing_to_send(&config, &loaded.collection, rows.as_deref());
-    }
-    // Kept alive until the run ends; dropping it stops the emulator.
-    let _emulator = match (config.mock_zoom, planned.first()) {
-        (true, Some((first, _))) => {
-            let emulator = start_emulator(first).await?;
-            let url = serde_json::Value::String(emulator.base_url());
-            for (run, _) in &mut planned {
-                run.set("base_url", url.clone(), Origin::Emulator);
-            }
-            eprintln!(
-                "using the embedded Zoom OAuth emulator at {}",
-                emulator.base_url()
-            );
-            Some(emulator)
-        }
-        _ => None,
-    };
-    // Every environment is checked before any request is sent.
-    for (run, _) in &planned {
+        attach_existing_state(&mut run, config.target.state.as_deref())?;
         run.precheck(sample)?;
+        for (request, outgoing) in run.render_offline()? {
+            let text = report::preview::as_http(&request.name, &outgoing, run.redactor());
+            let _ = writeln!(out, "{text}");
+        }
     }
-    let mut planned = spread(planned, config.jobs);
+    Ok(error::exit::OK)
+}
 
+/// What every environment's part of the run shares.
+struct Context<'c> {
+    base: &'c Base,
+    config: &'c RunConfig,
+    settings: &'c Settings,
+    sample: Option<&'c runner::DataRow>,
+    emulator_url: Option<serde_json::Value>,
+    client: &'c http::Client,
+    total_passes: usize,
+    /// One environment (or none): its preflight error is the run's.
+    single: bool,
+    /// Whether reporters were told the run started: by the first environment ready to send.
+    started: std::cell::Cell<bool>,
+    /// At most `--jobs` passes at a time, across environments.
+    permits: tokio::sync::Semaphore,
+}
+
+impl<'c> Context<'c> {
+    /// What reporters learn when no environment got as far as sending.
+    fn start_without_run(&self, selected: &[&'c crate::model::Request]) -> runner::RunStart<'c> {
+        runner::RunStart {
+            collection: &self.base.collection,
+            environment: None,
+            selected: selected.iter().map(|r| r.name.as_str()).collect(),
+            passes: self.total_passes,
+            started_at: std::time::SystemTime::now(),
+        }
+    }
+}
+
+/// One environment's share of the run, planned before anything is loaded.
+struct Tenant {
+    path: Option<PathBuf>,
+    passes: runner::Passes,
+}
+
+/// What an environment's part of the run leaves for the end of the run.
+struct Outcome {
+    summary: runner::Summary,
+    redactor: crate::secrets::Redactor,
+    /// Its persistent values, for `--export-vars`.
+    exported: Vec<(String, String)>,
+}
+
+/// Loads one environment, takes its state file's lock, prechecks it, runs its passes and lets
+/// go of everything but what the reports need. An error means nothing was sent for it.
+async fn run_tenant(
+    context: &Context<'_>,
+    tenant: Tenant,
+    shared: &runner::passes::Shared<'_>,
+) -> Result<Outcome> {
+    let config = context.config;
+    let environment = tenant
+        .path
+        .as_deref()
+        .map(crate::model::load_environment)
+        .transpose()?;
+    let mut run = Run::new(
+        &context.base.collection,
+        environment.as_ref(),
+        &context.base.vars,
+        context.settings.clone(),
+        Arc::clone(&context.base.lookup),
+        &context.base.allow_env,
+    )?;
+    if let Some(url) = &context.emulator_url {
+        run.set("base_url", url.clone(), Origin::Emulator);
+    }
+    if let Some(path) = state_path(
+        &run,
+        config.target.state.as_deref(),
+        tenant.path.as_deref(),
+        config.mock_zoom,
+    )? {
+        let state = state::StateFile::open(&path, config.lock_timeout)?;
+        for warning in state.warnings() {
+            eprintln!("warning: {warning}");
+        }
+        for line in run.attach_state(state) {
+            if config.verbose || line.contains("restart") {
+                eprintln!("state {}: {line}", path.display());
+            }
+        }
+    }
+    run.precheck(context.sample)?;
+    {
+        let mut reporter = shared.handle();
+        run.announce_secrets(&mut reporter);
+        if !context.started.replace(true) {
+            let mut start = run.start_info(std::time::SystemTime::now());
+            if !context.single {
+                start.environment = None;
+            }
+            start.passes = context.total_passes;
+            runner::Reporter::start(&mut reporter, &start, run.redactor());
+        }
+    }
+    let parts =
+        spread(run, tenant.passes, config.jobs)
+            .into_iter()
+            .map(|(mut run, passes)| async move {
+                let mut summary = runner::Summary::default();
+                for pass in passes.iter() {
+                    let Ok(_permit) = context.permits.acquire().await else {
+                        break;
+                    };
+                    run.run_pass(context.client, &pass, &mut shared.handle(), &mut summary)
+                        .await;
+                }
+                // A token that could not be saved needs someone to act: say so where CI logs
+                // errors too.
+                for notice in run.state_notices() {
+                    eprintln!("state: {notice}");
+                }
+                if let Some(message) = run.state_error() {
+                    eprintln!("{message}");
+                }
+                (summary, run.redactor().clone(), run.persistent_values())
+            });
+    let mut outcome = Outcome {
+        summary: runner::Summary::default(),
+        redactor: crate::secrets::Redactor::default(),
+        exported: Vec::new(),
+    };
+    for (summary, redactor, exported) in futures_util::future::join_all(parts).await {
+        outcome.summary.merge(summary);
+        outcome.redactor.merge(&redactor);
+        outcome.exported.extend(exported);
+    }
+    Ok(outcome)
+}
+
+/// The reporters the command line asks for: the console always, GitHub's under GitHub Actions,
+/// the report files, and a progress bar on a terminal.
+fn reporters(config: &RunConfig, colors: Colors, total: usize) -> report::Fanout<'static> {
     let stdout = std::io::stdout();
     let mut reporters = report::Fanout::new();
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(std::path::PathBuf::from);
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from);
         reporters.push(report::github::GithubReport::new(
             summary,
             std::io::stdout(),
@@ -127,10 +338,6 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
         // Not a terminal: nobody watches line by line, and a large run prints a lot.
         Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
     };
-    let total: usize = planned
-        .iter()
-        .map(|(run, passes)| run.selected_count() * passes.len())
-        .sum();
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = report::progress::Progress::new(total as u64, on_terminal && !config.quiet);
     reporters.push(
@@ -148,75 +355,36 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     if let Some(path) = &config.report_html {
         reporters.push(report::html::HtmlReport::new(path.clone()));
     }
-    let client = http::Client::new(&settings.client)?;
-    let summary = runner::passes::run_all(&mut planned, &client, config.jobs, &mut reporters).await;
-    let mut code = summary.exit_code();
-    // A token that could not be saved needs someone to act: say so where CI logs errors too.
-    for (run, _) in &planned {
-        for notice in run.state_notices() {
-            eprintln!("state: {notice}");
-        }
-        if let Some(message) = run.state_error() {
-            eprintln!("{message}");
-        }
-    }
-    for e in reporters.errors() {
-        report_error(e, colors);
-        code = code.max(error::exit::INVALID_INPUT);
-    }
-    if let Some(path) = &config.export_vars {
-        let values: Vec<(String, String)> = planned
-            .iter()
-            .flat_map(|(run, _)| run.persistent_values())
-            .collect();
-        if let Err(e) = export_vars(path, &values) {
-            report_error(&e, colors);
-            code = code.max(error::exit::INVALID_INPUT);
-        }
-    }
-    Ok(code)
+    reporters
 }
 
 /// Two environments of one run cannot share a state file: each holds the lock for its whole
 /// run, so the second would wait on the first, which is this same process, for the whole
-/// `--lock-timeout`; and their tokens would overwrite each other. Refused before any lock.
-fn refuse_shared_state(
-    paths: &[Option<std::path::PathBuf>],
-    environments: &[Option<&Environment>],
-) -> Result<()> {
-    let key = |path: &std::path::Path| {
-        let path = state::resolve_links(path);
-        let folder = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .and_then(|p| p.canonicalize().ok());
-        match (folder, path.file_name()) {
-            (Some(folder), Some(name)) => folder.join(name),
-            _ => path,
-        }
+/// `--lock-timeout`; and their tokens would overwrite each other. Refused before any lock:
+/// `--state` with several environments, or one environment file given twice.
+fn refuse_shared_state(config: &RunConfig, paths: &[Option<PathBuf>]) -> Result<()> {
+    let refuse = |first: &std::path::Path, second: &std::path::Path, state: &std::path::Path| {
+        Err(Error::Usage {
+            message: format!(
+                "`{}` and `{}` would share the state file `{}`",
+                first.display(),
+                second.display(),
+                state.display()
+            ),
+            help: Some(
+                "each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into(),
+            ),
+        })
     };
-    let keys: Vec<Option<std::path::PathBuf>> =
-        paths.iter().map(|p| p.as_deref().map(key)).collect();
+    let envs: Vec<&PathBuf> = paths.iter().flatten().collect();
+    if let (Some(state), [first, second, ..]) = (&config.target.state, envs.as_slice()) {
+        return refuse(first, second, state);
+    }
+    let key = |path: &std::path::Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let keys: Vec<PathBuf> = envs.iter().map(|p| key(p)).collect();
     for (i, this) in keys.iter().enumerate() {
-        let Some(this) = this else { continue };
-        if let Some(j) = keys[..i].iter().position(|k| k.as_ref() == Some(this)) {
-            let name = |k: usize| {
-                environments[k].map_or_else(
-                    || "the run".to_string(),
-                    |e| format!("`{}`", e.file.path.display()),
-                )
-            };
-            return Err(Error::Usage {
-                message: format!(
-                    "{} and {} would share the state file `{}`",
-                    name(j),
-                    name(i),
-                    paths[i].as_deref().unwrap_or(this).display()
-                ),
-                help: Some(
-                    "each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into(),
-                ),
-            });
+        if let Some(j) = keys[..i].iter().position(|k| k == this) {
+            return refuse(envs[j], envs[i], &state::default_state_path(envs[i]));
         }
     }
     Ok(())
@@ -304,65 +472,65 @@ fn run_settings(config: &RunConfig) -> Result<Settings> {
 }
 
 /// Each environment's passes (iterations × data rows), then `--shard`'s slice of them all,
-/// numbered across environments in order. An environment wholly outside the slice keeps none.
-fn plan_passes<'a>(
-    runs: Vec<Run<'a>>,
-    environments: &[Option<&Environment>],
+/// numbered across environments in order. An environment wholly outside the slice is left
+/// out. Nothing is loaded: every environment has the same number of passes.
+fn plan_passes(
+    paths: &[Option<PathBuf>],
     config: &RunConfig,
     rows: Option<&[runner::DataRow]>,
-) -> Vec<(Run<'a>, runner::Passes)> {
-    let several = environments.len() > 1;
+) -> Vec<Tenant> {
+    let several = paths.len() > 1;
     let rows: Option<Arc<[runner::DataRow]>> = rows.map(Arc::from);
-    let mut planned: Vec<(Run<'a>, runner::Passes)> = runs
-        .into_iter()
-        .zip(environments)
-        .map(|(run, environment)| {
-            let label = environment.filter(|_| several).map(|e| {
-                e.file
-                    .path
-                    .file_stem()
-                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
-            });
-            (
-                run,
-                runner::Passes::new(config.iterations, rows.clone(), label),
-            )
+    let mut tenants: Vec<Tenant> = paths
+        .iter()
+        .map(|path| {
+            let label = path.as_deref().filter(|_| several).map(env_label);
+            Tenant {
+                path: path.clone(),
+                passes: runner::Passes::new(
+                    config.iterations,
+                    rows.clone(),
+                    label.map(|l| l.to_string()),
+                ),
+            }
         })
         .collect();
     if let Some(shard) = config.shard {
-        let total: usize = planned.iter().map(|(_, p)| p.total()).sum();
+        let total: usize = tenants.iter().map(|t| t.passes.total()).sum();
         let keep = shard.range(total);
         let mut offset = 0;
-        for (_, passes) in &mut planned {
-            let own = passes.total();
+        for tenant in &mut tenants {
+            let own = tenant.passes.total();
             let start = keep.start.saturating_sub(offset).min(own);
             let end = keep.end.saturating_sub(offset).min(own);
-            passes.restrict(start..end);
+            tenant.passes.restrict(start..end);
             offset += own;
         }
     }
-    planned
+    tenants.retain(|t| !t.passes.is_empty());
+    tenants
+}
+
+/// How reports name an environment's passes: its file name without the extension.
+fn env_label(path: &std::path::Path) -> Arc<str> {
+    path.file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+        .into()
 }
 
 /// With `--jobs` above 1, an environment without persistent variables has its passes dealt out
 /// to forks of its run so they can go at the same time; one with persistent variables keeps
 /// them in order, since each pass spends the token the previous one saved.
-fn spread(planned: Vec<(Run<'_>, runner::Passes)>, jobs: usize) -> Vec<(Run<'_>, runner::Passes)> {
-    let mut spread = Vec::new();
-    for (run, passes) in planned {
-        let ways = jobs.min(passes.len());
-        if ways <= 1 || !run.persistent_names().is_empty() {
-            spread.push((run, passes));
-            continue;
-        }
-        let mut hands = passes.deal(ways).into_iter();
-        let forks: Vec<Run<'_>> = (1..ways).map(|_| run.fork()).collect();
-        if let Some(first) = hands.next() {
-            spread.push((run, first));
-        }
-        spread.extend(forks.into_iter().zip(hands));
+fn spread(run: Run<'_>, passes: runner::Passes, jobs: usize) -> Vec<(Run<'_>, runner::Passes)> {
+    let ways = jobs.min(passes.len());
+    if ways <= 1 || !run.persistent_names().is_empty() {
+        return vec![(run, passes)];
     }
-    spread
+    let forks: Vec<Run<'_>> = (1..ways).map(|_| run.fork()).collect();
+    std::iter::once(run)
+        .chain(forks)
+        .zip(passes.deal(ways))
+        .collect()
 }
 
 /// `--export-vars`: the persistent values after the run, for a later CI step. JSON for a
@@ -399,7 +567,22 @@ fn dotenv_quote(value: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-async fn start_emulator(run: &Run<'_>) -> Result<ZoomMock> {
+/// Starts the emulator seeded from the first environment's `ClientID`, `ClientSecret` and
+/// `refresh_token`.
+async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Result<ZoomMock> {
+    let environment = first
+        .path
+        .as_deref()
+        .map(crate::model::load_environment)
+        .transpose()?;
+    let run = Run::new(
+        &base.collection,
+        environment.as_ref(),
+        &base.vars,
+        settings.clone(),
+        Arc::clone(&base.lookup),
+        &base.allow_env,
+    )?;
     let scope = run.scope();
     let value = |name: &str| {
         scope.text(name).ok_or_else(|| Error::Usage {

@@ -82,7 +82,7 @@ impl Selection {
     }
 
     /// The selected requests in run order; a `--request` that names no request is an error.
-    fn apply<'a>(&self, collection: &'a Collection) -> Result<Vec<&'a Request>> {
+    pub fn apply<'a>(&self, collection: &'a Collection) -> Result<Vec<&'a Request>> {
         for name in &self.requests {
             if !collection.requests.iter().any(|r| &r.name == name) {
                 let names = collection.requests.iter().map(|r| r.name.as_str());

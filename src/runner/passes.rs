@@ -2,22 +2,20 @@
 //! several `--env` files — and several at a time (`--jobs`), or a slice of them (`--shard`).
 //!
 //! A pass is one run of the selected requests, in order, with its own captures. Each
-//! environment is a [`Run`] with its own variables, state file and lock; its passes run one
+//! environment is a [`super::Run`] with its own variables, state file and lock; its passes run one
 //! after another when it has persistent variables (they spend a single-use token in turn), and
 //! may be spread over forked runs otherwise. All passes share one HTTP client and one reporter.
 
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{Reporter, RequestResult, Run, RunStart, Summary};
+use super::{Reporter, RequestResult, RunStart, Summary};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::error::{Error, Result};
-use crate::http::Client;
 use crate::secrets::Redactor;
 
 /// One row of a `--data` file: its values are variables between the environment and `--var`.
@@ -281,11 +279,29 @@ fn json_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>>
 
 /// Several concurrent passes report through one reporter. Each call borrows it only for the
 /// call, and nothing awaits inside a call, so the borrows never overlap.
-struct Shared<'r> {
+pub struct Shared<'r> {
     inner: RefCell<&'r mut dyn Reporter>,
 }
 
-struct Handle<'s, 'r>(&'s Shared<'r>);
+impl<'r> Shared<'r> {
+    pub fn new(reporter: &'r mut dyn Reporter) -> Shared<'r> {
+        Shared {
+            inner: RefCell::new(reporter),
+        }
+    }
+
+    /// A reporter to hand to one pass.
+    pub fn handle(&self) -> Handle<'_, 'r> {
+        Handle(self)
+    }
+
+    /// The reporter itself, for the run's start and finish; no pass may be under way.
+    pub fn reporter(&self) -> std::cell::RefMut<'_, &'r mut dyn Reporter> {
+        self.inner.borrow_mut()
+    }
+}
+
+pub struct Handle<'s, 'r>(&'s Shared<'r>);
 
 impl Reporter for Handle<'_, '_> {
     fn start(&mut self, run: &RunStart<'_>, redactor: &Redactor) {
@@ -300,61 +316,6 @@ impl Reporter for Handle<'_, '_> {
     fn secret_learned(&mut self, value: &str) {
         self.0.inner.borrow_mut().secret_learned(value);
     }
-}
-
-/// Runs every pass of every run, at most `jobs` passes at a time, and reports the whole as one
-/// run: one `start`, one `finish` with the counts of all passes.
-pub async fn run_all(
-    runs: &mut [(Run<'_>, Passes)],
-    client: &Client,
-    jobs: usize,
-    reporter: &mut dyn Reporter,
-) -> Summary {
-    let started = Instant::now();
-    for (run, _) in runs.iter_mut() {
-        run.announce_secrets(reporter);
-    }
-    let mut merged = Redactor::default();
-    for (run, _) in runs.iter() {
-        merged.merge(run.redactor());
-    }
-    if let Some((first, _)) = runs.first() {
-        let mut start = first.start_info(SystemTime::now());
-        // Forks of one environment (`--jobs`) are still one environment.
-        let first_env = first.environment().map(|e| &e.file.path);
-        if runs
-            .iter()
-            .any(|(run, _)| run.environment().map(|e| &e.file.path) != first_env)
-        {
-            start.environment = None;
-        }
-        start.passes = runs.iter().map(|(_, passes)| passes.len()).sum();
-        reporter.start(&start, &merged);
-    }
-    let shared = Shared {
-        inner: RefCell::new(reporter),
-    };
-    let permits = tokio::sync::Semaphore::new(jobs.max(1));
-    let (shared, permits) = (&shared, &permits);
-    let work = runs.iter_mut().map(|(run, passes)| async move {
-        let mut summary = Summary::default();
-        for pass in passes.iter() {
-            let Ok(_permit) = permits.acquire().await else {
-                break;
-            };
-            run.run_pass(client, &pass, &mut Handle(shared), &mut summary)
-                .await;
-        }
-        (summary, run.redactor().clone())
-    });
-    let mut summary = Summary::default();
-    for (part, redactor) in futures_util::future::join_all(work).await {
-        summary.merge(part);
-        merged.merge(&redactor);
-    }
-    summary.duration = started.elapsed();
-    shared.inner.borrow_mut().finish(&summary, &merged);
-    summary
 }
 
 #[cfg(test)]

@@ -668,3 +668,147 @@ fn a_cacert_without_certificates_is_refused_even_for_http() {
     assert_eq!(zoom.hits(), 0);
     t.assert_shows(&["holds no certificate"]);
 }
+
+/// `count` environment files `t00001.yaml`… in a new folder, each with its own `id` (and a
+/// refresh token, for collections that persist one).
+fn tenants(count: usize) -> Project {
+    let project = Project::new(&[]);
+    for i in 1..=count {
+        std::fs::write(
+            project.path().join(format!("t{i:05}.yaml")),
+            format!("variables:\n  id: \"{i}\"\n  ClientID: {CLIENT_ID}\n  ClientSecret: {CLIENT_SECRET}\n  refresh_token: rt-{i}\n"),
+        )
+        .unwrap();
+    }
+    project
+}
+
+/// `courier ARGS…` under `ulimit -n 1024` (the usual default), with its peak memory in KiB as
+/// `/usr/bin/time` measures it.
+fn under_default_limits(args: &[String]) -> (crate::support::Transcript, u64) {
+    let dir = Project::new(&[]);
+    let time = dir.file("time.txt");
+    let mut command = Command::new("sh");
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .arg("-c")
+        .arg("ulimit -n 1024 && exec /usr/bin/time -f %M -o \"$0\" \"$@\"")
+        .arg(&time)
+        .arg(env!("CARGO_BIN_EXE_courier"))
+        .args(args);
+    let t = support::transcript(&mut command);
+    let peak = std::fs::read_to_string(&time)
+        .ok()
+        .and_then(|s| s.trim().lines().last()?.parse().ok())
+        .unwrap_or_else(|| panic!("no peak memory from /usr/bin/time: {t}"));
+    (t, peak)
+}
+
+#[test]
+fn ten_thousand_environments_run_under_the_default_open_file_limit() {
+    let server = support::Server::answering_json(r#"{"ok": true}"#);
+    let project = Project::collection(&[(
+        "get.yaml",
+        "name: Get\nmethod: GET\nurl: \"{{ base_url }}/t/{{ id }}\"\nassert:\n  status: 200\n",
+    )]);
+    let run = |count: usize| {
+        let envs = tenants(count);
+        let args = vec![
+            "run".to_string(),
+            project.dir(),
+            "--env".into(),
+            format!("{}/t*.yaml", envs.dir()),
+            "--var".into(),
+            format!("base_url={}", server.url()),
+            "--quiet".into(),
+            "--jobs".into(),
+            "4".into(),
+        ];
+        under_default_limits(&args)
+    };
+    let (small, small_peak) = run(100);
+    assert_eq!(small.code, 0, "{small}");
+    let (large, large_peak) = run(10_000);
+    assert_eq!(large.code, 0, "{large}");
+    assert!(
+        large.stdout.contains("10000 requests: 10000 passed"),
+        "{large}"
+    );
+    assert_eq!(server.hits(), 10_100);
+    eprintln!("peak memory: {small_peak} KiB for 100 environments, {large_peak} KiB for 10,000");
+    // About 120 KiB per environment before: 1.2 GB for these. What is left per environment is
+    // what the closing reports need.
+    assert!(
+        large_peak < small_peak + 16 * 1024,
+        "peak {large_peak} KiB for 10,000 environments against {small_peak} KiB for 100"
+    );
+}
+
+#[test]
+fn fifteen_hundred_persisting_environments_hold_at_most_jobs_locks() {
+    let server = support::Server::start(|request| {
+        let token = request
+            .body
+            .split("refresh_token=")
+            .nth(1)
+            .unwrap_or("x")
+            .to_string();
+        Some(support::Reply::json(&format!(
+            r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"next-{token}","expires_in":3599,"scope":"user:read"}}"#
+        )))
+    });
+    let envs = tenants(1_500);
+    let args = vec![
+        "run".to_string(),
+        support::BUNDLED.into(),
+        "--env".into(),
+        format!("{}/t*.yaml", envs.dir()),
+        "--tag".into(),
+        "smoke".into(),
+        "--var".into(),
+        format!("base_url={}", server.url()),
+        "--quiet".into(),
+        "--jobs".into(),
+        "2".into(),
+    ];
+    let (t, _) = under_default_limits(&args);
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(server.hits(), 1_500);
+    for i in [1, 750, 1_500] {
+        let saved = support::saved_refresh_token(envs.path().join(format!("t{i:05}.state.yaml")));
+        assert_eq!(saved.value, format!("next-rt-{i}"));
+    }
+}
+
+#[test]
+fn one_environment_failing_its_preflight_leaves_the_others_running() {
+    let server = support::Server::answering_json(r#"{"ok": true}"#);
+    let project = Project::collection(&[(
+        "get.yaml",
+        "name: Get\nmethod: GET\nurl: \"{{ base_url }}/t/{{ id }}\"\n",
+    )])
+    .with("a.yaml", "variables: { id: a }\n")
+    .with("b.yaml", "variables: { idd: b }\n")
+    .with("c.yaml", "variables: { id: c }\n");
+    let t = support::run([
+        "run",
+        &project.dir(),
+        "--env",
+        &project.file("a.yaml"),
+        "--env",
+        &project.file("b.yaml"),
+        "--env",
+        &project.file("c.yaml"),
+        "--var",
+        &format!("base_url={}", server.url()),
+    ]);
+    assert_eq!(t.code, 2, "{t}");
+    assert_eq!(server.hits(), 2);
+    t.assert_shows(&[
+        "undefined variable `id`",
+        "the preflight of",
+        "b.yaml` failed",
+    ]);
+}
