@@ -993,7 +993,16 @@ impl<'a> Run<'a> {
         if !self.persistent_names().contains(name) {
             return;
         }
-        let Some(state) = &mut self.state else { return };
+        let Some(state) = &mut self.state else {
+            // No state file (the embedded emulator): the next pass still spends the new
+            // value, since the one this pass used is dead.
+            self.set(
+                name,
+                value.clone(),
+                Origin::Capture(request.name.as_str().into()),
+            );
+            return;
+        };
         match state.save(name, &scope::value_text(value), &request.name) {
             // The next pass must start from the new value: the one this pass used is dead.
             Ok(()) => {

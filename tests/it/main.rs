@@ -11,6 +11,7 @@ mod import;
 mod inputs;
 mod passes;
 mod preview;
+mod readme;
 mod reports;
 mod retry;
 mod run;
