@@ -9,6 +9,7 @@ mod cli;
 mod html;
 mod import;
 mod inputs;
+mod months;
 mod passes;
 mod preview;
 mod readme;
