@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{self, CLIENT_ID, CLIENT_SECRET, Project, REFRESH_TOKEN, Transcript};
-use crate::trust::shipped_copy;
+use crate::support::{self, CLIENT_SECRET, Project, REFRESH_TOKEN, Transcript};
+use crate::trust::{production_copy, shipped_copy, zoom_command};
 
 /// A fenced block of the README: its info string (`sh`, `yaml`, or empty), the line its text
 /// starts on, and the text.
@@ -129,14 +129,7 @@ fn any_tenant_server() -> support::Server {
 /// `courier ARGS…` in `project`'s folder, with throwaway credentials in the OS variables the
 /// real-Zoom environment reads.
 fn courier_in(project: &Project, args: &[String]) -> Command {
-    let mut command = support::courier();
-    command
-        .current_dir(project.path())
-        .env("ZOOM_CLIENT_ID", CLIENT_ID)
-        .env("ZOOM_CLIENT_SECRET", CLIENT_SECRET)
-        .env("ZOOM_REFRESH_TOKEN", REFRESH_TOKEN)
-        .args(args);
-    command
+    zoom_command(project, REFRESH_TOKEN, args)
 }
 
 /// The files the README's commands name without showing: a data file, customers' environments,
@@ -321,13 +314,7 @@ fn the_readme_ci_recipe_keeps_the_token_run_after_run() {
     let commands = workflow_commands(&recipe, "");
     assert_eq!(commands.len(), 1, "the recipe's courier step");
     let zoom = support::emulator();
-    // "environments/production.yaml is a copy of environments/example.yaml".
-    let project = shipped_copy();
-    std::fs::copy(
-        project.path().join("environments/example.yaml"),
-        project.path().join("environments/production.yaml"),
-    )
-    .unwrap();
+    let project = production_copy();
     let mut args = courier_args(&commands[0]).unwrap();
     args.extend(["--var".into(), format!("base_url={}", zoom.base_url())]);
     for run in 1..=3 {

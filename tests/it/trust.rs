@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use courier::mock::zoom::ZoomMock;
+
 use crate::support::{self, CLIENT_ID, CLIENT_SECRET, Project, REFRESH_TOKEN, assert_transcript};
 
 /// The shipped collection and environment files, copied under their own relative paths into a
@@ -31,7 +33,11 @@ pub fn shipped_copy() -> Project {
 
 /// `courier ARGS…` started in `project`'s folder with the real-Zoom environment's three OS
 /// variables set to the emulator's credentials.
-fn zoom_command(project: &Project, refresh_token: &str, args: &[&str]) -> Command {
+pub fn zoom_command<S: AsRef<std::ffi::OsStr>>(
+    project: &Project,
+    refresh_token: &str,
+    args: &[S],
+) -> Command {
     let mut command = support::courier();
     command
         .current_dir(project.path())
@@ -42,13 +48,22 @@ fn zoom_command(project: &Project, refresh_token: &str, args: &[&str]) -> Comman
     command
 }
 
-#[test]
-fn the_readme_real_zoom_command_keeps_the_token_run_after_run() {
-    let zoom = support::emulator();
+/// [`shipped_copy`] with `environments/production.yaml`, which the README's CI recipe says is a
+/// copy of `environments/example.yaml`.
+pub fn production_copy() -> Project {
     let project = shipped_copy();
+    std::fs::copy(
+        project.path().join("environments/example.yaml"),
+        project.path().join("environments/production.yaml"),
+    )
+    .unwrap();
+    project
+}
+
+/// The README's real-Zoom command, with only the server's address added.
+fn smoke_args(zoom: &ZoomMock) -> Vec<String> {
     let base_url = format!("base_url={}", zoom.base_url());
-    // The README's command, with only the server's address added.
-    let args = [
+    [
         "run",
         "collections/zoom-oauth",
         "--env",
@@ -57,7 +72,16 @@ fn the_readme_real_zoom_command_keeps_the_token_run_after_run() {
         "smoke",
         "--var",
         &base_url,
-    ];
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[test]
+fn the_readme_real_zoom_command_keeps_the_token_run_after_run() {
+    let zoom = support::emulator();
+    let project = shipped_copy();
+    let args = smoke_args(&zoom);
     for run in 1..=5 {
         // The CI secret store injects the original token every time.
         let t = support::transcript(&mut zoom_command(&project, REFRESH_TOKEN, &args));
@@ -126,12 +150,7 @@ const CI_RUNS: usize = 1000;
 /// kept between runs. `push_back` is option B: the exported token becomes the next injected one.
 fn ci_recipe(push_back: bool) {
     let zoom = support::emulator();
-    let project = shipped_copy();
-    std::fs::copy(
-        project.path().join("environments/example.yaml"),
-        project.path().join("environments/production.yaml"),
-    )
-    .unwrap();
+    let project = production_copy();
     let base_url = format!("base_url={}", zoom.base_url());
     let args = [
         "run",
@@ -186,17 +205,7 @@ fn the_ci_recipe_survives_a_thousand_runs_pushing_the_token_back() {
 fn a_refused_unknown_token_falls_back_to_the_saved_one() {
     let zoom = support::emulator();
     let project = shipped_copy();
-    let base_url = format!("base_url={}", zoom.base_url());
-    let args = [
-        "run",
-        "collections/zoom-oauth",
-        "--env",
-        "environments/example.yaml",
-        "--tag",
-        "smoke",
-        "--var",
-        &base_url,
-    ];
+    let args = smoke_args(&zoom);
     let first = support::transcript(&mut zoom_command(&project, REFRESH_TOKEN, &args));
     assert_eq!(first.code, 0, "{first}");
 
