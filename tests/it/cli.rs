@@ -120,3 +120,19 @@ fn no_color_beats_clicolor_force() {
     assert_eq!(t.code, 0, "{t}");
     assert!(!t.output().contains(ESC), "{t}");
 }
+
+#[test]
+fn a_test_server_whose_handler_panics_fails_the_test() {
+    let server = Server::start(|_| panic!("handler bug"));
+    let _ =
+        std::net::TcpStream::connect(server.url().trim_start_matches("http://")).map(|mut s| {
+            use std::io::Write;
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n");
+            let mut buf = [0u8; 16];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+        });
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(server)));
+    let said = dropped.expect_err("dropping the server reports the handler's panic");
+    let said = said.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(said.contains("handler bug"), "{said}");
+}

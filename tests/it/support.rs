@@ -365,12 +365,18 @@ type Handler = dyn Fn(&Recorded) -> Option<Reply> + Send + Sync;
 
 /// A loopback HTTP/1.1 server on its own thread. Each request is counted and recorded, then
 /// answered with what the handler returns; `None` holds the connection open without answering
-/// until the server is dropped.
+/// until the server is dropped. A handler that panics fails the test when the server is
+/// dropped, as xh's test server does: a handler thread's panic would otherwise vanish, and the
+/// test would see only a dropped connection.
 pub struct Server {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<Recorded>>>,
     hits: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+    /// What each handler that panicked said.
+    panics: Arc<Mutex<Vec<String>>>,
+    /// Handler threads still running.
+    active: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -381,19 +387,48 @@ impl Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let hits = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let panics = Arc::new(Mutex::new(Vec::new()));
+        let active = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
         let thread = {
-            let (log, hits, stop) = (log.clone(), hits.clone(), stop.clone());
+            let (log, hits, stop, panics, active) = (
+                log.clone(),
+                hits.clone(),
+                stop.clone(),
+                panics.clone(),
+                active.clone(),
+            );
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         return;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (log, hits, stop) = (log.clone(), hits.clone(), stop.clone());
+                    let (log, hits, stop, panics, active) = (
+                        log.clone(),
+                        hits.clone(),
+                        stop.clone(),
+                        panics.clone(),
+                        active.clone(),
+                    );
                     let handler = handler.clone();
+                    active.fetch_add(1, Ordering::SeqCst);
                     std::thread::spawn(move || {
-                        serve(stream, &*handler, &log, &hits, &stop);
+                        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            serve(stream, &*handler, &log, &hits, &stop)
+                        }));
+                        if let Err(panic) = served {
+                            let said = panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "a panic".into());
+                            panics
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(said);
+                        }
+                        active.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
             })
@@ -403,6 +438,8 @@ impl Server {
             log,
             hits,
             stop,
+            panics,
+            active,
             thread: Some(thread),
         }
     }
@@ -443,6 +480,19 @@ impl Drop for Server {
         let _ = TcpStream::connect(self.addr);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        // Handlers see the stop flag within one poll; one that is still reading gives up at
+        // its read timeout. Waiting for them is what lets a panic be reported.
+        let deadline = Instant::now() + Duration::from_secs(6);
+        while self.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let panics = self.panics.lock().unwrap_or_else(PoisonError::into_inner);
+        if !panics.is_empty() && !std::thread::panicking() {
+            panic!(
+                "a handler of the test server panicked: {}",
+                panics.join("; ")
+            );
         }
     }
 }
