@@ -1018,9 +1018,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// After `invalid_grant` on a request that sent a supplied persistent value (one the state
-    /// had not seen), switches each such variable it reads to the state file's value, which
-    /// the refusal left alive. True when something switched: the request is sent once more.
+    /// After `invalid_grant` on a request that sent a persistent value, switches each such
+    /// variable it reads to the other candidate (see [`StateFile::fall_back`]): the refusal
+    /// rotated nothing. True when something switched: the request is sent once more.
     fn fall_back(&mut self, step: &Step, scope: &mut Scope) -> bool {
         let Some(state) = &mut self.state else {
             return false;
@@ -1033,18 +1033,16 @@ impl<'a> Run<'a> {
             .iter()
             .filter(|n| self.persistent.contains(*n))
         {
-            if let Some(value) = state.fall_back(name) {
-                switched.push((name.clone(), value));
+            if let Some((value, way)) = state.fall_back(name) {
+                switched.push((name.clone(), value, way));
             }
         }
-        for (name, value) in &switched {
+        for (name, value, way) in &switched {
             let origin = Origin::State(path.clone());
             scope.set(name.as_str(), Value::String(value.clone()), origin.clone());
             self.set(name, Value::String(value.clone()), origin);
-            self.state_notices.push(format!(
-                "{name}: the supplied value was refused (invalid_grant) and nothing rotated; \
-                 sent the state file's value instead"
-            ));
+            self.state_notices
+                .push(format!("{name}: {}", way.explain()));
         }
         !switched.is_empty()
     }

@@ -63,6 +63,8 @@ pub struct StateFile {
     supplied: HashMap<String, String>,
     /// What opening found and mended that the user should hear of.
     warnings: Vec<String>,
+    /// Variables this run fell back for (see [`StateFile::fall_back`]): once each.
+    fallen_back: Vec<String>,
     /// Second place a rescue file goes when the state's folder refuses it.
     rescue_dir: PathBuf,
 }
@@ -122,6 +124,7 @@ impl StateFile {
         }
         Ok(StateFile {
             warnings,
+            fallen_back: Vec::new(),
             path: path.to_path_buf(),
             _lock: lock,
             state,
@@ -203,19 +206,30 @@ impl StateFile {
         }
     }
 
-    /// When the supplied value of `name` won and the provider refused it (`invalid_grant`),
-    /// nothing rotated, so the state's own value is safe to send once instead: returns it and
-    /// makes it the value in use. `None` when the state's value is the one that was refused, or
-    /// there is none, or it was already fallen back to.
-    pub fn fall_back(&mut self, name: &str) -> Option<String> {
-        let in_use = self.in_use.get(name)?;
-        let saved = &self.state.variables.get(name)?.value;
-        if saved == in_use || self.supplied.get(name) != Some(in_use) {
+    /// When the value of `name` that was sent is refused (`invalid_grant`), nothing rotated,
+    /// so the other candidate is safe to send once instead: the state's value when the supplied
+    /// one won, or the supplied value when the state's won (a state file from another grant or
+    /// server, say: an emulator started afresh). Returns the value and which way it fell back,
+    /// and makes it the value in use; `None` when there is no other candidate, or this run
+    /// already fell back for `name`.
+    pub fn fall_back(&mut self, name: &str) -> Option<(String, FellBack)> {
+        if self.fallen_back.iter().any(|n| n == name) {
             return None;
         }
-        let saved = saved.clone();
-        self.in_use.insert(name.to_string(), saved.clone());
-        Some(saved)
+        let in_use = self.in_use.get(name)?;
+        let saved = self.state.variables.get(name).map(|e| &e.value);
+        let supplied = self.supplied.get(name);
+        let (value, way) = if supplied == Some(in_use) {
+            (saved.filter(|s| *s != in_use)?, FellBack::ToState)
+        } else if saved == Some(in_use) {
+            (supplied.filter(|s| *s != in_use)?, FellBack::ToSupplied)
+        } else {
+            return None;
+        };
+        let value = value.clone();
+        self.fallen_back.push(name.to_string());
+        self.in_use.insert(name.to_string(), value.clone());
+        Some((value, way))
     }
 
     fn rescue(&self, value: &str) -> Kept {
@@ -248,6 +262,28 @@ impl std::fmt::Debug for StateFile {
             .field("path", &self.path)
             .field("state", &self.state)
             .finish_non_exhaustive()
+    }
+}
+
+/// Which way [`StateFile::fall_back`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FellBack {
+    /// The supplied value was refused; the state's is sent.
+    ToState,
+    /// The state's value was refused; the supplied one is sent.
+    ToSupplied,
+}
+
+impl FellBack {
+    pub fn explain(self) -> &'static str {
+        match self {
+            FellBack::ToState => {
+                "the supplied value was refused (invalid_grant) and nothing rotated; sent the state file's value instead"
+            }
+            FellBack::ToSupplied => {
+                "the state file's value was refused (invalid_grant) and nothing rotated; sent the supplied value instead"
+            }
+        }
     }
 }
 

@@ -523,7 +523,7 @@ fn ci_run(
             }
             Some(_) => {
                 dead_sent += 1;
-                sending = run.fall_back("rt");
+                sending = run.fall_back("rt").map(|(value, _)| value);
                 if sending.is_none() {
                     return (false, dead_sent);
                 }
@@ -565,9 +565,19 @@ fn a_refused_supplied_value_falls_back_to_the_state_once() {
         ci_run(&path, &mut live, &mut n, Some("stale-backup")),
         (true, 0)
     );
-    // The state's value refused: nothing to fall back to.
+    // The state's value refused with nothing supplied: nothing to fall back to.
     let mut run = open(&path);
     run.resolve("rt", None);
+    assert_eq!(run.fall_back("rt"), None);
+    drop(run);
+    // The state's value refused, a supplied one it thinks stale: tried once (a state file
+    // from another server).
+    let mut run = open(&path);
+    run.resolve("rt", Some("rt-0"));
+    assert_eq!(
+        run.fall_back("rt"),
+        Some(("rt-0".to_string(), FellBack::ToSupplied))
+    );
     assert_eq!(run.fall_back("rt"), None);
 }
 

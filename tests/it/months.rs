@@ -34,6 +34,8 @@ struct Zoom {
     fault: Option<Fault>,
     refused: usize,
     hits: usize,
+    /// Connections being served.
+    active: usize,
 }
 
 /// A Zoom token endpoint with one grant whose refresh token rotates, and a fault to apply to the
@@ -66,6 +68,16 @@ impl FaultyZoom {
         self.state.lock().unwrap().fault = Some(fault);
     }
 
+    /// Waits until a request of a killed client that reached the server has been handled
+    /// (it may rotate the token after the client died).
+    fn settle(&self) {
+        std::thread::sleep(Duration::from_millis(300));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.state.lock().unwrap().active > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn live(&self) -> String {
         self.state.lock().unwrap().live.clone()
     }
@@ -78,7 +90,18 @@ impl FaultyZoom {
     }
 }
 
+/// Counts a connection as being served until it is dropped.
+struct Serving<'a>(&'a Mutex<Zoom>);
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().active -= 1;
+    }
+}
+
 fn serve(stream: TcpStream, state: &Mutex<Zoom>) {
+    state.lock().unwrap().active += 1;
+    let _serving = Serving(state);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
@@ -143,7 +166,7 @@ fn serve(stream: TcpStream, state: &Mutex<Zoom>) {
         };
         match fault {
             Fault::ResetAfter if status == 200 => return,
-            Fault::SlowAfter if status == 200 => std::thread::sleep(Duration::from_millis(900)),
+            Fault::SlowAfter if status == 200 => std::thread::sleep(Duration::from_millis(1500)),
             _ => {}
         }
         let answer = format!(
@@ -168,7 +191,7 @@ fn ci_step(project: &Project, zoom: &FaultyZoom, injected: &str) -> std::process
             "--retry-max-wait",
             "1s",
             "--timeout",
-            "400ms",
+            "700ms",
         ],
     );
     command.stdin(std::process::Stdio::null());
@@ -210,6 +233,7 @@ fn the_chain_survives_faults_between_and_during_runs() {
             std::thread::sleep(Duration::from_millis(rng.u64(0..40)));
             let _ = child.kill();
             let _ = child.wait();
+            zoom.settle();
             zoom.set(Fault::None);
             killed += 1;
             // Killed after the server rotated but before the save: the inherent window.

@@ -821,3 +821,25 @@ fn one_environment_failing_its_preflight_leaves_the_others_running() {
         "b.yaml` failed",
     ]);
 }
+
+#[test]
+fn a_state_file_from_another_server_falls_back_to_the_supplied_token() {
+    // The README's standalone emulator, started afresh: its seed is the environment's token,
+    // and the state file beside the environment holds a token of the emulator before it.
+    let project = shipped_copy();
+    let env = project.path().join("environments/emulator.yaml");
+    let env = env.to_str().unwrap();
+    for start in 1..=3 {
+        let zoom = support::emulator();
+        let t =
+            support::run_collection(support::BUNDLED, env, &zoom.base_url(), &["--tag", "smoke"]);
+        assert_eq!(t.code, 0, "emulator {start}: {t}");
+        if start > 1 {
+            t.assert_shows(&[
+                "state file's value was refused (invalid_grant)",
+                "sent the supplied value instead",
+            ]);
+            assert_eq!(zoom.hits(), 2);
+        }
+    }
+}
