@@ -107,25 +107,6 @@ fn courier_args(words: &[String]) -> Option<Vec<String>> {
     }
 }
 
-/// A token endpoint that refreshes any refresh token it is sent (rotating it) and revokes any
-/// token: one server for many tenants at once.
-fn any_tenant_server() -> support::Server {
-    support::Server::start(|request| {
-        if request.path.starts_with("/oauth/revoke") {
-            return Some(support::Reply::json(r#"{"status":"success"}"#));
-        }
-        let token = request
-            .body
-            .split("refresh_token=")
-            .nth(1)
-            .unwrap_or("x")
-            .to_string();
-        Some(support::Reply::json(&format!(
-            r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"n{token}","expires_in":3599,"scope":"user:read"}}"#
-        )))
-    })
-}
-
 /// `courier ARGS…` in `project`'s folder, with throwaway credentials in the OS variables the
 /// real-Zoom environment reads.
 fn courier_in(project: &Project, args: &[String]) -> Command {
@@ -181,7 +162,7 @@ fn wait_for(port: u16, child: &mut Child) {
 #[test]
 fn every_shell_command_in_the_readme_runs() {
     let project = with_props(shipped_copy());
-    let server = any_tenant_server();
+    let server = support::Server::any_tenant_tokens();
     let mut ran = 0;
     let mut background: Vec<Child> = Vec::new();
     let mut mock_url: Option<String> = None;
@@ -351,7 +332,7 @@ fn the_readme_shard_matrix_runs_every_shard() {
         .into_iter()
         .find(|b| b.info == "yaml" && b.text.contains("matrix: { shard:"))
         .expect("the README shows a shard matrix");
-    let server = any_tenant_server();
+    let server = support::Server::any_tenant_tokens();
     let project = with_props(shipped_copy());
     for shard in 1..=4 {
         let commands = workflow_commands(&matrix, &shard.to_string());

@@ -370,52 +370,41 @@ type Handler = dyn Fn(&Recorded) -> Option<Reply> + Send + Sync;
 /// test would see only a dropped connection.
 pub struct Server {
     addr: SocketAddr,
-    log: Arc<Mutex<Vec<Recorded>>>,
-    hits: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    /// What each handler that panicked said.
-    panics: Arc<Mutex<Vec<String>>>,
-    /// Handler threads still running.
-    active: Arc<AtomicUsize>,
+    shared: Arc<Served>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the server's threads share with it.
+#[derive(Default)]
+struct Served {
+    log: Mutex<Vec<Recorded>>,
+    hits: AtomicUsize,
+    stop: AtomicBool,
+    /// What each handler that panicked said.
+    panics: Mutex<Vec<String>>,
+    /// Handler threads still running.
+    active: AtomicUsize,
 }
 
 impl Server {
     pub fn start(handler: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind(loopback()).expect("bind a port");
         let addr = listener.local_addr().expect("a local address");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let hits = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let panics = Arc::new(Mutex::new(Vec::new()));
-        let active = Arc::new(AtomicUsize::new(0));
+        let shared = Arc::new(Served::default());
         let handler: Arc<Handler> = Arc::new(handler);
         let thread = {
-            let (log, hits, stop, panics, active) = (
-                log.clone(),
-                hits.clone(),
-                stop.clone(),
-                panics.clone(),
-                active.clone(),
-            );
+            let shared = shared.clone();
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
+                    if shared.stop.load(Ordering::SeqCst) {
                         return;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (log, hits, stop, panics, active) = (
-                        log.clone(),
-                        hits.clone(),
-                        stop.clone(),
-                        panics.clone(),
-                        active.clone(),
-                    );
-                    let handler = handler.clone();
-                    active.fetch_add(1, Ordering::SeqCst);
+                    let (shared, handler) = (shared.clone(), handler.clone());
+                    shared.active.fetch_add(1, Ordering::SeqCst);
                     std::thread::spawn(move || {
                         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            serve(stream, &*handler, &log, &hits, &stop)
+                            serve(stream, &*handler, &shared)
                         }));
                         if let Err(panic) = served {
                             let said = panic
@@ -423,25 +412,36 @@ impl Server {
                                 .cloned()
                                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                                 .unwrap_or_else(|| "a panic".into());
-                            panics
+                            shared
+                                .panics
                                 .lock()
                                 .unwrap_or_else(PoisonError::into_inner)
                                 .push(said);
                         }
-                        active.fetch_sub(1, Ordering::SeqCst);
+                        shared.active.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
             })
         };
         Server {
             addr,
-            log,
-            hits,
-            stop,
-            panics,
-            active,
+            shared,
             thread: Some(thread),
         }
+    }
+
+    /// A Zoom token endpoint for any number of tenants at once: it refreshes any refresh token
+    /// `T` it is sent into `next-T` (a new access token with it) and revokes any token.
+    pub fn any_tenant_tokens() -> Server {
+        Server::start(|request| {
+            if request.path.starts_with("/oauth/revoke") {
+                return Some(Reply::json(r#"{"status":"success"}"#));
+            }
+            let token = request.body.split("refresh_token=").nth(1).unwrap_or("x");
+            Some(Reply::json(&format!(
+                r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"next-{token}","expires_in":3599,"scope":"user:read"}}"#
+            )))
+        })
     }
 
     /// Answers every request with the same JSON.
@@ -461,12 +461,13 @@ impl Server {
 
     /// How many requests arrived.
     pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
+        self.shared.hits.load(Ordering::SeqCst)
     }
 
     /// Every request that arrived, in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.log
+        self.shared
+            .log
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -475,7 +476,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
         // Wakes the accept loop so that it sees the flag.
         let _ = TcpStream::connect(self.addr);
         if let Some(thread) = self.thread.take() {
@@ -484,10 +485,14 @@ impl Drop for Server {
         // Handlers see the stop flag within one poll; one that is still reading gives up at
         // its read timeout. Waiting for them is what lets a panic be reported.
         let deadline = Instant::now() + Duration::from_secs(6);
-        while self.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        while self.shared.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        let panics = self.panics.lock().unwrap_or_else(PoisonError::into_inner);
+        let panics = self
+            .shared
+            .panics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if !panics.is_empty() && !std::thread::panicking() {
             panic!(
                 "a handler of the test server panicked: {}",
@@ -497,25 +502,21 @@ impl Drop for Server {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    handler: &Handler,
-    log: &Mutex<Vec<Recorded>>,
-    hits: &AtomicUsize,
-    stop: &AtomicBool,
-) {
+fn serve(stream: TcpStream, handler: &Handler, shared: &Served) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let Some(request) = read_request(&stream) else {
         return;
     };
-    hits.fetch_add(1, Ordering::SeqCst);
-    log.lock()
+    shared.hits.fetch_add(1, Ordering::SeqCst);
+    shared
+        .log
+        .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(request.clone());
     match handler(&request) {
         Some(reply) => write_reply(&stream, &reply),
         None => {
-            while !stop.load(Ordering::SeqCst) {
+            while !shared.stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }

@@ -94,16 +94,21 @@ fn the_readme_real_zoom_command_keeps_the_token_run_after_run() {
     assert_eq!(Some(saved.value), zoom.live_refresh_token());
 }
 
-#[test]
-fn an_environment_naming_only_the_seed_variables_keeps_the_token() {
-    let zoom = support::emulator();
-    let project = Project::new(&[(
+/// `env.yaml` naming only the emulator's three seed variables, then `extra`.
+fn seed_env(extra: &str) -> Project {
+    Project::new(&[(
         "env.yaml",
         &format!(
             "variables:\n  ClientID: {CLIENT_ID}\n  ClientSecret: {CLIENT_SECRET}\n  \
-             refresh_token: {REFRESH_TOKEN}\n"
+             refresh_token: {REFRESH_TOKEN}\n{extra}"
         ),
-    )]);
+    )])
+}
+
+#[test]
+fn an_environment_naming_only_the_seed_variables_keeps_the_token() {
+    let zoom = support::emulator();
+    let project = seed_env("");
     let env = project.file("env.yaml");
     for run in 1..=3 {
         let t = support::run_collection(
@@ -121,13 +126,7 @@ fn an_environment_naming_only_the_seed_variables_keeps_the_token() {
 #[test]
 fn a_misspelt_persistent_name_is_refused_before_sending() {
     let zoom = support::emulator();
-    let project = Project::new(&[(
-        "env.yaml",
-        &format!(
-            "variables:\n  ClientID: {CLIENT_ID}\n  ClientSecret: {CLIENT_SECRET}\n  \
-             refresh_token: {REFRESH_TOKEN}\npersist: [refresh_tokn]\n"
-        ),
-    )]);
+    let project = seed_env("persist: [refresh_tokn]\n");
     let env = project.file("env.yaml");
 
     let run = support::run_collection(support::BUNDLED, &env, &zoom.base_url(), &[]);
@@ -757,17 +756,7 @@ fn ten_thousand_environments_run_under_the_default_open_file_limit() {
 
 #[test]
 fn fifteen_hundred_persisting_environments_hold_at_most_jobs_locks() {
-    let server = support::Server::start(|request| {
-        let token = request
-            .body
-            .split("refresh_token=")
-            .nth(1)
-            .unwrap_or("x")
-            .to_string();
-        Some(support::Reply::json(&format!(
-            r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"next-{token}","expires_in":3599,"scope":"user:read"}}"#
-        )))
-    });
+    let server = support::Server::any_tenant_tokens();
     let envs = tenants(1_500);
     let args = vec![
         "run".to_string(),
