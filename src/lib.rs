@@ -7,22 +7,22 @@
 //! that knows clap, and the commands it resolves to live in `commands`; [`secrets`] masks every
 //! output; [`mock`] holds the embedded Zoom OAuth emulator.
 
-pub mod assert;
-pub mod cli;
+pub(crate) mod assert;
+pub(crate) mod cli;
 mod commands;
-pub mod diag;
-pub mod error;
+pub(crate) mod diag;
+pub(crate) mod error;
 pub mod http;
-pub mod import;
-pub mod inputs;
+pub(crate) mod import;
+pub(crate) mod inputs;
 pub mod mock;
 pub mod model;
-pub mod report;
-pub mod runner;
+pub(crate) mod report;
+pub(crate) mod runner;
 pub mod schema;
-pub mod secrets;
-pub mod state;
-pub mod template;
+pub(crate) mod secrets;
+pub(crate) mod state;
+pub(crate) mod template;
 
 use std::io::Write;
 

@@ -51,11 +51,6 @@ impl EnvGrants {
     }
 }
 
-/// The lookup that reads the real process environment.
-pub fn os_env() -> EnvLookup {
-    Arc::new(|name| std::env::var(name).ok())
-}
-
 #[derive(Clone)]
 pub struct Engine {
     env: Environment<'static>,

@@ -61,6 +61,7 @@ pub struct ImportReport {
     /// One line each: "Get user: pre-request script kept as a comment".
     pub not_converted: Vec<String>,
     /// Every file written, collection file first.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub written: Vec<PathBuf>,
 }
 

@@ -25,10 +25,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub use console::Console;
-pub use github::GithubReport;
-pub use html::HtmlReport;
-pub use json::JsonReport;
-pub use junit::JunitReport;
 
 use crate::error::Error;
 use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
@@ -58,6 +54,7 @@ impl<'a> Fanout<'a> {
     }
 
     /// Adds a reporter, for chaining: `Fanout::new().with(console).with(junit)`.
+    #[cfg(test)]
     pub fn with(mut self, reporter: impl Sink + 'a) -> Self {
         self.push(reporter);
         self
@@ -355,6 +352,8 @@ pub(crate) mod fixtures {
 mod tests {
     use super::fixtures::*;
     use super::*;
+    use crate::report::json::JsonReport;
+    use crate::report::junit::JunitReport;
 
     #[test]
     fn reason_says_what_failed_first() {

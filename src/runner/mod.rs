@@ -1116,11 +1116,6 @@ impl<'a> Run<'a> {
         self.environment
     }
 
-    /// How many requests one pass sends.
-    pub fn selected_count(&self) -> usize {
-        self.selected.len()
-    }
-
     /// Why saving a persistent value failed, if it did (the run exits 5).
     pub fn state_error(&self) -> Option<&str> {
         self.state_error.as_deref()
@@ -1269,7 +1264,8 @@ fn render_value(
     })
 }
 
-/// Shared so tests and the CLI build lookups the same way.
+/// Shared so tests build lookups the same way.
+#[cfg(test)]
 pub fn lookup_from(map: std::collections::HashMap<String, String>) -> EnvLookup {
     Arc::new(move |name| map.get(name).cloned())
 }

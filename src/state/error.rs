@@ -117,6 +117,8 @@ pub enum Kept {
     /// Every write failed: the value exists only here, in memory. The caller decides whether to
     /// print it; [`SaveError::render`] never does.
     Nowhere {
+        // Read by the tests: courier itself never prints it.
+        #[cfg_attr(not(test), allow(dead_code))]
         value: String,
         /// Each rescue file tried and why it failed.
         attempts: Vec<(PathBuf, io::Error)>,
@@ -136,11 +138,6 @@ pub struct SaveError {
 }
 
 impl SaveError {
-    /// [`EXIT_NOT_SAVED`]: the caller should stop and exit with it.
-    pub fn exit_code(&self) -> i32 {
-        EXIT_NOT_SAVED
-    }
-
     /// The message for stderr. Names the rescue file, never the value.
     pub fn render(&self, color: bool) -> String {
         let title = format!(
@@ -179,6 +176,7 @@ impl SaveError {
     }
 
     /// The value, when no file holds it.
+    #[cfg(test)]
     pub fn unsaved_value(&self) -> Option<&str> {
         match &self.kept {
             Kept::Nowhere { value, .. } => Some(value),

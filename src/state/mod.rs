@@ -21,8 +21,8 @@ mod tests;
 
 pub use durable::write_atomic;
 pub use error::{EXIT_NOT_SAVED, Kept, SaveError, StateError};
-pub use format::{Entry, MAX_INPUTS, MAX_SUPERSEDED, State, VERSION, fingerprint};
-pub use resolve::{Resolution, Why, Winner, resolve};
+pub use format::{Entry, State};
+pub use resolve::{Resolution, Winner, resolve};
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -146,10 +146,6 @@ impl StateFile {
 
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.state.variables.get(name)
-    }
-
-    pub fn state(&self) -> &State {
-        &self.state
     }
 
     /// Applies [`resolve`] to `name` and remembers the winner as the value this run spends, so
