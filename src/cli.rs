@@ -7,6 +7,12 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::http::ClientOptions;
+use crate::model::schema::FileKind;
+use crate::report::{Github, Output};
+use crate::runner::passes::Shard;
+use crate::runner::{RetryPolicy, Selection, Settings};
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every request was sent and every assertion passed
@@ -190,8 +196,8 @@ struct RunArgs {
     #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     jobs: u64,
     /// Run only the K-th of N equal slices of the passes (CI matrices): `--shard 2/4`
-    #[arg(long, value_name = "K/N", value_parser = crate::runner::passes::Shard::parse)]
-    shard: Option<crate::runner::passes::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
     /// The largest response body kept (`8MiB`, `512KiB`, bytes); a larger body fails its request
     #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
     max_body: usize,
@@ -280,8 +286,10 @@ pub enum Command {
         show_secrets: bool,
     },
     MockZoom(MockZoomConfig),
-    /// Text generated here, printed as is (completion scripts, the manual page).
-    Print(Vec<u8>),
+    Completions(Shell),
+    Man,
+    /// Print the JSON Schema of one file kind.
+    Schema(crate::model::schema::FileKind),
     /// Write the JSON Schemas into this folder.
     WriteSchemas(PathBuf),
     ImportPostman(crate::import::ImportOptions),
@@ -301,37 +309,32 @@ pub struct Target {
     pub allow_env: Vec<String>,
 }
 
+/// `courier run`, resolved: each part is ready for the stage that uses it.
 #[derive(Debug)]
 pub struct RunConfig {
     pub target: Target,
-    pub timeout: Duration,
-    pub connect_timeout: Option<Duration>,
-    pub max_redirects: u32,
-    pub tags: Vec<String>,
-    pub skip_tags: Vec<String>,
-    pub requests: Vec<String>,
-    pub bail: bool,
-    pub retry: u32,
-    pub retry_max_wait: Duration,
-    pub insecure: bool,
-    pub cacert: Option<PathBuf>,
-    pub proxy: Option<String>,
+    /// How requests are chosen, sent and checked.
+    pub settings: Settings,
+    /// What is printed and written.
+    pub output: Output,
+    /// How many times the requests run, and how many at once.
+    pub passes: PassOptions,
+    /// How long to wait for another run holding the state file's lock.
     pub lock_timeout: Duration,
+    /// Where the persistent values go after the run, for a later CI step.
     pub export_vars: Option<PathBuf>,
-    pub report_junit: Option<PathBuf>,
-    pub report_json: Option<PathBuf>,
-    pub report_html: Option<PathBuf>,
-    pub verbose: bool,
     pub dry_run: bool,
+    pub mock_zoom: bool,
+    pub allow_empty: bool,
+}
+
+/// Iterations, data rows, `--jobs` and `--shard`.
+#[derive(Debug)]
+pub struct PassOptions {
     pub iterations: usize,
     pub data: Option<PathBuf>,
     pub jobs: usize,
-    pub shard: Option<crate::runner::passes::Shard>,
-    pub max_body: usize,
-    pub quiet: bool,
-    pub mock_zoom: bool,
-    pub allow_empty: bool,
-    pub show_secrets: bool,
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug)]
@@ -342,6 +345,10 @@ pub struct MockZoomConfig {
     pub refresh_token: Option<String>,
     pub account_id: Option<String>,
 }
+
+/// A shell `courier completions` writes a script for.
+#[derive(Debug, Clone, Copy)]
+pub struct Shell(clap_complete::Shell);
 
 /// Colour decisions for standard output and standard error.
 #[derive(Debug, Clone, Copy)]
@@ -356,50 +363,51 @@ pub struct Config {
     pub colors: Colors,
 }
 
-/// Parses the arguments; on `--help`, `--version` or a usage error returns clap's error, which
-/// prints itself and knows its exit code (0 or 2).
-pub fn parse<I, T>(args: I) -> Result<Config, clap::Error>
+/// `--help`, `--version` or a usage error: the text to print and the exit code (0 or 2).
+#[derive(Debug)]
+pub struct EarlyExit(clap::Error);
+
+impl EarlyExit {
+    /// Prints the help, version or error where clap would (stdout or stderr).
+    pub fn print(&self) {
+        let _ = self.0.print();
+    }
+
+    pub fn code(&self) -> i32 {
+        self.0.exit_code()
+    }
+}
+
+/// The completion script for `shell`.
+pub fn completions(shell: Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell.0, &mut Cli::command(), "courier", &mut script);
+    script
+}
+
+/// The manual page, in roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    Ok(page)
+}
+
+/// Parses the arguments and resolves them; on `--help`, `--version` or a usage error returns
+/// what to print and the exit code.
+pub fn parse<I, T>(args: I) -> Result<Config, EarlyExit>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(args).map_err(without_var_value)?;
+    let cli = Cli::try_parse_from(args)
+        .map_err(without_var_value)
+        .map_err(EarlyExit)?;
     let colors = Colors {
         stdout: wants_color(cli.color, std::io::stdout().is_terminal()),
         stderr: wants_color(cli.color, std::io::stderr().is_terminal()),
     };
     let command = match cli.command {
-        CommandArgs::Run(run) => Command::Run(Box::new(RunConfig {
-            target: run.target.into(),
-            timeout: run.timeout,
-            connect_timeout: run.connect_timeout,
-            max_redirects: run.max_redirects,
-            tags: run.tags,
-            skip_tags: run.skip_tags,
-            requests: run.requests,
-            bail: run.bail,
-            retry: run.retry,
-            retry_max_wait: run.retry_max_wait,
-            insecure: run.insecure,
-            cacert: run.cacert,
-            proxy: run.proxy,
-            lock_timeout: run.lock_timeout,
-            export_vars: run.export_vars,
-            report_junit: run.report_junit,
-            report_json: run.report_json,
-            report_html: run.report_html,
-            verbose: run.verbose,
-            dry_run: run.dry_run,
-            iterations: usize::try_from(run.iterations).unwrap_or(usize::MAX),
-            data: run.data,
-            jobs: usize::try_from(run.jobs).unwrap_or(usize::MAX),
-            shard: run.shard,
-            max_body: run.max_body,
-            quiet: run.quiet,
-            mock_zoom: run.mock_zoom,
-            allow_empty: run.allow_empty,
-            show_secrets: run.show_secrets,
-        })),
+        CommandArgs::Run(run) => Command::Run(Box::new(run.resolve(colors))),
         CommandArgs::Check(target) => Command::Check(target.into()),
         CommandArgs::Vars(vars) => Command::Vars {
             target: vars.target.into(),
@@ -410,11 +418,7 @@ where
             requests: curl.requests,
             show_secrets: curl.show_secrets,
         },
-        CommandArgs::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "courier", &mut script);
-            Command::Print(script)
-        }
+        CommandArgs::Completions { shell } => Command::Completions(Shell(shell)),
         CommandArgs::Import(ImportArgs::Postman {
             collection,
             environments,
@@ -426,30 +430,19 @@ where
         }),
         CommandArgs::Schema { kind, out } => match (kind, out) {
             (_, Some(dir)) => Command::WriteSchemas(dir),
-            (Some(kind), None) => {
-                let kind = match kind {
-                    SchemaKind::Collection => crate::schema::FileKind::Collection,
-                    SchemaKind::Request => crate::schema::FileKind::Request,
-                    SchemaKind::Environment => crate::schema::FileKind::Environment,
-                };
-                Command::Print(
-                    crate::schema::to_file_text(&crate::schema::schema(kind)).into_bytes(),
-                )
-            }
+            (Some(kind), None) => Command::Schema(match kind {
+                SchemaKind::Collection => FileKind::Collection,
+                SchemaKind::Request => FileKind::Request,
+                SchemaKind::Environment => FileKind::Environment,
+            }),
             (None, None) => {
-                return Err(clap::Error::raw(
+                return Err(EarlyExit(clap::Error::raw(
                     clap::error::ErrorKind::MissingRequiredArgument,
                     "name a file kind (collection, request, environment) or pass --out DIR\n",
-                ));
+                )));
             }
         },
-        CommandArgs::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
-                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::Io, e))?;
-            Command::Print(page)
-        }
+        CommandArgs::Man => Command::Man,
         CommandArgs::Mock(MockArgs::Zoom(zoom)) => Command::MockZoom(MockZoomConfig {
             port: zoom.port,
             client_id: zoom.client_id,
@@ -459,6 +452,67 @@ where
         }),
     };
     Ok(Config { command, colors })
+}
+
+impl RunArgs {
+    /// The one step from flags to the settings each stage of the run reads. Nothing after it
+    /// looks at a flag, a terminal or `GITHUB_ACTIONS`.
+    fn resolve(self, colors: Colors) -> RunConfig {
+        let output = Output {
+            color: colors.stdout,
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+            verbose: self.verbose,
+            quiet: self.quiet,
+            github: std::env::var("GITHUB_ACTIONS")
+                .is_ok_and(|v| v == "true")
+                .then(|| Github {
+                    step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                }),
+            junit: self.report_junit,
+            json: self.report_json,
+            html: self.report_html,
+        };
+        let settings = Settings {
+            timeout: self.timeout,
+            max_redirects: self.max_redirects,
+            bail: self.bail,
+            show_secrets: self.show_secrets,
+            retry: RetryPolicy {
+                retries: self.retry,
+                max_wait: self.retry_max_wait,
+            },
+            client: ClientOptions {
+                connect_timeout: self.connect_timeout,
+                insecure: self.insecure,
+                extra_roots: self.cacert,
+                proxy: self.proxy,
+                max_body: Some(self.max_body),
+            },
+            selection: Selection {
+                tags: self.tags,
+                skip_tags: self.skip_tags,
+                requests: self.requests,
+            },
+            check_texts: output.shows_passed_checks(),
+        };
+        RunConfig {
+            target: self.target.into(),
+            settings,
+            output,
+            passes: PassOptions {
+                iterations: usize::try_from(self.iterations).unwrap_or(usize::MAX),
+                data: self.data,
+                jobs: usize::try_from(self.jobs).unwrap_or(usize::MAX),
+                shard: self.shard,
+            },
+            lock_timeout: self.lock_timeout,
+            export_vars: self.export_vars,
+            dry_run: self.dry_run,
+            mock_zoom: self.mock_zoom,
+            allow_empty: self.allow_empty,
+        }
+    }
 }
 
 impl From<TargetArgs> for Target {

@@ -1,12 +1,19 @@
-//! The errors that stop courier, and the exit code each one maps to.
+//! The errors that stop courier, one variant per thing that failed, and the exit code each
+//! maps to; [`report_error`] prints one.
 //!
 //! A failed assertion is not here: it is a result the report shows (exit 1). An [`Error`] means
-//! the run could not proceed: the user's input is invalid (exit 2) or the network failed (exit 3).
+//! courier could not proceed: the user's input is invalid, or a file or port it was given cannot
+//! be used (exit 2), or the network failed (exit 3). This module is a leaf: the modules that
+//! meet a failure convert their own errors into it, so none of them depends on another through
+//! here.
 
 use std::fmt;
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, backticked};
 
 /// Exit statuses, documented in the README and `courier --help`.
 pub mod exit {
@@ -16,7 +23,9 @@ pub mod exit {
     pub const TRANSPORT: i32 = 3;
     pub const CREDENTIALS_REJECTED: i32 = 4;
     /// A persistent value (a rotated refresh token) was received but could not be saved.
-    pub const STATE_NOT_SAVED: i32 = crate::state::EXIT_NOT_SAVED;
+    /// Distinct from every other failure because the old token is spent: a script must not
+    /// simply retry.
+    pub const STATE_NOT_SAVED: i32 = 5;
 }
 
 #[derive(Debug)]
@@ -24,60 +33,265 @@ pub enum Error {
     /// Something in a user file (or a value rendered from it) is wrong: YAML, keys, types,
     /// templates, JSONPaths, regexes, undefined variables, methods, URLs.
     Invalid(Box<Diagnostic>),
-    /// A file could not be read.
+    /// A file the user named could not be read.
     Read {
         path: PathBuf,
         source: std::io::Error,
         what: &'static str,
     },
-    /// A command-line value is wrong in a way clap cannot see.
-    Usage {
-        message: String,
-        help: Option<String>,
-    },
-    /// The request could not be exchanged: connect, TLS, timeout.
-    Transport { message: String },
-    /// Something on this machine failed that is not the user's input (binding a port, say).
-    Io {
-        context: String,
+    /// A file the user named (a report, `--export-vars`, an import's output) could not be
+    /// written.
+    Write {
+        path: PathBuf,
+        what: &'static str,
         source: std::io::Error,
     },
+    /// The port the user chose cannot be listened on.
+    Listen {
+        addr: SocketAddr,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    /// The machine refused something courier needs for itself (threads, a signal handler).
+    System {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    /// `--request NAME` names no request of the collection.
+    NoSuchRequest {
+        name: String,
+        collection: String,
+        /// A near name, or all of them when none is near.
+        suggestion: Suggestion,
+    },
+    /// The selection, the data file or the shard leaves nothing to send.
+    NothingToSend {
+        why: String,
+        suggestion: Option<String>,
+    },
+    /// `vars` and `curl` were given several `--env` files.
+    OneEnvironmentOnly,
+    /// Persistent variables but neither `--env` nor `--state`: a rotated token would be lost.
+    NowhereToSave { names: Vec<String> },
+    /// Two environments of one run would share a state file.
+    SharedState {
+        first: PathBuf,
+        second: PathBuf,
+        state: PathBuf,
+    },
+    /// `--mock-zoom` cannot seed the emulator: a variable it reads is not defined.
+    MissingSeed { name: &'static str },
+    /// Another run holds the state file's lock for the whole `--lock-timeout`.
+    StateLocked {
+        state: PathBuf,
+        lock: PathBuf,
+        waited: Duration,
+    },
+    /// The state file's folder takes no new files: a rotated value could not be saved there.
+    StateFolderReadOnly {
+        folder: PathBuf,
+        source: std::io::Error,
+    },
+    /// The state file or its lock cannot be opened or read.
+    StateUnreadable {
+        path: PathBuf,
+        /// What failed: "lock", "read the state file".
+        action: &'static str,
+        source: std::io::Error,
+    },
+    /// The CA certificates of `--cacert` cannot be used.
+    CaCert { reason: String },
+    /// `--proxy` is not a proxy URL.
+    Proxy { proxy: String, reason: String },
+    /// The HTTP client could not be made for a reason that is not the user's.
+    Client { reason: String },
+    /// The Postman export holds no request.
+    ImportEmpty { source: String },
+    /// The import's `--out` cannot take the collection without overwriting something.
+    ImportTarget { out: PathBuf, problem: ImportTarget },
+}
+
+/// What `courier` suggests for a name it does not know.
+#[derive(Debug)]
+pub enum Suggestion {
+    /// `did you mean …?`
+    Near(String),
+    /// The names there are.
+    Known(Vec<String>),
+}
+
+/// Why an import's output folder is refused.
+#[derive(Debug)]
+pub enum ImportTarget {
+    NotAFolder,
+    HoldsCollection(&'static str),
+    FileExists(PathBuf),
 }
 
 impl Error {
     pub fn code(&self) -> i32 {
         match self {
-            Error::Invalid(_) | Error::Read { .. } | Error::Usage { .. } => exit::INVALID_INPUT,
-            Error::Transport { .. } => exit::TRANSPORT,
-            Error::Io { .. } => exit::INVALID_INPUT,
+            Error::Client { .. } => exit::TRANSPORT,
+            _ => exit::INVALID_INPUT,
         }
     }
 
     pub fn render(&self, color: bool) -> String {
         match self {
             Error::Invalid(diagnostic) => diagnostic.render(color),
-            Error::Read { path, source, what } => {
-                let help = match source.kind() {
-                    std::io::ErrorKind::NotFound => Some(format!("check the path of the {what}")),
-                    _ => None,
-                };
-                Diagnostic::new(format!(
-                    "cannot read {what} `{}`: {}",
-                    path.display(),
-                    io_reason(source)
-                ))
-                .maybe_help(help)
-                .render(color)
+            _ => self.diagnostic().render(color),
+        }
+    }
+
+    /// The error as a message with its help, the shape every error is printed in.
+    fn diagnostic(&self) -> Diagnostic {
+        let plain = |title: String, help: Option<String>| Diagnostic::new(title).maybe_help(help);
+        match self {
+            Error::Invalid(diagnostic) => Diagnostic::new(diagnostic.title.clone()),
+            Error::Read { path, source, what } => plain(
+                format!("cannot read {what} `{}`: {}", path.display(), io_reason(source)),
+                (source.kind() == std::io::ErrorKind::NotFound)
+                    .then(|| format!("check the path of the {what}")),
+            ),
+            Error::Write { path, what, source } => plain(
+                format!("cannot write {what} `{}`: {}", path.display(), io_reason(source)),
+                None,
+            ),
+            Error::Listen { addr, what, source } => plain(
+                format!("{what} cannot listen on {addr}: {}", io_reason(source)),
+                (source.kind() == std::io::ErrorKind::AddrInUse)
+                    .then(|| "another program uses the port: pick another with `--port`".into()),
+            ),
+            Error::System { what, source } => {
+                plain(format!("cannot {what}: {}", io_reason(source)), None)
             }
-            Error::Usage { message, help } => Diagnostic::new(message.clone())
-                .maybe_help(help.clone())
-                .render(color),
-            Error::Transport { message } => Diagnostic::new(message.clone()).render(color),
-            Error::Io { context, source } => {
-                Diagnostic::new(format!("{context}: {}", io_reason(source))).render(color)
+            Error::NoSuchRequest {
+                name,
+                collection,
+                suggestion,
+            } => plain(
+                format!("no request named `{name}` in `{collection}`"),
+                Some(match suggestion {
+                    Suggestion::Near(near) => format!("did you mean `{near}`?"),
+                    Suggestion::Known(names) => {
+                        format!("the requests of `{collection}` are {}", backticked(names))
+                    }
+                }),
+            ),
+            Error::NothingToSend { why, suggestion } => plain(
+                format!("nothing to send: {why}"),
+                Some(suggestion.clone().unwrap_or_else(|| {
+                    "a run that checks nothing is not a pass; fix the selection, or pass `--allow-empty` where an empty run is expected".into()
+                })),
+            ),
+            Error::OneEnvironmentOnly => plain(
+                "this command takes one `--env` file".into(),
+                Some("`courier run` is the command that runs several environments".into()),
+            ),
+            Error::NowhereToSave { names } => plain(
+                format!(
+                    "{} must be saved after the run, but there is nowhere to save it",
+                    backticked(names)
+                ),
+                Some("pass `--env FILE` (the state file goes beside it) or `--state PATH`; nothing was sent".into()),
+            ),
+            Error::SharedState {
+                first,
+                second,
+                state,
+            } => plain(
+                format!(
+                    "`{}` and `{}` would share the state file `{}`",
+                    first.display(),
+                    second.display(),
+                    state.display()
+                ),
+                Some("each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into()),
+            ),
+            Error::MissingSeed { name } => plain(
+                format!("--mock-zoom seeds the emulator from `ClientID`, `ClientSecret` and `refresh_token`, but `{name}` is not defined"),
+                Some("use `--env environments/emulator.yaml`, or define the three variables".into()),
+            ),
+            Error::StateLocked {
+                state,
+                lock,
+                waited,
+            } => plain(
+                format!(
+                    "another courier run is using the state file `{}`",
+                    state.display()
+                ),
+                Some(format!(
+                    "waited {} for the lock on `{}`; let that run finish, or give this one its \
+                     own state file with `--state`",
+                    humantime::format_duration(*waited),
+                    lock.display()
+                )),
+            ),
+            Error::StateFolderReadOnly { folder, source } => plain(
+                format!(
+                    "cannot create files in `{}`, the folder of the state file: {}",
+                    folder.display(),
+                    io_reason(source)
+                ),
+                Some(
+                    "courier saves rotated tokens there and checks it before sending anything; \
+                     make the folder writable or choose another file with `--state`"
+                        .into(),
+                ),
+            ),
+            Error::StateUnreadable {
+                path,
+                action,
+                source,
+            } => plain(
+                format!("cannot {action} `{}`: {}", path.display(), io_reason(source)),
+                None,
+            ),
+            Error::CaCert { reason } => plain(
+                format!("the CA certificates of `--cacert` cannot be used: {reason}"),
+                Some("give a PEM file of one or more valid `-----BEGIN CERTIFICATE-----` blocks".into()),
+            ),
+            Error::Proxy { proxy, reason } => plain(
+                format!("invalid proxy `{proxy}`: {reason}"),
+                Some("write the proxy as a URL, e.g. `http://proxy.example:3128`".into()),
+            ),
+            Error::Client { reason } => {
+                plain(format!("cannot create the HTTP client: {reason}"), None)
+            }
+            Error::ImportEmpty { source } => plain(
+                format!("the Postman collection `{source}` holds no requests to import"),
+                Some("a courier collection needs at least one request".into()),
+            ),
+            Error::ImportTarget { out, problem } => {
+                let never = "choose another `--out` folder, or move the old collection away first: the import never overwrites files";
+                match problem {
+                    ImportTarget::NotAFolder => plain(
+                        format!("`{}` exists and is not a folder", out.display()),
+                        Some("give `--out` a new folder for the collection".into()),
+                    ),
+                    ImportTarget::HoldsCollection(file) => plain(
+                        format!(
+                            "`{}` already holds a collection ({file}): nothing was written",
+                            out.display()
+                        ),
+                        Some(never.into()),
+                    ),
+                    ImportTarget::FileExists(path) => plain(
+                        format!("`{}` already exists: nothing was written", path.display()),
+                        Some(never.into()),
+                    ),
+                }
             }
         }
     }
+}
+
+/// Prints `e` to stderr, coloured when `color`, and returns its exit code.
+pub fn report_error(e: &Error, color: bool) -> i32 {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}", e.render(color));
+    e.code()
 }
 
 /// The OS message without Rust's "(os error N)" suffix, lowercase like the rest of ours.

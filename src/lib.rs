@@ -19,18 +19,17 @@ pub mod mock;
 pub mod model;
 pub(crate) mod report;
 pub(crate) mod runner;
-pub mod schema;
+pub use model::schema;
 pub(crate) mod secrets;
 pub(crate) mod state;
 pub(crate) mod template;
 
-use std::io::Write;
-
-use crate::cli::{Colors, Command};
+use crate::cli::Command;
 use crate::commands::{
-    check, import_postman, list_vars, print_curl, run_collection, serve_zoom, write_schemas,
+    check, import_postman, list_vars, print_curl, print_schema, print_text, run_collection,
+    serve_zoom, write_schemas,
 };
-use crate::error::Error;
+use crate::error::{Error, report_error};
 
 /// Runs courier with these arguments (the first is the program name) and returns the exit code.
 pub fn main_with_args<I, T>(args: I) -> i32
@@ -40,9 +39,9 @@ where
 {
     let config = match cli::parse(args) {
         Ok(config) => config,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
+        Err(early) => {
+            early.print();
+            return early.code();
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -52,11 +51,11 @@ where
         Ok(runtime) => runtime,
         Err(source) => {
             return report_error(
-                &Error::Io {
-                    context: "cannot start the async runtime".into(),
+                &Error::System {
+                    what: "start the async runtime",
                     source,
                 },
-                config.colors,
+                config.colors.stderr,
             );
         }
     };
@@ -72,23 +71,20 @@ where
             requests,
             show_secrets,
         } => print_curl(&target, requests, show_secrets),
-        Command::Print(bytes) => {
-            // A closed pipe (`courier man | head`) is not an error worth reporting.
-            let _ = std::io::stdout().lock().write_all(&bytes);
-            Ok(error::exit::OK)
-        }
+        Command::Completions(shell) => print_text(&cli::completions(shell)),
+        Command::Man => cli::man_page()
+            .map_err(|source| Error::System {
+                what: "render the manual page",
+                source,
+            })
+            .and_then(|page| print_text(&page)),
+        Command::Schema(kind) => print_schema(kind),
         Command::WriteSchemas(dir) => write_schemas(&dir),
         Command::ImportPostman(options) => import_postman(&options),
         Command::MockZoom(mock) => runtime.block_on(serve_zoom(mock)),
     };
     match outcome {
         Ok(code) => code,
-        Err(e) => report_error(&e, config.colors),
+        Err(e) => report_error(&e, config.colors.stderr),
     }
-}
-
-pub(crate) fn report_error(e: &Error, colors: Colors) -> i32 {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{}", e.render(colors.stderr));
-    e.code()
 }

@@ -8,7 +8,7 @@ mod tools;
 
 pub(crate) use inspect::{check, list_vars, print_curl};
 pub(crate) use run::run_collection;
-pub(crate) use tools::{import_postman, serve_zoom, write_schemas};
+pub(crate) use tools::{import_postman, print_schema, print_text, serve_zoom, write_schemas};
 
 use crate::cli::Target;
 use crate::error::{Error, Result};
@@ -93,10 +93,7 @@ impl Loaded {
         match self.environments.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(one)),
-            _ => Err(Error::Usage {
-                message: "this command takes one `--env` file".into(),
-                help: Some("`courier run` is the command that runs several environments".into()),
-            }),
+            _ => Err(Error::OneEnvironmentOnly),
         }
     }
 }
@@ -119,14 +116,8 @@ pub(crate) fn state_path(
     }
     match environment {
         Some(env) => Ok(Some(state::default_state_path(env))),
-        None => Err(Error::Usage {
-            message: format!(
-                "{} must be saved after the run, but there is nowhere to save it",
-                persistent.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-            ),
-            help: Some(
-                "pass `--env FILE` (the state file goes beside it) or `--state PATH`; nothing was sent".into(),
-            ),
+        None => Err(Error::NowhereToSave {
+            names: persistent.iter().cloned().collect(),
         }),
     }
 }

@@ -2,8 +2,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::error::report_error;
 use crate::mock::zoom::{Seed, ZoomMock};
-use crate::report_error;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use super::{Base, attach_existing_state, load, load_base, state_path};
 use crate::cli::{Colors, RunConfig};
 use crate::error::{self, Error, Result};
 use crate::model::Environment;
-use crate::runner::{self, Origin, RetryPolicy, Run, Selection, Settings};
+use crate::runner::{self, Origin, Run, Settings};
 use crate::{http, report, state};
 
 /// Names the embedded emulator is seeded from.
@@ -24,15 +24,16 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     }
     let base = load_base(&config.target)?;
     let rows = config
+        .passes
         .data
         .as_deref()
         .map(runner::passes::load_data)
         .transpose()?;
-    let settings = run_settings(&config)?;
-    if config.show_secrets {
+    let settings = &config.settings;
+    if settings.show_secrets {
         eprintln!("warning: --show-secrets is on: secret values will be printed");
     }
-    if config.insecure {
+    if settings.client.insecure {
         eprintln!("warning: --insecure is on: TLS certificates are not checked");
     }
     let paths: Vec<Option<PathBuf>> = if config.target.environments.is_empty() {
@@ -55,7 +56,7 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     let single = paths.len() == 1;
     // Kept alive until the run ends; dropping it stops the emulator.
     let emulator = match config.mock_zoom {
-        true => Some(start_emulator(&base, &tenants[0], &settings).await?),
+        true => Some(start_emulator(&base, &tenants[0], settings).await?),
         false => None,
     };
     let emulator_url = emulator
@@ -70,18 +71,18 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     let client = http::Client::new(&settings.client)?;
 
     let total_passes: usize = tenants.iter().map(|t| t.passes.len()).sum();
-    let mut reporters = reporters(&config, colors, selected.len() * total_passes);
+    let mut reporters = config.output.reporters(selected.len() * total_passes);
     let context = Context {
         base: &base,
         config: &config,
-        settings: &settings,
+        settings,
         sample: rows.as_ref().and_then(|rows| rows.first()),
         emulator_url,
         client: &client,
         total_passes,
         single,
         started: std::cell::Cell::new(false),
-        permits: tokio::sync::Semaphore::new(config.jobs.max(1)),
+        permits: tokio::sync::Semaphore::new(config.passes.jobs.max(1)),
     };
     let started_at = std::time::Instant::now();
     let shared = runner::passes::Shared::new(&mut reporters);
@@ -102,7 +103,7 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
                     (label, run_tenant(context, tenant, shared).await)
                 }
             })
-            .buffer_unordered(config.jobs.max(1));
+            .buffer_unordered(config.passes.jobs.max(1));
         while let Some((path, outcome)) = outcomes.next().await {
             match outcome {
                 Ok(outcome) => {
@@ -114,7 +115,7 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
                 Err(e) if single => return Err(e),
                 // With several, that environment sends nothing and the others go on.
                 Err(e) => {
-                    report_error(&e, colors);
+                    report_error(&e, colors.stderr);
                     summary.invalid = true;
                     let shown = path
                         .as_deref()
@@ -140,13 +141,13 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     }
     let mut code = summary.exit_code();
     for e in reporters.errors() {
-        report_error(e, colors);
+        report_error(e, colors.stderr);
         code = code.max(error::exit::INVALID_INPUT);
     }
     if let Some(path) = &config.export_vars
         && let Err(e) = export_vars(path, &exported)
     {
-        report_error(&e, colors);
+        report_error(&e, colors.stderr);
         code = code.max(error::exit::INVALID_INPUT);
     }
     drop(emulator);
@@ -156,8 +157,8 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
 /// `--dry-run`: every environment loaded, checked and rendered, nothing sent.
 fn dry_run(config: &RunConfig) -> Result<i32> {
     let loaded = load(&config.target)?;
-    let settings = run_settings(config)?;
     let rows = config
+        .passes
         .data
         .as_deref()
         .map(runner::passes::load_data)
@@ -174,7 +175,7 @@ fn dry_run(config: &RunConfig) -> Result<i32> {
             &loaded.collection,
             environment,
             &loaded.vars,
-            settings.clone(),
+            config.settings.clone(),
             Arc::clone(&loaded.lookup),
             &loaded.allow_env,
         )?;
@@ -267,7 +268,7 @@ async fn run_tenant(
             eprintln!("warning: {warning}");
         }
         for line in run.attach_state(state) {
-            if config.verbose || line.contains("restart") {
+            if config.output.verbose || line.contains("restart") {
                 eprintln!("state {}: {line}", path.display());
             }
         }
@@ -285,28 +286,27 @@ async fn run_tenant(
             runner::Reporter::start(&mut reporter, &start, run.redactor());
         }
     }
-    let parts =
-        spread(run, tenant.passes, config.jobs)
-            .into_iter()
-            .map(|(mut run, passes)| async move {
-                let mut summary = runner::Summary::default();
-                for pass in passes.iter() {
-                    let Ok(_permit) = context.permits.acquire().await else {
-                        break;
-                    };
-                    run.run_pass(context.client, &pass, &mut shared.handle(), &mut summary)
-                        .await;
-                }
-                // A token that could not be saved needs someone to act: say so where CI logs
-                // errors too.
-                for notice in run.state_notices() {
-                    eprintln!("state: {notice}");
-                }
-                if let Some(message) = run.state_error() {
-                    eprintln!("{message}");
-                }
-                (summary, run.redactor().clone(), run.persistent_values())
-            });
+    let parts = spread(run, tenant.passes, config.passes.jobs)
+        .into_iter()
+        .map(|(mut run, passes)| async move {
+            let mut summary = runner::Summary::default();
+            for pass in passes.iter() {
+                let Ok(_permit) = context.permits.acquire().await else {
+                    break;
+                };
+                run.run_pass(context.client, &pass, &mut shared.handle(), &mut summary)
+                    .await;
+            }
+            // A token that could not be saved needs someone to act: say so where CI logs
+            // errors too.
+            for notice in run.state_notices() {
+                eprintln!("state: {notice}");
+            }
+            if let Some(message) = run.state_error() {
+                eprintln!("{message}");
+            }
+            (summary, run.redactor().clone(), run.persistent_values())
+        });
     let mut outcome = Outcome {
         summary: runner::Summary::default(),
         redactor: crate::secrets::Redactor::default(),
@@ -320,60 +320,16 @@ async fn run_tenant(
     Ok(outcome)
 }
 
-/// The reporters the command line asks for: the console always, GitHub's under GitHub Actions,
-/// the report files, and a progress bar on a terminal.
-fn reporters(config: &RunConfig, colors: Colors, total: usize) -> report::Fanout<'static> {
-    let stdout = std::io::stdout();
-    let mut reporters = report::Fanout::new();
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from);
-        reporters.push(report::github::GithubReport::new(
-            summary,
-            std::io::stdout(),
-        ));
-    }
-    let console_out: Box<dyn Write> = if std::io::IsTerminal::is_terminal(&stdout) {
-        Box::new(stdout.lock())
-    } else {
-        // Not a terminal: nobody watches line by line, and a large run prints a lot.
-        Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
-    };
-    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = report::progress::Progress::new(total as u64, on_terminal && !config.quiet);
-    reporters.push(
-        report::Console::new(console_out, colors.stdout, config.verbose)
-            .quiet(config.quiet)
-            .with_progress(progress.clone()),
-    );
-    reporters.push(progress);
-    if let Some(path) = &config.report_junit {
-        reporters.push(report::junit::JunitReport::new(path.clone()));
-    }
-    if let Some(path) = &config.report_json {
-        reporters.push(report::json::JsonReport::new(path.clone()));
-    }
-    if let Some(path) = &config.report_html {
-        reporters.push(report::html::HtmlReport::new(path.clone()));
-    }
-    reporters
-}
-
 /// Two environments of one run cannot share a state file: each holds the lock for its whole
 /// run, so the second would wait on the first, which is this same process, for the whole
 /// `--lock-timeout`; and their tokens would overwrite each other. Refused before any lock:
 /// `--state` with several environments, or one environment file given twice.
 fn refuse_shared_state(config: &RunConfig, paths: &[Option<PathBuf>]) -> Result<()> {
     let refuse = |first: &std::path::Path, second: &std::path::Path, state: &std::path::Path| {
-        Err(Error::Usage {
-            message: format!(
-                "`{}` and `{}` would share the state file `{}`",
-                first.display(),
-                second.display(),
-                state.display()
-            ),
-            help: Some(
-                "each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into(),
-            ),
+        Err(Error::SharedState {
+            first: first.to_path_buf(),
+            second: second.to_path_buf(),
+            state: state.to_path_buf(),
         })
     };
     let envs: Vec<&PathBuf> = paths.iter().flatten().collect();
@@ -405,10 +361,11 @@ fn nothing_to_send(
     let mut help = None;
     let why = if rows.is_some_and(<[_]>::is_empty) {
         "the data file has no rows".to_string()
-    } else if config.shard.is_some() {
+    } else if config.passes.shard.is_some() {
         "this shard holds no pass (more shards than passes?)".to_string()
     } else {
-        help = config
+        let selection = &config.settings.selection;
+        help = selection
             .tags
             .iter()
             .filter(|t| !tags.contains(t.as_str()))
@@ -419,55 +376,23 @@ fn nothing_to_send(
                 )
             });
         let mut filters = Vec::new();
-        filters.extend(config.tags.iter().map(|t| format!("--tag {t}")));
-        filters.extend(config.skip_tags.iter().map(|t| format!("--skip-tag {t}")));
-        filters.extend(config.requests.iter().map(|r| format!("--request {r}")));
+        filters.extend(selection.tags.iter().map(|t| format!("--tag {t}")));
+        filters.extend(
+            selection
+                .skip_tags
+                .iter()
+                .map(|t| format!("--skip-tag {t}")),
+        );
+        filters.extend(selection.requests.iter().map(|r| format!("--request {r}")));
         format!("no request matches `{}`", filters.join(" "))
     };
     if config.allow_empty {
         eprintln!("nothing to send: {why} (--allow-empty)");
         return Ok(error::exit::OK);
     }
-    Err(Error::Usage {
-        message: format!("nothing to send: {why}"),
-        help: Some(help.unwrap_or_else(|| {
-            "a run that checks nothing is not a pass; fix the selection, or pass `--allow-empty` where an empty run is expected".into()
-        })),
-    })
-}
-
-/// The run's settings, resolved from the command line.
-fn run_settings(config: &RunConfig) -> Result<Settings> {
-    let extra_roots_pem = match &config.cacert {
-        Some(path) => Some(std::fs::read(path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-            what: "CA certificate file",
-        })?),
-        None => None,
-    };
-    Ok(Settings {
-        timeout: config.timeout,
-        max_redirects: config.max_redirects,
-        bail: config.bail,
-        show_secrets: config.show_secrets,
-        retry: RetryPolicy {
-            retries: config.retry,
-            max_wait: config.retry_max_wait,
-        },
-        client: http::ClientOptions {
-            connect_timeout: config.connect_timeout,
-            insecure: config.insecure,
-            extra_roots_pem,
-            proxy: config.proxy.clone(),
-            max_body: Some(config.max_body),
-        },
-        selection: Selection {
-            tags: config.tags.clone(),
-            skip_tags: config.skip_tags.clone(),
-            requests: config.requests.clone(),
-        },
-        check_texts: !config.quiet || config.report_json.is_some() || config.report_html.is_some(),
+    Err(Error::NothingToSend {
+        why,
+        suggestion: help,
     })
 }
 
@@ -488,14 +413,14 @@ fn plan_passes(
             Tenant {
                 path: path.clone(),
                 passes: runner::Passes::new(
-                    config.iterations,
+                    config.passes.iterations,
                     rows.clone(),
                     label.map(|l| l.to_string()),
                 ),
             }
         })
         .collect();
-    if let Some(shard) = config.shard {
+    if let Some(shard) = config.passes.shard {
         let total: usize = tenants.iter().map(|t| t.passes.total()).sum();
         let keep = shard.range(total);
         let mut offset = 0;
@@ -548,11 +473,9 @@ fn export_vars(path: &std::path::Path, values: &[(String, String)]) -> Result<()
             .map(|(k, v)| format!("{k}={}\n", dotenv_quote(v)))
             .collect()
     };
-    state::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
-        context: format!(
-            "cannot write the exported variables to `{}`",
-            path.display()
-        ),
+    state::write_atomic(path, text.as_bytes()).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        what: "the exported variables",
         source,
     })
 }
@@ -584,14 +507,7 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
         &base.allow_env,
     )?;
     let scope = run.scope();
-    let value = |name: &str| {
-        scope.text(name).ok_or_else(|| Error::Usage {
-            message: format!(
-                "--mock-zoom seeds the emulator from `ClientID`, `ClientSecret` and `refresh_token`, but `{name}` is not defined"
-            ),
-            help: Some("use `--env environments/emulator.yaml`, or define the three variables".into()),
-        })
-    };
+    let value = |name: &'static str| scope.text(name).ok_or(Error::MissingSeed { name });
     let [client_id, client_secret, refresh_token] = SEED_VARIABLES.map(value);
     let seed = Seed {
         client_id: client_id?,
@@ -599,10 +515,12 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
         refresh_token: refresh_token?,
         account_id: None,
     };
-    ZoomMock::start(seed, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    ZoomMock::start(seed, addr)
         .await
-        .map_err(|source| Error::Io {
-            context: "cannot start the Zoom emulator".into(),
+        .map_err(|source| Error::Listen {
+            addr,
+            what: "the Zoom emulator",
             source,
         })
 }

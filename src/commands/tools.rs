@@ -7,7 +7,8 @@ use std::io::Write;
 
 use crate::cli::MockZoomConfig;
 use crate::error::{self, Error, Result};
-use crate::{import, mock, schema};
+use crate::model::schema;
+use crate::{import, mock};
 
 /// `courier import postman`: writes the collection, then says what it made and, line by line,
 /// what it could not convert.
@@ -40,15 +41,32 @@ pub(crate) fn import_postman(options: &import::ImportOptions) -> Result<i32> {
     Ok(error::exit::OK)
 }
 
+/// Text made by the command line (a completion script, the manual page), printed as is.
+pub(crate) fn print_text(bytes: &[u8]) -> Result<i32> {
+    // A closed pipe (`courier man | head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(bytes);
+    Ok(error::exit::OK)
+}
+
+/// `courier schema KIND`: one file kind's JSON Schema.
+pub(crate) fn print_schema(kind: schema::FileKind) -> Result<i32> {
+    print_text(schema::to_file_text(&schema::schema(kind)).as_bytes())
+}
+
 /// `courier schema --out DIR`: the three JSON Schemas, as committed under `schema/`.
 pub(crate) fn write_schemas(dir: &std::path::Path) -> Result<i32> {
-    let io = |source| Error::Io {
-        context: format!("cannot write the schemas into `{}`", dir.display()),
-        source,
+    let io = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write {
+            path,
+            what: "the schema",
+            source,
+        }
     };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     for (_, name, schema) in schema::all() {
-        std::fs::write(dir.join(name), schema::to_file_text(&schema)).map_err(io)?;
+        let path = dir.join(name);
+        std::fs::write(&path, schema::to_file_text(&schema)).map_err(io(&path))?;
         println!("wrote {}", dir.join(name).display());
     }
     Ok(error::exit::OK)
@@ -65,16 +83,19 @@ pub(crate) async fn serve_zoom(config: MockZoomConfig) -> Result<i32> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
     let emulator = ZoomMock::start(seed.clone(), addr)
         .await
-        .map_err(|source| Error::Io {
-            context: format!("cannot listen on {addr}"),
+        .map_err(|source| Error::Listen {
+            addr,
+            what: "the Zoom emulator",
             source,
         })?;
     println!("{}", mock::zoom::banner(&seed, &emulator.base_url()));
     let _ = std::io::stdout().flush();
-    tokio::signal::ctrl_c().await.map_err(|source| Error::Io {
-        context: "cannot wait for Ctrl-C".into(),
-        source,
-    })?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|source| Error::System {
+            what: "wait for Ctrl-C",
+            source,
+        })?;
     emulator.shutdown();
     Ok(error::exit::OK)
 }

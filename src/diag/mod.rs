@@ -275,6 +275,15 @@ pub fn did_you_mean<'a>(
         .map(|(c, _)| c)
 }
 
+/// Names in backticks, joined with commas: `` `a`, `b` ``.
+pub fn backticked(names: &[impl AsRef<str>]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,8 @@ pub enum TransportError {
     Connect(String),
     Timeout(Duration),
     TooManyRedirects(u32),
+    /// The answer's body is larger than the limit, in bytes.
+    TooLarge(usize),
     /// Anything else: TLS, a connection reset mid-answer, a malformed response.
     Other(String),
 }
@@ -112,6 +114,9 @@ impl fmt::Display for TransportError {
                 write!(f, "no answer within {}", humantime::format_duration(*d))
             }
             TransportError::TooManyRedirects(n) => write!(f, "more than {n} redirects"),
+            TransportError::TooLarge(max) => {
+                write!(f, "the response body is larger than {max} bytes")
+            }
             TransportError::Other(m) => f.write_str(m),
         }
     }
@@ -121,11 +126,11 @@ impl fmt::Display for TransportError {
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     pub connect_timeout: Option<Duration>,
-    /// Accept any certificate (`--insecure`).
+    /// Accept any certificate .
     pub insecure: bool,
-    /// PEM certificates trusted in addition to the system's (`--cacert`).
-    pub extra_roots_pem: Option<Vec<u8>>,
-    /// A proxy for every request (`--proxy`); `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply
+    /// A PEM file of certificates trusted in addition to the system's.
+    pub extra_roots: Option<std::path::PathBuf>,
+    /// A proxy for every request ; `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply
     /// when it is not given.
     pub proxy: Option<String>,
     /// The largest response body kept (`--max-body`); `None` keeps any size.
@@ -147,17 +152,17 @@ struct LazyTls {
 }
 
 impl Client {
-    /// A `--cacert` or `--proxy` that cannot be used is the user's input (exit 2); anything else
-    /// that stops the client being built is the machine's (exit 3).
+    /// Extra CA certificates or a proxy that cannot be used are the user's input; anything else
+    /// that stops the client being built is the machine's (see [`ClientError`]).
     ///
     /// Loading the system's root certificates is most of a short run's start-up (some 150
     /// files read and decoded), and a run against the emulator or a loopback server never
     /// needs them. So when no option or proxy involves TLS, the run starts with a client that
     /// trusts no certificate at all, used only for `http://`, and makes the full client at
     /// its first `https://` request.
-    pub fn new(options: &ClientOptions) -> Result<Client, crate::error::Error> {
+    pub fn new(options: &ClientOptions) -> Result<Client, ClientError> {
         let tls_involved = options.insecure
-            || options.extra_roots_pem.is_some()
+            || options.extra_roots.is_some()
             || options.proxy.is_some()
             || proxy_in_environment();
         let (inner, tls_on_first_use) = if tls_involved {
@@ -273,16 +278,54 @@ impl Client {
     }
 }
 
-/// A `--cacert` or `--proxy` that cannot be used is the user's input (exit 2).
-fn usage_error(message: String, help: &str) -> crate::error::Error {
-    crate::error::Error::Usage {
-        message,
-        help: Some(help.to_string()),
+/// Why the client could not be made. Each option names what the user gave, in the words of
+/// this module; the command line's flag names are added where the error is printed.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The file of extra CA certificates cannot be read (the user's input).
+    Unreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// The extra CA certificates cannot be used (the user's input).
+    CaCert { reason: String },
+    /// The proxy is not a proxy URL (the user's input).
+    Proxy { proxy: String, reason: String },
+    /// Anything else: the machine's.
+    Build { reason: String },
+}
+
+impl From<ClientError> for crate::error::Error {
+    fn from(e: ClientError) -> Self {
+        use crate::error::Error;
+        match e {
+            ClientError::Unreadable { path, source } => Error::Read {
+                path,
+                source,
+                what: "CA certificate file",
+            },
+            ClientError::CaCert { reason } => Error::CaCert { reason },
+            ClientError::Proxy { proxy, reason } => Error::Proxy { proxy, reason },
+            ClientError::Build { reason } => Error::Client { reason },
+        }
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Unreadable { path, source } => {
+                write!(f, "cannot read `{}`: {source}", path.display())
+            }
+            ClientError::CaCert { reason } => write!(f, "the extra CA certificates: {reason}"),
+            ClientError::Proxy { proxy, reason } => write!(f, "invalid proxy `{proxy}`: {reason}"),
+            ClientError::Build { reason } => write!(f, "cannot create the HTTP client: {reason}"),
+        }
     }
 }
 
 /// The client as `options` ask for it, not yet built.
-fn configured(options: &ClientOptions) -> Result<reqwest::ClientBuilder, crate::error::Error> {
+fn configured(options: &ClientOptions) -> Result<reqwest::ClientBuilder, ClientError> {
     // reqwest is built without a default TLS provider to avoid aws-lc's C build; ring is
     // installed once per process. A second install (tests, several runs) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -299,33 +342,29 @@ fn configured(options: &ClientOptions) -> Result<reqwest::ClientBuilder, crate::
     if options.insecure {
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
-    if let Some(pem) = &options.extra_roots_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-            usage_error(
-                format!(
-                    "cannot read the CA certificates of `--cacert`: {}",
-                    error_chain(&e)
-                ),
-                "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
-            )
+    if let Some(path) = &options.extra_roots {
+        let pem = std::fs::read(path).map_err(|source| ClientError::Unreadable {
+            path: path.clone(),
+            source,
         })?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ClientError::CaCert {
+                reason: error_chain(&e),
+            })?;
         // A file with no certificate block parses as an empty bundle: refuse it now rather
         // than at the first `https://` request, or never.
         if certs.is_empty() {
-            return Err(usage_error(
-                "the `--cacert` file holds no certificate".into(),
-                "give a PEM file of one or more `-----BEGIN CERTIFICATE-----` blocks",
-            ));
+            return Err(ClientError::CaCert {
+                reason: "the file holds no certificate".into(),
+            });
         }
         builder = builder.tls_certs_merge(certs);
     }
     if let Some(proxy) = &options.proxy {
         let proxy = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| {
-                usage_error(
-                    format!("invalid proxy `{proxy}`: {}", error_chain(&e)),
-                    "write the proxy as a URL, e.g. `http://proxy.example:3128`",
-                )
+            .map_err(|e| ClientError::Proxy {
+                proxy: proxy.clone(),
+                reason: error_chain(&e),
             })?
             .no_proxy(reqwest::NoProxy::from_env());
         builder = builder.proxy(proxy);
@@ -337,22 +376,17 @@ fn configured(options: &ClientOptions) -> Result<reqwest::ClientBuilder, crate::
     Ok(builder)
 }
 
-/// Builds the client; a failure is the machine's (exit 3) unless `--cacert` caused it.
+/// Builds the client; a failure is the machine's unless the extra CA certificates caused it.
 fn build(
     builder: reqwest::ClientBuilder,
     options: &ClientOptions,
-) -> Result<reqwest::Client, crate::error::Error> {
+) -> Result<reqwest::Client, ClientError> {
     builder.build().map_err(|e| {
         let reason = error_chain(&e);
-        if options.extra_roots_pem.is_some() && reason.contains("certificate") {
-            usage_error(
-                format!("the CA certificates of `--cacert` cannot be used: {reason}"),
-                "give a PEM file of valid certificates",
-            )
+        if options.extra_roots.is_some() && reason.contains("certificate") {
+            ClientError::CaCert { reason }
         } else {
-            crate::error::Error::Transport {
-                message: format!("cannot create the HTTP client: {reason}"),
-            }
+            ClientError::Build { reason }
         }
     })
 }
@@ -467,9 +501,7 @@ async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > max {
-                    return Err(TransportError::Other(format!(
-                        "the response body is larger than {max} bytes (raise `--max-body`)"
-                    )));
+                    return Err(TransportError::TooLarge(max));
                 }
                 body.extend_from_slice(&chunk);
             }

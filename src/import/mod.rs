@@ -35,7 +35,7 @@ use self::postman::{Auth, Item};
 use self::request::Context;
 use self::variables::Variables;
 use self::yaml::Entry;
-use crate::error::{Error, Result};
+use crate::error::{Error, ImportTarget, Result};
 
 /// What to import and where to write it.
 #[derive(Debug, Clone)]
@@ -245,9 +245,8 @@ impl Importer {
             c.auth.as_ref(),
         );
         if self.request_paths.is_empty() {
-            return Err(Error::Usage {
-                message: format!("the Postman collection `{source}` holds no requests to import"),
-                help: Some("a courier collection needs at least one request".into()),
+            return Err(Error::ImportEmpty {
+                source: source.to_string(),
             });
         }
         vars.values = std::mem::take(&mut self.ctx.collection_vars);
@@ -494,33 +493,20 @@ fn slash_path(path: &Path) -> String {
 /// The import writes into a new or empty folder, or next to files it would not touch; it never
 /// replaces a file.
 fn refuse_overwrite(out: &Path, files: &[(PathBuf, String)]) -> Result<()> {
+    let refuse = |problem| {
+        Err(Error::ImportTarget {
+            out: out.to_path_buf(),
+            problem,
+        })
+    };
     if out.exists() && !out.is_dir() {
-        return Err(Error::Usage {
-            message: format!("`{}` exists and is not a folder", out.display()),
-            help: Some("give `--out` a new folder for the collection".into()),
-        });
+        return refuse(ImportTarget::NotAFolder);
     }
-    let help = Some(
-        "choose another `--out` folder, or move the old collection away first: the import never overwrites files"
-            .to_string(),
-    );
     if out.join(COLLECTION_FILE).exists() {
-        return Err(Error::Usage {
-            message: format!(
-                "`{}` already holds a collection ({COLLECTION_FILE}): nothing was written",
-                out.display()
-            ),
-            help,
-        });
+        return refuse(ImportTarget::HoldsCollection(COLLECTION_FILE));
     }
     if let Some((path, _)) = files.iter().find(|(p, _)| out.join(p).exists()) {
-        return Err(Error::Usage {
-            message: format!(
-                "`{}` already exists: nothing was written",
-                out.join(path).display()
-            ),
-            help,
-        });
+        return refuse(ImportTarget::FileExists(out.join(path)));
     }
     Ok(())
 }
@@ -533,13 +519,15 @@ fn write_all(out: &Path, files: &[(PathBuf, String)]) -> Result<Vec<PathBuf>> {
         if let Some(dir) = path.parent()
             && made.insert(dir.to_path_buf())
         {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                context: format!("cannot create the folder `{}`", dir.display()),
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_path_buf(),
+                what: "the folder",
                 source,
             })?;
         }
-        std::fs::write(&path, text).map_err(|source| Error::Io {
-            context: format!("cannot write `{}`", path.display()),
+        std::fs::write(&path, text).map_err(|source| Error::Write {
+            path: path.clone(),
+            what: "the file",
             source,
         })?;
         written.push(path);

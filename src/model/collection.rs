@@ -27,7 +27,7 @@ pub(crate) struct CollectionDoc {
     /// `--var-file`, `--var` and captures override them). String values, also inside lists and
     /// maps, are templates rendered once when the run starts. Example: `base_url: https://zoom.us`.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::variables")]
+    #[schemars(schema_with = "crate::model::schema::variables")]
     variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
     /// Names of variables whose values are never printed: reports, errors and `--verbose`
     /// show `***` instead. Example: `[access_token]`.

@@ -25,7 +25,7 @@ pub(crate) struct EnvironmentDoc {
     /// templates rendered once when the run starts; read credentials from the OS environment
     /// with `"{{ env('ZOOM_CLIENT_SECRET') }}"` rather than writing them here.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::variables")]
+    #[schemars(schema_with = "crate::model::schema::variables")]
     variables: IndexMap<Spanned<String>, Spanned<serde_json::Value>>,
     /// Names of variables whose values are never printed: reports, errors and `--verbose`
     /// show `***` instead. Example: `[ClientSecret, refresh_token, access_token]`.

@@ -10,6 +10,7 @@
 mod collection;
 mod environment;
 mod request;
+pub mod schema;
 pub mod yaml;
 
 pub use collection::{Collection, load_collection};

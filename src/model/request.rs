@@ -23,7 +23,7 @@ type Pairs = IndexMap<Spanned<String>, Spanned<Text>>;
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = crate::schema::at_most_one_body)]
+#[schemars(transform = crate::model::schema::at_most_one_body)]
 pub(crate) struct RequestDoc {
     /// The request's name, unique in its collection: reports show it and `--request NAME`
     /// selects by it. Example: `Refresh access token`.
@@ -41,7 +41,7 @@ pub(crate) struct RequestDoc {
     #[serde(default)]
     always: bool,
     /// The HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or TRACE, in any case.
-    #[schemars(schema_with = "crate::schema::method")]
+    #[schemars(schema_with = "crate::model::schema::method")]
     method: Spanned<String>,
     /// The URL, a template: `"{{ base_url }}/oauth/token"`. Quote it when it starts with `{{`,
     /// or YAML reads a map.
@@ -50,7 +50,7 @@ pub(crate) struct RequestDoc {
     /// Request headers, name: value. Values are templates; numbers and booleans are sent as
     /// written. Example: `Accept: application/json`.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::headers")]
+    #[schemars(schema_with = "crate::model::schema::headers")]
     headers: Pairs,
     /// Query parameters appended to the URL, percent-encoded, in the order written. Values are
     /// templates. Example: `page_size: 30`.
@@ -86,12 +86,12 @@ pub(crate) struct RequestDoc {
     /// source is a JSONPath (`$.access_token`), `{ json: $.access_token }` or
     /// `{ header: X-Request-Id }`. A capture that finds nothing fails the request.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::captures")]
+    #[schemars(schema_with = "crate::model::schema::captures")]
     capture: IndexMap<Spanned<String>, Spanned<Value>>,
     /// This request's timeout: seconds (`10`, `2.5`) or a duration (`10s`, `500ms`, `1m`).
     /// Default: `--timeout`.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::timeout")]
+    #[schemars(schema_with = "crate::model::schema::timeout")]
     timeout: Option<Spanned<Text>>,
     /// How many redirects to follow at most; `0` follows none. Default: `--max-redirects`.
     #[serde(default)]
@@ -101,7 +101,7 @@ pub(crate) struct RequestDoc {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "Auth", transform = crate::schema::exactly_one_auth)]
+#[schemars(rename = "Auth", transform = crate::model::schema::exactly_one_auth)]
 struct AuthDoc {
     /// HTTP Basic authentication: `{ username: "{{ ClientID }}", password: "{{ ClientSecret }}" }`.
     #[serde(default)]
@@ -144,24 +144,24 @@ struct AssertDoc {
     /// The expected status: a code (`200`), a class (`"2xx"`) or a list of them
     /// (`[200, 201]`, `[304, "2xx"]`).
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::status_assertion")]
+    #[schemars(schema_with = "crate::model::schema::status_assertion")]
     status: Option<Spanned<Value>>,
     /// Checks on response headers, name: predicates. Names match case-insensitively. A bare
     /// value means `equals`; a map holds predicates that must all hold:
     /// `content-type: { contains: application/json }`.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::header_assertions")]
+    #[schemars(schema_with = "crate::model::schema::header_assertions")]
     headers: IndexMap<Spanned<String>, Spanned<Value>>,
     /// Checks on the JSON body, RFC 9535 JSONPath: predicates. A bare value means `equals`
     /// (`$.token_type: bearer`); a map holds predicates that must all hold
     /// (`$.expires_in: { type: integer, gt: 0 }`).
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::json_assertions")]
+    #[schemars(schema_with = "crate::model::schema::json_assertions")]
     json: IndexMap<Spanned<String>, Spanned<Value>>,
     /// Checks on the body as text: a bare string means `contains`; or a map of `contains`
     /// and `matches`.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::body_assertion")]
+    #[schemars(schema_with = "crate::model::schema::body_assertion")]
     body: Option<Spanned<Value>>,
     /// The response must come in under this many milliseconds. Example: `2000`.
     #[serde(default)]
@@ -327,7 +327,7 @@ fn validate_method(method: &Spanned<String>, spot: Spot) -> Result<String> {
     }
     let help = match did_you_mean(&upper, METHODS) {
         Some(near) => format!("did you mean `{near}`?"),
-        None => format!("use one of {}", yaml::backticked(&METHODS)),
+        None => format!("use one of {}", crate::diag::backticked(&METHODS)),
     };
     Err(
         Diagnostic::new(format!("unknown HTTP method `{}`", method.value))

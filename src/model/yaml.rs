@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde_saphyr::{Location, Spanned};
 
-use crate::diag::{Diagnostic, SourceFile, Spot, did_you_mean};
+use crate::diag::{Diagnostic, SourceFile, Spot, backticked, did_you_mean};
 
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
@@ -136,14 +136,6 @@ fn expected_names(expected: &str) -> Vec<String> {
         .map(|s| s.trim().trim_matches('`').to_string())
         .filter(|s| !s.is_empty() && !s.contains(' '))
         .collect()
-}
-
-pub fn backticked(names: &[impl AsRef<str>]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{}`", n.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The spot of a serde-saphyr location.

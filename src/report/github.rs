@@ -199,7 +199,7 @@ impl<W: Write> Reporter for GithubReport<W> {
             return;
         };
         let markdown = self.markdown(summary, redactor);
-        if let Err(e) = append_report(path, "GitHub step summary", &markdown, redactor) {
+        if let Err(e) = append_report(path, "the GitHub step summary", &markdown, redactor) {
             self.error.get_or_insert(e);
         }
     }

@@ -80,7 +80,7 @@ impl Reporter for HtmlReport {
 
     fn finish(&mut self, summary: &Summary, redactor: &Redactor) {
         let text = self.document(summary, redactor);
-        if let Err(e) = write_report(&self.path, "HTML report", &text, redactor) {
+        if let Err(e) = write_report(&self.path, "the HTML report", &text, redactor) {
             self.error.get_or_insert(e);
         }
     }

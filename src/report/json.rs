@@ -299,7 +299,7 @@ impl Reporter for JsonReport {
         let mut text = serde_json::to_string_pretty(&self.document(summary))
             .expect("the report holds only strings, numbers and lists");
         text.push('\n');
-        if let Err(e) = write_report(&self.path, "JSON report", &text, redactor) {
+        if let Err(e) = write_report(&self.path, "the JSON report", &text, redactor) {
             self.error.get_or_insert(e);
         }
     }

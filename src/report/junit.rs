@@ -106,8 +106,9 @@ impl JunitReport {
         }
         let mut report = Report::new("courier");
         report.set_time(summary.duration).add_test_suite(suite);
-        report.to_string().map_err(|e| Error::Io {
-            context: format!("cannot write the JUnit report `{}`", self.path.display()),
+        report.to_string().map_err(|e| Error::Write {
+            path: self.path.clone(),
+            what: "the JUnit report",
             source: std::io::Error::other(e.to_string()),
         })
     }
@@ -150,7 +151,7 @@ impl Reporter for JunitReport {
     fn finish(&mut self, summary: &Summary, redactor: &Redactor) {
         let written = self
             .xml(summary, redactor)
-            .and_then(|xml| write_report(&self.path, "JUnit report", &xml, redactor));
+            .and_then(|xml| write_report(&self.path, "the JUnit report", &xml, redactor));
         if let Err(e) = written {
             self.error.get_or_insert(e);
         }

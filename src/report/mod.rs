@@ -168,11 +168,81 @@ pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What a run prints and writes, resolved once from the command line and the terminal: the
+/// reporters are made from it and from nothing else.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Colour on standard output.
+    pub color: bool,
+    /// Standard output is a terminal: lines go out as they come, not buffered.
+    pub stdout_is_terminal: bool,
+    /// Standard error is a terminal: a progress bar may show there.
+    pub stderr_is_terminal: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+    /// Running under GitHub Actions: annotations, masks and the step summary.
+    pub github: Option<Github>,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+}
+
+/// GitHub Actions, as the environment describes it.
+#[derive(Debug, Clone, Default)]
+pub struct Github {
+    /// `GITHUB_STEP_SUMMARY`: the file the job summary is appended to.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl Output {
+    /// Whether passing checks need their expected and actual texts: some output shows them.
+    pub fn shows_passed_checks(&self) -> bool {
+        !self.quiet || self.json.is_some() || self.html.is_some()
+    }
+
+    /// The reporters asked for, for a run of `total` requests: GitHub's under GitHub Actions,
+    /// the console always, a progress bar on a terminal, and the report files.
+    pub fn reporters(&self, total: usize) -> Fanout<'static> {
+        let mut reporters = Fanout::new();
+        if let Some(github) = &self.github {
+            reporters.push(github::GithubReport::new(
+                github.step_summary.clone(),
+                std::io::stdout(),
+            ));
+        }
+        let stdout = std::io::stdout();
+        let console_out: Box<dyn Write> = if self.stdout_is_terminal {
+            Box::new(stdout.lock())
+        } else {
+            // Not a terminal: nobody watches line by line, and a large run prints a lot.
+            Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
+        };
+        let progress =
+            progress::Progress::new(total as u64, self.stderr_is_terminal && !self.quiet);
+        reporters.push(
+            Console::new(console_out, self.color, self.verbose)
+                .quiet(self.quiet)
+                .with_progress(progress.clone()),
+        );
+        reporters.push(progress);
+        if let Some(path) = &self.junit {
+            reporters.push(junit::JunitReport::new(path.clone()));
+        }
+        if let Some(path) = &self.json {
+            reporters.push(json::JsonReport::new(path.clone()));
+        }
+        if let Some(path) = &self.html {
+            reporters.push(html::HtmlReport::new(path.clone()));
+        }
+        reporters
+    }
+}
+
 /// Redacts a finished report and writes it to `path` through `path.tmp` and a rename, so a CI
 /// job never reads half a file, nor the report of an earlier run as if it were this one's.
 pub(crate) fn write_report(
     path: &Path,
-    what: &str,
+    what: &'static str,
     text: &str,
     redactor: &Redactor,
 ) -> Result<(), Error> {
@@ -183,8 +253,9 @@ pub(crate) fn write_report(
         .and_then(|()| std::fs::rename(&tmp, path));
     written.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        Error::Io {
-            context: format!("cannot write the {what} `{}`", path.display()),
+        Error::Write {
+            path: path.to_path_buf(),
+            what,
             source,
         }
     })
@@ -193,7 +264,7 @@ pub(crate) fn write_report(
 /// Appends to a file that others write too (the GitHub step summary), creating it if need be.
 pub(crate) fn append_report(
     path: &Path,
-    what: &str,
+    what: &'static str,
     text: &str,
     redactor: &Redactor,
 ) -> Result<(), Error> {
@@ -202,8 +273,9 @@ pub(crate) fn append_report(
         .append(true)
         .open(path)
         .and_then(|mut file| file.write_all(redactor.redact(text).as_bytes()))
-        .map_err(|source| Error::Io {
-            context: format!("cannot write the {what} `{}`", path.display()),
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            what,
             source,
         })
 }

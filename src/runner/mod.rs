@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::assert::Document;
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Suggestion};
 use crate::http::{Client, ClientOptions, Exchange, Outgoing, TransportError, Watchdog};
 use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
@@ -86,23 +86,16 @@ impl Selection {
         for name in &self.requests {
             if !collection.requests.iter().any(|r| &r.name == name) {
                 let names = collection.requests.iter().map(|r| r.name.as_str());
-                let help = match did_you_mean(name, names) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!(
-                        "the requests of `{}` are {}",
-                        collection.name,
-                        crate::model::yaml::backticked(
-                            &collection
-                                .requests
-                                .iter()
-                                .map(|r| &r.name)
-                                .collect::<Vec<_>>()
-                        )
+                let suggestion = match did_you_mean(name, names) {
+                    Some(near) => Suggestion::Near(near.to_string()),
+                    None => Suggestion::Known(
+                        collection.requests.iter().map(|r| r.name.clone()).collect(),
                     ),
                 };
-                return Err(Error::Usage {
-                    message: format!("no request named `{name}` in `{}`", collection.name),
-                    help: Some(help),
+                return Err(Error::NoSuchRequest {
+                    name: name.clone(),
+                    collection: collection.name.clone(),
+                    suggestion,
                 });
             }
         }
@@ -528,7 +521,7 @@ impl<'a> Run<'a> {
                 Some(near) => format!("did you mean `{near}`?"),
                 None => format!(
                     "list a variable that a request captures (the collection captures {}), or define `{name}`",
-                    crate::model::yaml::backticked(&captures().collect::<Vec<_>>())
+                    crate::diag::backticked(&captures().collect::<Vec<_>>())
                 ),
             };
             return Err(Diagnostic::new(format!(
@@ -1137,7 +1130,7 @@ impl Run<'_> {
             .filter(|n| self.persistent.contains(*n))
             .map(String::as_str)
             .collect();
-        let names = crate::model::yaml::backticked(&names);
+        let names = crate::diag::backticked(&names);
         let held = match &self.state {
             Some(state) => format!(
                 "The state file `{}` still holds the value of {names} that was sent",
@@ -1158,7 +1151,10 @@ impl Run<'_> {
 /// True when a transport failure may have happened after the request reached the server: a
 /// timeout, a reset or an unreadable answer. A connection never made sent nothing.
 fn may_have_arrived(e: &TransportError) -> bool {
-    matches!(e, TransportError::Timeout(_) | TransportError::Other(_))
+    matches!(
+        e,
+        TransportError::Timeout(_) | TransportError::TooLarge(_) | TransportError::Other(_)
+    )
 }
 
 /// How a request that could not be built is reported (exit code 2).
@@ -1169,6 +1165,7 @@ fn explain_transport(e: &TransportError) -> String {
         TransportError::Timeout(_) => {
             format!("{e} (raise it with `--timeout` or `timeout:` in the request file)")
         }
+        TransportError::TooLarge(_) => format!("{e} (raise `--max-body`)"),
         // hyper's words for a connection the server closed or reset without an answer.
         TransportError::Other(m)
             if m.contains("connection closed before message completed")

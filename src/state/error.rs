@@ -7,13 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::diag::Diagnostic;
-use crate::error::{Error, exit, io_reason};
+use crate::error::{Error, io_reason};
 
-/// Suggested exit status when a new value could not be saved to the state file. Distinct from
-/// every other failure because the old token is spent: a script must not simply retry.
-pub const EXIT_NOT_SAVED: i32 = 5;
-
-/// The state file cannot be used; nothing has been sent.
+/// The state file cannot be used; nothing has been sent. Printed as the [`Error`] it converts
+/// into.
 #[derive(Debug)]
 pub enum StateError {
     /// Another process held the lock for the whole wait.
@@ -29,86 +26,44 @@ pub enum StateError {
         source: io::Error,
     },
     /// Reading the state file or opening its lock failed for another reason.
-    Io { context: String, source: io::Error },
+    Unreadable {
+        path: PathBuf,
+        /// What failed: "lock", "read the state file".
+        action: &'static str,
+        source: io::Error,
+    },
     /// The state file is not a valid state file.
     Invalid(Box<Diagnostic>),
-}
-
-impl StateError {
-    /// The same status as the [`Error`] it converts into: every variant is "cannot start".
-    pub fn code(&self) -> i32 {
-        exit::INVALID_INPUT
-    }
-
-    pub fn render(&self, color: bool) -> String {
-        match self {
-            StateError::Locked { .. } | StateError::NotWritable { .. } => {
-                let (message, help) = self.message_and_help();
-                Diagnostic::new(message).help(help).render(color)
-            }
-            StateError::Io { context, source } => {
-                Diagnostic::new(format!("{context}: {}", io_reason(source))).render(color)
-            }
-            StateError::Invalid(d) => d.render(color),
-        }
-    }
-
-    fn message_and_help(&self) -> (String, String) {
-        match self {
-            StateError::Locked {
-                state,
-                lock,
-                waited,
-            } => (
-                format!(
-                    "another courier run is using the state file `{}`",
-                    state.display()
-                ),
-                format!(
-                    "waited {} for the lock on `{}`; let that run finish, or give this one its \
-                     own state file with `--state`",
-                    humantime::format_duration(*waited),
-                    lock.display()
-                ),
-            ),
-            StateError::NotWritable { folder, source, .. } => (
-                format!(
-                    "cannot create files in `{}`, the folder of the state file: {}",
-                    folder.display(),
-                    io_reason(source)
-                ),
-                "courier saves rotated tokens there and checks it before sending anything; \
-                 make the folder writable or choose another file with `--state`"
-                    .into(),
-            ),
-            _ => unreachable!("only Locked and NotWritable have help"),
-        }
-    }
 }
 
 impl From<StateError> for Error {
     fn from(e: StateError) -> Error {
         match e {
-            StateError::Locked { .. } | StateError::NotWritable { .. } => {
-                let (message, help) = e.message_and_help();
-                Error::Usage {
-                    message,
-                    help: Some(help),
-                }
+            StateError::Locked {
+                state,
+                lock,
+                waited,
+            } => Error::StateLocked {
+                state,
+                lock,
+                waited,
+            },
+            StateError::NotWritable { folder, source, .. } => {
+                Error::StateFolderReadOnly { folder, source }
             }
-            StateError::Io { context, source } => Error::Io { context, source },
+            StateError::Unreadable {
+                path,
+                action,
+                source,
+            } => Error::StateUnreadable {
+                path,
+                action,
+                source,
+            },
             StateError::Invalid(d) => Error::Invalid(d),
         }
     }
 }
-
-impl fmt::Display for StateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(false))
-    }
-}
-
-impl std::error::Error for StateError {}
 
 /// Where the new value went when the state file could not take it.
 pub enum Kept {

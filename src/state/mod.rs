@@ -20,7 +20,7 @@ mod resolve;
 mod tests;
 
 pub use durable::write_atomic;
-pub use error::{EXIT_NOT_SAVED, Kept, SaveError, StateError};
+pub use error::{Kept, SaveError, StateError};
 pub use format::{Entry, State};
 pub use resolve::{Resolution, Winner, resolve};
 
@@ -104,8 +104,9 @@ impl StateFile {
                 return Err(not_writable(e));
             }
             Err(LockFailure::Io(source)) => {
-                return Err(StateError::Io {
-                    context: format!("cannot lock `{}`", lock_path.display()),
+                return Err(StateError::Unreadable {
+                    path: lock_path,
+                    action: "lock",
                     source,
                 });
             }
@@ -320,8 +321,9 @@ fn load(path: &Path) -> Result<State, StateError> {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
         Err(source) => {
-            return Err(StateError::Io {
-                context: format!("cannot read the state file `{}`", path.display()),
+            return Err(StateError::Unreadable {
+                path: path.to_path_buf(),
+                action: "read the state file",
                 source,
             });
         }

@@ -256,11 +256,8 @@ fn an_invalid_state_file_is_an_error_with_its_position() {
         position.starts_with(&format!("{}:", path.display())),
         "{position}"
     );
-    assert!(
-        err.render(false).contains(&position),
-        "{}",
-        err.render(false)
-    );
+    let rendered = d.render(false);
+    assert!(rendered.contains(&position), "{rendered}");
     // Never replaced.
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
 }
@@ -443,14 +440,12 @@ fn lock_timeout_message() {
         lock: PathBuf::from("environments/prod.state.yaml.lock"),
         waited: Duration::from_secs(5),
     };
+    let err = crate::error::Error::from(err);
     insta::assert_snapshot!(err.render(false), @r"
     error: another courier run is using the state file `environments/prod.state.yaml`
       = help: waited 5s for the lock on `environments/prod.state.yaml.lock`; let that run finish, or give this one its own state file with `--state`
     ");
-    assert_eq!(
-        crate::error::Error::from(err).code(),
-        crate::error::exit::INVALID_INPUT
-    );
+    assert_eq!(err.code(), crate::error::exit::INVALID_INPUT);
 }
 
 #[test]
@@ -460,6 +455,7 @@ fn not_writable_message() {
         folder: PathBuf::from("environments"),
         source: io::Error::from(io::ErrorKind::PermissionDenied),
     };
+    let err = crate::error::Error::from(err);
     insta::assert_snapshot!(err.render(false), @r"
     error: cannot create files in `environments`, the folder of the state file: permission denied
       = help: courier saves rotated tokens there and checks it before sending anything; make the folder writable or choose another file with `--state`
