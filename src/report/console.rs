@@ -193,7 +193,7 @@ impl<W: Write> Reporter for Console<W> {
                 names.join(", ")
             );
         }
-        if let Some(rejected) = &result.rejected {
+        if let Some(rejected) = result.rejected() {
             let _ = writeln!(
                 out,
                 "  {} {}",
@@ -201,12 +201,12 @@ impl<W: Write> Reporter for Console<W> {
                 indent_rest(rejected, 4)
             );
         }
-        if let Some(error) = &result.error {
+        if let Some(error) = result.error() {
             let _ = writeln!(
                 out,
                 "  {} {}",
                 self.paint(RED, "error:"),
-                indent_rest(error, 4)
+                indent_rest(&error, 4)
             );
         }
         if !result.passed()

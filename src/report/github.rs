@@ -149,14 +149,25 @@ impl<W: Write> Reporter for GithubReport<W> {
         };
         let title = escape_property(&redactor.redact(&name));
         let mut problems = Vec::new();
-        for said in result.error.iter().chain(&result.rejected) {
+        if let Some(failure) = &result.failure {
+            let said = failure.message();
             let said = said.trim_end();
             let message = escape_data(&redactor.redact(said));
-            self.command(&format!("::error title={title}::{message}"));
+            // An invalid request points at the template that broke, like a failed check.
+            let at = failure.spot().map(|spot| {
+                let (line, col) = spot.line_col();
+                let file = escape_property(&redactor.redact(&spot.path().display().to_string()));
+                (
+                    format!("file={file},line={line},col={col},"),
+                    spot.position(),
+                )
+            });
+            let place = at.as_ref().map_or("", |(place, _)| place.as_str());
+            self.command(&format!("::error {place}title={title}::{message}"));
             let first = said.lines().next().unwrap_or_default();
             problems.push(Problem {
                 text: first.to_string(),
-                at: None,
+                at: at.map(|(_, position)| position),
                 block: (first != said).then(|| Block {
                     language: "",
                     text: said.to_string(),
@@ -312,7 +323,7 @@ mod tests {
                 200,
                 vec![status_ok(), token_type("\"50%\"")],
             ),
-            unanswered("Revoke", Some("transport failure: cannot connect\nrefused")),
+            unanswered("Revoke", transport("cannot connect\nrefused")),
         ];
         let (commands, _) = report(&results, 0, &Redactor::default());
         assert_eq!(
@@ -328,7 +339,7 @@ mod tests {
         let results = [
             answered("Refresh | rotate", 200, vec![status_ok()]),
             answered("Scopes", 200, vec![scopes_differ()]),
-            unanswered("Revoke", Some("transport failure: refused")),
+            unanswered("Revoke", transport("refused")),
         ];
         let (_, summary) = report(&results, 1, &Redactor::default());
         assert_eq!(
@@ -359,9 +370,13 @@ mod tests {
     }
 
     #[test]
-    fn a_multi_line_error_is_listed_as_a_code_block() {
-        let error = "invalid request: error: undefined variable `x`\n --> req.yaml:3:9\n  |";
-        let (_, summary) = report(&[unanswered("Build", Some(error))], 0, &Redactor::default());
+    fn a_multi_line_error_is_listed_as_a_code_block_and_annotated_where_it_broke() {
+        let failure = invalid("undefined variable `x`", "token_type");
+        let (commands, summary) = report(&[unanswered("Build", failure)], 0, &Redactor::default());
+        assert!(
+            commands.starts_with(&format!("::error file={FILE},line=4,col=7,title=Build::")),
+            "{commands}"
+        );
         assert!(
             summary.contains(
                 "| Build | — | 7 ms | ❌ invalid request: error: undefined variable \\`x\\` |"
@@ -369,10 +384,10 @@ mod tests {
             "{summary}"
         );
         assert!(
-            summary.contains(
-                "- **Build**: invalid request: error: undefined variable \\`x\\`\n  \
-                 ```\n  invalid request: error: undefined variable `x`\n   --> req.yaml:3:9\n    |\n  ```\n"
-            ),
+            summary.contains(&format!(
+                "- **Build**: invalid request: error: undefined variable \\`x\\` at `{FILE}:4:7`\n  \
+                 ```\n  invalid request: error: undefined variable `x`\n   --> {FILE}:4:7\n"
+            )),
             "{summary}"
         );
     }

@@ -105,6 +105,8 @@ struct Entry {
     duration: Duration,
     passed: bool,
     error: Option<String>,
+    /// `file:line:col` of the template that broke, for a request that could not be built.
+    error_at: Option<String>,
     rejected: Option<String>,
     retries: u32,
     checks: Vec<Check>,
@@ -152,8 +154,13 @@ impl From<&RequestResult> for Entry {
                 .map(|e| (e.status, e.reason.to_string())),
             duration: result.duration,
             passed: result.passed(),
-            error: result.error.clone(),
-            rejected: result.rejected.clone(),
+            error: result.error(),
+            error_at: result
+                .failure
+                .as_ref()
+                .and_then(|f| f.spot())
+                .map(|s| s.position()),
+            rejected: result.rejected().map(str::to_owned),
             retries: result.retries,
             checks: result
                 .checks
@@ -399,7 +406,11 @@ impl Page<'_> {
         }
         self.out.push_str("</p>\n");
         if let Some(error) = &entry.error {
-            self.problem("Error", error)?;
+            let title = match &entry.error_at {
+                Some(at) => format!("Error at {}", self.safe(at)),
+                None => "Error".to_string(),
+            };
+            self.problem(&title, error)?;
         }
         if let Some(rejected) = &entry.rejected {
             self.problem("Credentials rejected", rejected)?;
@@ -765,7 +776,7 @@ mod tests {
                 200,
                 vec![status_ok(), token_type("\"Bearer\""), scopes_differ()],
             ),
-            unanswered("Revoke", Some("transport failure: cannot connect")),
+            unanswered("Revoke", transport("cannot connect")),
         ];
         report(&results, 1, redactor)
     }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{RunInfo, Sink, millis, write_report};
+use crate::diag::Spot;
 use crate::error::Error;
 use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
 use crate::secrets::Redactor;
@@ -101,6 +102,7 @@ impl JsonReport {
 ///       "passed": false,
 ///       "error": null,
 ///       "rejected": null,
+///       "failure": null,
 ///       "retries": 0,
 ///       "checks": [
 ///         {
@@ -203,12 +205,25 @@ pub struct JsonRequest {
     pub error: Option<String>,
     /// What it means that the server rejected the credentials, and what to do, or `null`.
     pub rejected: Option<String>,
+    /// What kind of failure `error` or `rejected` is, and where, or `null` when neither is set.
+    pub failure: Option<JsonFailure>,
     /// How many times the request was sent again after a retryable failure.
     pub retries: u32,
     /// Every check on the answer, in the order written, passed or not.
     pub checks: Vec<JsonCheck>,
     /// The names of the variables captured from the answer. Never their values.
     pub captured: Vec<String>,
+}
+
+/// Why a request failed apart from its checks.
+#[derive(Debug, Serialize)]
+pub struct JsonFailure {
+    /// `"invalid"` (the request could not be built), `"transport"` (no answer),
+    /// `"rejected"` (credentials refused) or `"not_saved"` (a new persistent value was lost
+    /// to the state file, and rescued).
+    pub kind: &'static str,
+    /// The template that broke, for an invalid request; `null` otherwise.
+    pub location: Option<JsonLocation>,
 }
 
 /// One assertion or capture and its outcome.
@@ -254,8 +269,12 @@ impl From<&RequestResult> for JsonRequest {
             status: result.exchange.as_ref().map(|e| e.status),
             duration_ms: millis(result.duration),
             passed: result.passed(),
-            error: result.error.clone(),
-            rejected: result.rejected.clone(),
+            error: result.error(),
+            rejected: result.rejected().map(str::to_owned),
+            failure: result.failure.as_ref().map(|failure| JsonFailure {
+                kind: failure.kind(),
+                location: failure.spot().map(JsonLocation::from),
+            }),
             retries: result.retries,
             checks: result.checks.iter().map(JsonCheck::from).collect(),
             captured: result.captured.iter().map(|n| n.to_string()).collect(),
@@ -265,7 +284,6 @@ impl From<&RequestResult> for JsonRequest {
 
 impl From<&CheckResult> for JsonCheck {
     fn from(check: &CheckResult) -> Self {
-        let (line, column) = check.spot.line_col();
         let outcome = &check.outcome;
         JsonCheck {
             subject: check.subject.to_string(),
@@ -274,11 +292,18 @@ impl From<&CheckResult> for JsonCheck {
             expected: outcome.expected.clone(),
             actual: outcome.actual.clone(),
             diff: outcome.diff.clone(),
-            location: JsonLocation {
-                file: check.spot.path().display().to_string(),
-                line,
-                column,
-            },
+            location: JsonLocation::from(&check.spot),
+        }
+    }
+}
+
+impl From<&Spot> for JsonLocation {
+    fn from(spot: &Spot) -> Self {
+        let (line, column) = spot.line_col();
+        JsonLocation {
+            file: spot.path().display().to_string(),
+            line,
+            column,
         }
     }
 }
@@ -337,10 +362,7 @@ mod tests {
             vec![status_ok(), token_type("\"Bearer\"")],
         );
         refresh.captured = vec!["access_token".into()];
-        let results = [
-            refresh,
-            unanswered("Revoke", Some("transport failure: refused")),
-        ];
+        let results = [refresh, unanswered("Revoke", transport("refused"))];
         let (_, report) = report(&results, 1, &Redactor::default());
 
         assert_eq!(report["schema_version"], 1);

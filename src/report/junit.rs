@@ -16,7 +16,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{RunInfo, Sink, claim, reason, write_report};
 use crate::error::Error;
-use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
+use crate::runner::{CheckResult, Failure, Reporter, RequestResult, RunStart, Summary};
 use crate::secrets::Redactor;
 
 pub struct JunitReport {
@@ -122,13 +122,13 @@ impl Reporter for JunitReport {
     fn request(&mut self, result: &RequestResult, _: &Redactor) {
         let problem = reason(result).map(|message| {
             let mut text = String::new();
-            for said in result.error.iter().chain(&result.rejected) {
-                let _ = writeln!(text, "{}", said.trim_end());
+            if let Some(failure) = &result.failure {
+                let _ = writeln!(text, "{}", failure.message().trim_end());
             }
             for check in result.failed_checks() {
                 text.push_str(&details(check));
             }
-            let kind = if result.error.is_some() {
+            let kind = if result.failure.as_ref().is_some_and(Failure::is_error) {
                 NonSuccessKind::Error
             } else {
                 NonSuccessKind::Failure
@@ -201,10 +201,7 @@ mod tests {
                 200,
                 vec![status_ok(), token_type("\"Bearer\"")],
             ),
-            unanswered(
-                "List users",
-                Some("transport failure: cannot connect: refused"),
-            ),
+            unanswered("List users", transport("cannot connect: refused")),
         ];
         let xml = run_to_file(&results, 2, &Redactor::default());
         assert!(

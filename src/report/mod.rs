@@ -139,11 +139,9 @@ impl Default for RunInfo {
 /// Why a request did not pass, in one line: its error, the rejection of its credentials, or how
 /// many of its checks failed. `None` when it passed.
 pub(crate) fn reason(result: &RequestResult) -> Option<String> {
-    if let Some(error) = &result.error {
-        return Some(error.lines().next().unwrap_or_default().to_string());
-    }
-    if let Some(rejected) = &result.rejected {
-        return Some(rejected.clone());
+    if let Some(failure) = &result.failure {
+        let message = failure.message();
+        return Some(message.lines().next().unwrap_or_default().to_string());
     }
     let failed = result.failed_checks().count();
     (failed > 0).then(|| {
@@ -290,7 +288,7 @@ pub(crate) mod fixtures {
     use crate::diag::{SourceFile, Spot};
     use crate::http::{Exchange, Outgoing};
     use crate::model::{Collection, load_collection};
-    use crate::runner::{CheckResult, Reporter, RequestResult, RunStart, Summary};
+    use crate::runner::{CheckResult, Failure, Reporter, RequestResult, RunStart, Summary};
     use crate::secrets::Redactor;
 
     pub const FILE: &str = "collections/zoom-oauth/refresh-access-token.yaml";
@@ -366,8 +364,24 @@ pub(crate) mod fixtures {
         result
     }
 
-    /// A request that got no answer, failing with `error` if given.
-    pub fn unanswered(name: &str, error: Option<&str>) -> RequestResult {
+    /// A transport failure: `transport failure: {why}`.
+    pub fn transport(why: &str) -> Option<Failure> {
+        Some(Failure::Transport(why.into()))
+    }
+
+    /// A request that could not be built: `title`, at the first occurrence of `at` in the
+    /// request file.
+    pub fn invalid(title: &str, at: &str) -> Option<Failure> {
+        let file = SourceFile::new(FILE, TEXT);
+        let start = TEXT.find(at).expect("`at` is in the fixture text");
+        let diagnostic = crate::diag::Diagnostic::new(title)
+            .at(Spot::new(&file, start..start + at.len()))
+            .label("here");
+        Some(Failure::Invalid(Box::new(diagnostic)))
+    }
+
+    /// A request that got no answer, failing with `failure` if given.
+    pub fn unanswered(name: &str, failure: Option<Failure>) -> RequestResult {
         RequestResult {
             name: name.into(),
             file: std::path::Path::new(FILE).into(),
@@ -377,8 +391,7 @@ pub(crate) mod fixtures {
             checks: Vec::new(),
             passed_untold: 0,
             captured: Vec::new(),
-            error: error.map(str::to_string),
-            rejected: None,
+            failure,
             retries: 0,
             pass: None,
             duration: Duration::from_millis(7),
@@ -404,7 +417,6 @@ pub(crate) mod fixtures {
         reporter.start(&start, redactor);
         for result in results {
             summary.add(result);
-            summary.transport_failed |= result.exchange.is_none() && result.error.is_some();
             reporter.request(result, redactor);
         }
         for i in 0..skipped {
@@ -431,7 +443,7 @@ mod tests {
     fn reason_says_what_failed_first() {
         let failing = answered("r", 200, vec![status_ok(), token_type("\"Bearer\"")]);
         assert_eq!(reason(&failing).as_deref(), Some("1 of 2 checks failed"));
-        let errored = unanswered("r", Some("transport failure: cannot connect\nmore"));
+        let errored = unanswered("r", transport("cannot connect\nmore"));
         assert_eq!(
             reason(&errored).as_deref(),
             Some("transport failure: cannot connect")

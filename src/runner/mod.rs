@@ -28,7 +28,7 @@ use crate::secrets::{Redactor, name_looks_secret};
 use crate::state::{StateFile, Winner};
 use crate::template::{Engine, EnvGrants, EnvLookup};
 pub use passes::{DataRow, Pass, Passes};
-pub use result::{CheckResult, NotRun, RequestResult, Summary};
+pub use result::{CheckResult, Failure, NotRun, RequestResult, Summary};
 pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};
 
@@ -767,7 +767,7 @@ impl<'a> Run<'a> {
                 .send(client, index, step, built, &mut scope, reporter)
                 .await;
             if step.carries_persistent
-                && result.rejected.is_some()
+                && matches!(result.failure, Some(Failure::Rejected(_)))
                 && result
                     .exchange
                     .as_ref()
@@ -782,16 +782,10 @@ impl<'a> Run<'a> {
             }
             result.pass = pass.label.clone();
             summary.add(&result);
-            if result.exchange.is_none() && result.error.is_some() {
-                if result
-                    .error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with(INVALID))
-                {
-                    summary.invalid = true;
-                } else {
-                    summary.transport_failed = true;
-                }
+            if matches!(
+                result.failure,
+                Some(Failure::Invalid(_) | Failure::Transport(_))
+            ) {
                 stopped = Some(format!(
                     "the run stopped when `{}` had a transport failure",
                     request.name
@@ -803,7 +797,6 @@ impl<'a> Run<'a> {
                 ));
             }
             if self.state_error.is_some() {
-                summary.state_not_saved = true;
                 stopped = Some(format!(
                     "a new value from `{}` could not be saved",
                     request.name
@@ -835,8 +828,7 @@ impl<'a> Run<'a> {
             exchange: None,
             checks: Vec::new(),
             captured: Vec::new(),
-            error: None,
-            rejected: None,
+            failure: None,
             retries: 0,
             pass: None,
             duration: Duration::ZERO,
@@ -858,7 +850,7 @@ impl<'a> Run<'a> {
                 }
                 Err(d) => {
                     result.url = request.url.text.as_str().into();
-                    result.error = Some(format!("{INVALID}: {}", self.redacted(d).render(false)));
+                    result.failure = Some(Failure::Invalid(Box::new(self.redacted(d))));
                     return result;
                 }
             },
@@ -881,11 +873,11 @@ impl<'a> Run<'a> {
             Ok(exchange) => exchange,
             Err(e) => {
                 result.duration = started.elapsed();
-                let mut error = format!("transport failure: {}", explain_transport(&e));
+                let mut why = explain_transport(&e);
                 if step.carries_persistent && may_have_arrived(&e) {
-                    error.push_str(&self.lost_answer(step));
+                    why.push_str(&self.lost_answer(step));
                 }
-                result.error = Some(error);
+                result.failure = Some(Failure::Transport(why));
                 return result;
             }
         };
@@ -898,7 +890,7 @@ impl<'a> Run<'a> {
                 reporter.secret_learned(value);
             }
         }
-        result.rejected = credentials::rejection(&exchange, json.as_ref());
+        result.failure = credentials::rejection(&exchange, json.as_ref()).map(Failure::Rejected);
         let evaluation =
             evaluate::evaluate(request, &exchange, json.as_ref(), self.settings.check_texts);
         for (capture, value) in evaluation.captured {
@@ -1005,7 +997,8 @@ impl<'a> Run<'a> {
             Err(e) => {
                 let message = e.render(false);
                 // Reports put their own `error:` in front.
-                result.error = Some(message.trim_start_matches("error: ").to_string());
+                let said = message.trim_start_matches("error: ").to_string();
+                result.failure = Some(Failure::NotSaved(said));
                 self.state_error = Some(message);
             }
         }
@@ -1156,9 +1149,6 @@ fn may_have_arrived(e: &TransportError) -> bool {
         TransportError::Timeout(_) | TransportError::TooLarge(_) | TransportError::Other(_)
     )
 }
-
-/// How a request that could not be built is reported (exit code 2).
-const INVALID: &str = "invalid request";
 
 fn explain_transport(e: &TransportError) -> String {
     match e {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::assert::Outcome;
-use crate::diag::Spot;
+use crate::diag::{Diagnostic, Spot};
 use crate::http::Exchange;
 
 /// One request of the run and everything checked on its answer.
@@ -25,10 +25,8 @@ pub struct RequestResult {
     pub passed_untold: usize,
     /// The names captured from the answer.
     pub captured: Vec<Arc<str>>,
-    /// Why the request could not complete (transport failure, a runtime template error).
-    pub error: Option<String>,
-    /// Set when the answer rejected the credentials (exit code 4): what it means and what to do.
-    pub rejected: Option<String>,
+    /// Why the request did not pass on its own account, whatever its checks say.
+    pub failure: Option<Failure>,
     /// How many times the request was sent again after a retryable failure.
     pub retries: u32,
     /// Which pass of the run this was (`production · iteration 2 · row 3`), when there are
@@ -39,9 +37,24 @@ pub struct RequestResult {
 
 impl RequestResult {
     pub fn passed(&self) -> bool {
-        self.error.is_none()
-            && self.rejected.is_none()
-            && self.checks.iter().all(|c| c.outcome.passed)
+        self.failure.is_none() && self.checks.iter().all(|c| c.outcome.passed)
+    }
+
+    /// What went wrong with the request itself (it could not be built, no answer came, a new
+    /// value was not saved), in words.
+    pub fn error(&self) -> Option<String> {
+        self.failure
+            .as_ref()
+            .filter(|f| f.is_error())
+            .map(Failure::message)
+    }
+
+    /// What it means that the answer rejected the credentials, and what to do.
+    pub fn rejected(&self) -> Option<&str> {
+        match &self.failure {
+            Some(Failure::Rejected(why)) => Some(why),
+            _ => None,
+        }
     }
 
     /// Every check made, kept or only counted.
@@ -51,6 +64,56 @@ impl RequestResult {
 
     pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| !c.outcome.passed)
+    }
+}
+
+/// Why a request failed apart from its checks. Each reporter renders it; an invalid request
+/// keeps its diagnostic, so reports can point at the line of the template that broke.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request could not be built from its values, a capture among them (exit code 2).
+    Invalid(Box<Diagnostic>),
+    /// No answer came: connect, TLS, timeout, a lost answer (exit code 3). What happened and
+    /// what to do.
+    Transport(String),
+    /// The answer rejected the credentials (exit code 4): what it means and what to do.
+    Rejected(String),
+    /// A new value of a persistent variable arrived and could not be saved (exit code 5).
+    NotSaved(String),
+}
+
+impl Failure {
+    /// The failure in words, as every report prints it (before redaction).
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Invalid(d) => format!("invalid request: {}", d.render(false)),
+            Failure::Transport(why) => format!("transport failure: {why}"),
+            Failure::Rejected(why) | Failure::NotSaved(why) => why.clone(),
+        }
+    }
+
+    /// Where in the user's files the failure is, when it is in one.
+    pub fn spot(&self) -> Option<&Spot> {
+        match self {
+            Failure::Invalid(d) => d.spot.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// A stable name, for machine-readable reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Invalid(_) => "invalid",
+            Failure::Transport(_) => "transport",
+            Failure::Rejected(_) => "rejected",
+            Failure::NotSaved(_) => "not_saved",
+        }
+    }
+
+    /// The request went wrong itself (JUnit's `<error>`), rather than the answer failing a
+    /// check of the user's (`<failure>`): a rejection is an answer.
+    pub fn is_error(&self) -> bool {
+        !matches!(self, Failure::Rejected(_))
     }
 }
 
@@ -125,7 +188,13 @@ impl Summary {
         if !result.passed() {
             self.requests_failed += 1;
         }
-        self.credentials_rejected |= result.rejected.is_some();
+        match &result.failure {
+            Some(Failure::Rejected(_)) => self.credentials_rejected = true,
+            Some(Failure::Invalid(_)) => self.invalid = true,
+            Some(Failure::Transport(_)) => self.transport_failed = true,
+            Some(Failure::NotSaved(_)) => self.state_not_saved = true,
+            None => {}
+        }
         let failed = result.failed_checks().count();
         self.checks_failed += failed;
         self.checks_passed += result.check_count() - failed;
