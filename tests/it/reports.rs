@@ -192,3 +192,44 @@ fn github_step_summary_is_appended_with_a_table() {
         assert!(summary.contains(text), "`{text}` is missing:\n{summary}");
     }
 }
+
+/// A request that cannot be built from what an earlier one captured is reported with the place
+/// of the template that broke: the JSON report's `failure` and the GitHub annotation point at
+/// it, as they do for a failed check.
+#[test]
+fn a_request_that_cannot_be_built_is_reported_where_its_template_is() {
+    let zoom = support::emulator();
+    let project = Project::collection(&[
+        ("refresh.yaml", REFRESH_REQUEST),
+        (
+            "use.yaml",
+            "name: Use the token\nmethod: GET\nurl: \"{{ access_token }}/users/me\"\n",
+        ),
+    ]);
+    let json = project.file("report.json");
+    let mut command = support::run_command(
+        &project.dir(),
+        support::EMULATOR_ENV,
+        &zoom.base_url(),
+        &["--report-json", &json],
+    );
+    command.env("GITHUB_ACTIONS", "true");
+    let t = support::transcript(&mut command);
+
+    assert_eq!(t.code, 2, "{t}");
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let used = &report["requests"][1];
+    assert_eq!(used["failure"]["kind"], "invalid", "{used:#}");
+    let location = &used["failure"]["location"];
+    assert!(
+        location["file"].as_str().unwrap().ends_with("use.yaml"),
+        "{location}"
+    );
+    assert_eq!(
+        (&location["line"], &location["column"]),
+        (&3.into(), &6.into())
+    );
+    assert_eq!(report["requests"][0]["failure"], Value::Null);
+    let annotation = format!("::error file={},line=3,col=6,", project.file("use.yaml"));
+    t.assert_shows(&[annotation.as_str()]);
+}
