@@ -8,6 +8,7 @@
 //! output; [`mock`] holds the embedded Zoom OAuth emulator.
 
 pub(crate) mod assert;
+pub(crate) mod auth;
 pub(crate) mod cli;
 mod commands;
 pub(crate) mod diag;

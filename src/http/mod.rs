@@ -6,6 +6,8 @@
 //! leaves this module: callers build an [`Outgoing`] and get an [`Exchange`] or a
 //! [`TransportError`] back.
 
+pub mod rules;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;

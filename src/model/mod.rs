@@ -16,7 +16,10 @@ pub mod yaml;
 pub use collection::{Collection, load_collection};
 pub use environment::{Environment, load_environment};
 
-pub use request::{Auth, Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
+pub use request::{
+    Auth, BasicAuth, BearerAuth, Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate,
+    Request,
+};
 // The file types as serde reads them, for `crate::schema` to describe.
 pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};
 

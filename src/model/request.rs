@@ -192,10 +192,24 @@ pub struct Request {
     pub redirects: Option<u32>,
 }
 
+/// How a request authenticates: one variant per kind, each rendered by `crate::auth`.
 #[derive(Debug)]
 pub enum Auth {
-    Basic { username: Tmpl, password: Tmpl },
-    Bearer(Tmpl),
+    Basic(BasicAuth),
+    Bearer(BearerAuth),
+}
+
+/// `basic: { username, password }`.
+#[derive(Debug)]
+pub struct BasicAuth {
+    pub username: Tmpl,
+    pub password: Tmpl,
+}
+
+/// `bearer: TOKEN`.
+#[derive(Debug)]
+pub struct BearerAuth {
+    pub token: Tmpl,
 }
 
 #[derive(Debug)]
@@ -271,11 +285,11 @@ pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
     let auth = match &doc.auth {
         None => None,
         Some(auth) => Some(match (&auth.value.basic, &auth.value.bearer) {
-            (Some(basic), None) => Auth::Basic {
+            (Some(basic), None) => Auth::Basic(BasicAuth {
                 username: text(&basic.username),
                 password: text(&basic.password),
-            },
-            (None, Some(token)) => Auth::Bearer(text(token)),
+            }),
+            (None, Some(token)) => Auth::Bearer(BearerAuth { token: text(token) }),
             _ => {
                 return Err(Diagnostic::new("`auth` needs exactly one of `basic` or `bearer`")
                     .at(yaml::spot_of(file, auth))

@@ -3,14 +3,15 @@
 //! header or URL, no control character in a header value. They are the HTTP layer's own rules,
 //! checked here so that the preflight refuses what the wire would refuse after a token was spent.
 
-use base64::Engine as _;
 use minijinja::Value as Context;
 use url::Url;
 
 use super::Settings;
+use crate::auth;
 use crate::diag::Diagnostic;
 use crate::http::Outgoing;
-use crate::model::{Auth, Body, JsonTemplate, Request, Tmpl};
+use crate::http::rules::{check_header_value, reject_line_breaks};
+use crate::model::{Body, JsonTemplate, Request, Tmpl};
 use crate::secrets::Redactor;
 use crate::template::Engine;
 
@@ -37,24 +38,11 @@ pub fn build(
     let mut headers = Vec::with_capacity(request.headers.len() + 2);
     for (name, value) in &request.headers {
         let rendered = render(value)?;
-        check_header_value(value, &rendered, &format!("header `{name}`"))?;
+        check_header_value(&value.spot, &rendered, &format!("header `{name}`"))?;
         headers.push((name.clone(), rendered));
     }
-    match &request.auth {
-        Some(Auth::Basic { username, password }) => {
-            let (user, pass) = (render(username)?, render(password)?);
-            reject_line_breaks(username, &user, "the Basic username")?;
-            redactor.add_basic(&user, &pass);
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-            headers.push(("Authorization".into(), format!("Basic {token}")));
-        }
-        Some(Auth::Bearer(token)) => {
-            let token_text = render(token)?;
-            check_header_value(token, &token_text, "the bearer token")?;
-            redactor.add(&token_text);
-            headers.push(("Authorization".into(), format!("Bearer {token_text}")));
-        }
-        None => {}
+    if let Some(auth) = &request.auth {
+        headers.extend(auth::kind(auth).headers(&render, redactor)?);
     }
     let (content_type, body) = match &request.body {
         None => (None, None),
@@ -107,7 +95,7 @@ thread_local! {
 fn parse_url(template: &Tmpl, rendered: &str) -> Result<Url, Diagnostic> {
     // Checked before parsing: the URL parser silently drops line breaks, which would hide an
     // injection attempt rather than refuse it.
-    reject_line_breaks(template, rendered, "the URL")?;
+    reject_line_breaks(&template.spot, rendered, "the URL")?;
     if let Some(url) = LAST_URL.with_borrow(|last| {
         last.as_ref()
             .filter(|(text, _)| text == rendered)
@@ -153,27 +141,6 @@ fn check_url_length(template: &Tmpl, url: &Url) -> Result<(), Diagnostic> {
     )
 }
 
-/// What `http` accepts in a header value: visible characters, spaces and tabs. A control
-/// character is refused by the HTTP layer only when the request is sent; here it is refused
-/// before anything is.
-pub fn check_header_value(template: &Tmpl, rendered: &str, what: &str) -> Result<(), Diagnostic> {
-    reject_line_breaks(template, rendered, what)?;
-    if let Some(c) = rendered
-        .chars()
-        .find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}')
-    {
-        return Err(Diagnostic::new(format!(
-            "{what} contains the control character U+{:04X} after rendering",
-            u32::from(c)
-        ))
-        .at(template.spot.clone())
-        .label("renders to text with a control character")
-        .note("HTTP header values may hold visible characters, spaces and tabs only: courier refuses to send it")
-        .help("remove the character from the variable's value"));
-    }
-    Ok(())
-}
-
 /// Renders and checks the parts of `request` that `is_static` says use no capture, so that a
 /// request sent after others is refused before the first is sent. A part that uses a capture
 /// is rendered with every capture empty (`partial`): what already breaks a rule then (a control
@@ -196,7 +163,7 @@ pub fn check_static_parts(
     if is_static(&request.url) {
         parse_url(&request.url, &url)?;
     } else if url.len() > MAX_URL_LEN {
-        reject_line_breaks(&request.url, &url, "the URL")?;
+        reject_line_breaks(&request.url.spot, &url, "the URL")?;
         return Err(Diagnostic::new(format!(
             "the URL is at least {} bytes long after rendering",
             url.len()
@@ -207,32 +174,13 @@ pub fn check_static_parts(
         .help("send large values in the body (`form:` or `json:`) instead of the URL"));
     }
     for (name, value) in &request.headers {
-        check_header_value(value, &render(value)?, &format!("header `{name}`"))?;
+        check_header_value(&value.spot, &render(value)?, &format!("header `{name}`"))?;
     }
-    match &request.auth {
-        Some(Auth::Bearer(token)) => {
-            check_header_value(token, &render(token)?, "the bearer token")?;
-        }
-        Some(Auth::Basic { username, .. }) => {
-            reject_line_breaks(username, &render(username)?, "the Basic username")?;
-        }
-        None => {}
+    if let Some(auth) = &request.auth {
+        auth::kind(auth).preflight(&render)?;
     }
     for template in templates(request) {
         render(template)?;
-    }
-    Ok(())
-}
-
-/// A CR or LF in a header value or URL would let a variable's value smuggle in headers of its
-/// own (header injection).
-fn reject_line_breaks(template: &Tmpl, rendered: &str, what: &str) -> Result<(), Diagnostic> {
-    if rendered.contains(['\r', '\n', '\0']) {
-        return Err(Diagnostic::new(format!("{what} contains a line break after rendering"))
-            .at(template.spot.clone())
-            .label("renders to text with CR, LF or NUL")
-            .note("a line break in a header or URL could inject headers of its own: courier refuses to send it")
-            .help("remove the line break from the variable's value, e.g. with `| trim`"));
     }
     Ok(())
 }
@@ -265,10 +213,8 @@ pub fn templates(request: &Request) -> Vec<&Tmpl> {
     let mut all = vec![&request.url];
     all.extend(request.query.iter().map(|(_, t)| t));
     all.extend(request.headers.iter().map(|(_, t)| t));
-    match &request.auth {
-        Some(Auth::Basic { username, password }) => all.extend([username, password]),
-        Some(Auth::Bearer(token)) => all.push(token),
-        None => {}
+    if let Some(auth) = &request.auth {
+        all.extend(auth::kind(auth).templates());
     }
     match &request.body {
         Some(Body::Form(fields)) => all.extend(fields.iter().map(|(_, t)| t)),
