@@ -292,7 +292,7 @@ pub enum Command {
     Schema(crate::model::schema::FileKind),
     /// Write the JSON Schemas into this folder.
     WriteSchemas(PathBuf),
-    ImportPostman(crate::import::ImportOptions),
+    Import(crate::import::ImportOptions),
 }
 
 /// The collection and everything that fills its variables.
@@ -423,7 +423,8 @@ where
             collection,
             environments,
             out,
-        }) => Command::ImportPostman(crate::import::ImportOptions {
+        }) => Command::Import(crate::import::ImportOptions {
+            format: crate::import::Format::Postman,
             collection,
             environments,
             out,

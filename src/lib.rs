@@ -27,7 +27,7 @@ pub(crate) mod template;
 
 use crate::cli::Command;
 use crate::commands::{
-    check, import_postman, list_vars, print_curl, print_schema, print_text, run_collection,
+    check, import_collection, list_vars, print_curl, print_schema, print_text, run_collection,
     serve_zoom, write_schemas,
 };
 use crate::error::{Error, report_error};
@@ -81,7 +81,7 @@ where
             .and_then(|page| print_text(&page)),
         Command::Schema(kind) => print_schema(kind),
         Command::WriteSchemas(dir) => write_schemas(&dir),
-        Command::ImportPostman(options) => import_postman(&options),
+        Command::Import(options) => import_collection(&options),
         Command::MockZoom(mock) => runtime.block_on(serve_zoom(mock)),
     };
     match outcome {

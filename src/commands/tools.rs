@@ -1,4 +1,4 @@
-//! Commands around runs: `import postman`, `schema --out`, `mock zoom`.
+//! Commands around runs: `import`, `schema --out`, `mock zoom`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -10,10 +10,10 @@ use crate::error::{self, Error, Result};
 use crate::model::schema;
 use crate::{import, mock};
 
-/// `courier import postman`: writes the collection, then says what it made and, line by line,
+/// `courier import`: writes the collection, then says what it made and, line by line,
 /// what it could not convert.
-pub(crate) fn import_postman(options: &import::ImportOptions) -> Result<i32> {
-    let report = import::import_postman(options)?;
+pub(crate) fn import_collection(options: &import::ImportOptions) -> Result<i32> {
+    let report = import::import(options)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,

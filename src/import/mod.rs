@@ -1,52 +1,55 @@
-//! `courier import postman`: a Postman collection export (format v2.0 or v2.1) and its
-//! environment exports, converted into a courier collection folder.
+//! `courier import`: another tool's collection converted into a courier collection folder.
 //!
-//! This module owns the conversion and writing only; the command line is `cli.rs`'s business,
-//! and nothing here sends a request. The flow: [`source`] reads and recognises the JSON files,
-//! a first pass over them gathers every variable name so [`names::Names`] can rename the ones
-//! courier cannot use consistently everywhere, [`request`] and [`scripts`] convert each request
-//! and its test script, [`variables`] the variable lists, and [`yaml`] writes the files. Nothing
-//! is written until everything is converted and no file would be overwritten.
-//!
-//! Whatever cannot be carried over (scripts courier cannot run, multipart bodies, auth schemes
-//! courier lacks) is kept as a `#` comment in the file where it applies and listed, one line
-//! each, in [`ImportReport::not_converted`].
+//! Each importer lives in a folder of its own (`postman/`) and turns its input into a
+//! [`Draft`]: the files of a courier collection as lists of YAML [`Entry`]s, and notes on
+//! what could not be carried over. The one writer here renders a draft ([`yaml`]), refuses to
+//! overwrite anything and writes it. A new importer is a new folder and one line in
+//! [`import`]. Nothing here sends a request, and the command line is `cli.rs`'s business.
 
-mod names;
 mod postman;
-mod request;
-mod scripts;
-mod source;
-mod variables;
 mod yaml;
-
-#[cfg(test)]
-mod tests;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
-use regex::Regex;
-use serde_json::{Value, json};
-
-use self::names::{Names, Unique, names_used, slug};
-use self::postman::{Auth, Item};
-use self::request::Context;
-use self::variables::Variables;
 use self::yaml::Entry;
 use crate::error::{Error, ImportTarget, Result};
 
 /// What to import and where to write it.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// The collection export (`*.postman_collection.json`).
+    /// What the input is.
+    pub format: Format,
+    /// The exported collection (`*.postman_collection.json`).
     pub collection: PathBuf,
-    /// Environment exports (`*.postman_environment.json`), each written to
+    /// Exported environments (`*.postman_environment.json`), each written to
     /// `environments/<name>.yaml` under `out`.
     pub environments: Vec<PathBuf>,
     /// The collection folder to create.
     pub out: PathBuf,
+}
+
+/// The tools courier imports from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A Postman collection export, format v2.0 or v2.1.
+    Postman,
+}
+
+/// A courier collection as an importer made it, not yet written: every file's entries, in the
+/// order they are written, and what could not be converted.
+#[derive(Debug, Default)]
+struct Draft {
+    /// `collection.yaml`.
+    collection: Vec<Entry>,
+    /// Each request file, by its path under the collection folder, in run order.
+    requests: Vec<(PathBuf, Vec<Entry>)>,
+    /// Each environment file, by its path under the collection folder.
+    environments: Vec<(PathBuf, Vec<Entry>)>,
+    /// Folders that hold at least one request.
+    folders: usize,
+    /// One line each: "Get user: pre-request script kept as a comment".
+    not_converted: Vec<String>,
 }
 
 /// What an import wrote, and what it could not carry over.
@@ -54,7 +57,7 @@ pub struct ImportOptions {
 pub struct ImportReport {
     /// Request files written.
     pub requests: usize,
-    /// Folders written (Postman folders that hold at least one request).
+    /// Folders written (folders of the source that hold at least one request).
     pub folders: usize,
     /// The environment files written.
     pub environments: Vec<PathBuf>,
@@ -65,429 +68,55 @@ pub struct ImportReport {
     pub written: Vec<PathBuf>,
 }
 
-/// Converts a Postman collection (and environments) into a courier collection under
-/// `options.out`. Refuses to overwrite anything.
-pub fn import_postman(options: &ImportOptions) -> Result<ImportReport> {
+/// Converts the input into a courier collection under `options.out`. Refuses to overwrite
+/// anything; writes nothing unless everything converted.
+pub fn import(options: &ImportOptions) -> Result<ImportReport> {
     // Checked again with every file's path once they are known; refusing now spares converting
     // a large collection for nothing.
     refuse_overwrite(&options.out, &[])?;
-    let (collection, collection_json) = source::read_collection(&options.collection)?;
-    let mut environments = Vec::with_capacity(options.environments.len());
-    for path in &options.environments {
-        let (env, json) = source::read_environment(path)?;
-        environments.push((path, env, json));
-    }
-    let envs_json: Vec<&Value> = environments.iter().map(|(_, _, j)| j).collect();
-    let names = first_pass(&collection_json, &envs_json);
-
-    let mut importer = Importer {
-        ctx: Context {
-            names,
-            ..Context::default()
-        },
-        ..Importer::default()
+    let draft = match options.format {
+        Format::Postman => postman::convert(options)?,
     };
-    let source = file_name(&options.collection);
-    let (mut collection_vars, head) = importer.collection(&collection, &source)?;
-    let mut env_vars: Vec<Variables> = environments
-        .iter()
-        .map(|(_, env, _)| variables::convert(&mut importer.ctx.names, &env.values))
-        .collect();
-    importer
-        .notes
-        .extend(variables::settle_order(&mut collection_vars, &mut env_vars));
-
-    let mut files = vec![(
-        PathBuf::from(COLLECTION_FILE),
-        importer.collection_file(head, &collection_vars),
-    )];
-    files.append(&mut importer.files);
-    let mut env_files = Vec::new();
-    let mut env_slugs = Unique::default();
-    for ((path, env, _), vars) in environments.iter().zip(&env_vars) {
-        let (relative, text) = importer.environment(path, env, vars, &mut env_slugs);
-        env_files.push(relative.clone());
-        files.push((relative, text));
-    }
-    importer.variable_notes(&collection_vars, &env_vars);
-
-    refuse_overwrite(&options.out, &files)?;
-    let written = write_all(&options.out, &files)?;
-    Ok(ImportReport {
-        requests: importer.requests,
-        folders: importer.folders,
-        environments: env_files.iter().map(|p| options.out.join(p)).collect(),
-        not_converted: importer.notes,
-        written,
-    })
+    write(draft, &options.out)
 }
 
 const COLLECTION_FILE: &str = "collection.yaml";
 const ENVIRONMENTS_DIR: &str = "environments";
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-/// Gathers every variable name the inputs define or use, so renames are decided once for all
-/// files. Saved responses (`response`) are skipped: they are examples, not requests.
-fn first_pass(collection: &Value, environments: &[&Value]) -> Names {
-    let mut defined = Vec::new();
-    let mut used = Vec::new();
-    walk(collection, None, &mut defined, &mut used);
-    for env in environments {
-        if let Some(values) = env.get("values") {
-            defined_in_list(values, &mut defined);
-        }
-        walk(env, None, &mut Vec::new(), &mut used);
-    }
-    Names::new(
-        defined.iter().map(String::as_str),
-        used.iter().map(String::as_str),
-    )
-}
-
-fn walk(value: &Value, key: Option<&str>, defined: &mut Vec<String>, used: &mut Vec<String>) {
-    static SETTER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?:\.set|set(?:Environment|Global)Variable)\(\s*['"]([^'"]+)['"]"#)
-            .expect("a valid regex")
-    });
-    match value {
-        Value::String(s) => {
-            used.extend(names_used(s).map(String::from));
-            if key == Some("exec") {
-                defined.extend(SETTER.captures_iter(s).map(|c| c[1].to_string()));
-            }
-        }
-        Value::Array(items) => {
-            if key == Some("variable") {
-                defined_in_list(value, defined);
-            }
-            for item in items {
-                walk(item, key, defined, used);
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map.iter().filter(|(k, _)| *k != "response") {
-                walk(v, Some(k), defined, used);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The enabled names of a `[{ key, value, disabled }]` list.
-fn defined_in_list(list: &Value, defined: &mut Vec<String>) {
-    let Value::Array(items) = list else {
-        return;
-    };
-    for item in items {
-        let enabled = item.get("disabled") != Some(&Value::Bool(true))
-            && item.get("enabled") != Some(&Value::Bool(false));
-        let name = item
-            .get("key")
-            .or_else(|| item.get("id"))
-            .and_then(Value::as_str);
-        if let Some(name) = name.filter(|n| enabled && !n.is_empty()) {
-            defined.push(name.to_string());
-        }
-    }
-}
-
-#[derive(Default)]
-struct Importer {
-    ctx: Context,
-    /// Request files: path relative to the collection folder, text.
-    files: Vec<(PathBuf, String)>,
-    /// The `requests:` list of collection.yaml.
-    request_paths: Vec<String>,
-    request_names: HashSet<String>,
-    requests: usize,
-    folders: usize,
-    /// Comments for collection.yaml: scripts of the collection and its folders.
-    collection_comments: Vec<Vec<String>>,
-    notes: Vec<String>,
-}
-
-/// What collection.yaml says besides its variables and requests.
-struct CollectionHead {
-    source: String,
-    name: String,
-    description: Option<String>,
-}
-
-impl Importer {
-    /// Converts the collection's variables, scripts and every request. The variables are returned
-    /// with the path variables the requests added.
-    fn collection(
-        &mut self,
-        c: &postman::Collection,
-        source: &str,
-    ) -> Result<(Variables, CollectionHead)> {
-        let mut vars = variables::convert(&mut self.ctx.names, &c.variable);
-        self.notes
-            .extend(variables::notes("collection", COLLECTION_FILE, &vars));
-        self.ctx.collection_vars = std::mem::take(&mut vars.values);
-        self.scripts_of("collection", &c.event);
-
-        let mut root = Unique::default();
-        root.reserve(ENVIRONMENTS_DIR);
-        let mut files = Unique::default();
-        files.reserve("collection");
-        self.items(
-            &c.item,
-            Path::new(""),
-            &mut root,
-            &mut files,
-            c.auth.as_ref(),
-        );
-        if self.request_paths.is_empty() {
-            return Err(Error::ImportEmpty {
-                source: source.to_string(),
-            });
-        }
-        vars.values = std::mem::take(&mut self.ctx.collection_vars);
-        let head = CollectionHead {
-            source: source.to_string(),
-            name: c
-                .info
-                .name
-                .clone()
-                .unwrap_or_else(|| "Imported from Postman".into()),
-            description: c
-                .info
-                .description
-                .as_ref()
-                .and_then(|d| d.text())
-                .map(String::from),
-        };
-        Ok((vars, head))
-    }
-
-    fn collection_file(&mut self, head: CollectionHead, vars: &Variables) -> String {
-        let mut entries = vec![
-            Entry::Comment(vec![format!(
-                "imported from the Postman collection `{}` by `courier import postman`",
-                head.source
-            )]),
-            Entry::Field("name".into(), head.name.into()),
-        ];
-        if let Some(d) = head.description {
-            entries.push(Entry::Field("description".into(), d.into()));
-        }
-        if !vars.values.is_empty() {
-            let values = vars.values.clone().into_iter().collect();
-            entries.push(Entry::Field("variables".into(), Value::Object(values)));
-        }
-        let secrets: Vec<&String> = vars
-            .secrets
+/// Renders `draft` and writes it under `out`.
+fn write(draft: Draft, out: &Path) -> Result<ImportReport> {
+    let mut files = Vec::with_capacity(1 + draft.requests.len() + draft.environments.len());
+    files.push((
+        PathBuf::from(COLLECTION_FILE),
+        yaml::render(&draft.collection),
+    ));
+    let requests = draft.requests.len();
+    files.extend(
+        draft
+            .requests
             .iter()
-            .filter(|s| vars.values.contains_key(*s))
-            .collect();
-        if !secrets.is_empty() {
-            entries.push(Entry::Field("secrets".into(), json!(secrets)));
-        }
-        entries.push(Entry::Field(
-            "requests".into(),
-            std::mem::take(&mut self.request_paths).into(),
-        ));
-        entries.extend(self.collection_comments.drain(..).map(Entry::Comment));
-        yaml::render(&entries)
-    }
-
-    /// Walks folders depth-first, in order; each folder is a directory. `dirs` and `files` keep
-    /// names unique within the current directory.
-    fn items(
-        &mut self,
-        items: &[Item],
-        dir: &Path,
-        dirs: &mut Unique,
-        files: &mut Unique,
-        auth: Option<&Auth>,
-    ) {
-        for item in items {
-            let label = item.name.as_deref().unwrap_or("").trim();
-            if let Some(children) = &item.item {
-                let folder_name = if label.is_empty() { "folder" } else { label };
-                let sub = dir.join(dirs.claim(&slug(folder_name), "-"));
-                let auth = match &item.auth {
-                    Some(own) if !own.inherits() => Some(own),
-                    _ => auth,
-                };
-                self.scripts_of(&format!("folder `{folder_name}`"), &item.event);
-                let before = self.requests;
-                self.items(
-                    children,
-                    &sub,
-                    &mut Unique::default(),
-                    &mut Unique::default(),
-                    auth,
-                );
-                if self.requests > before {
-                    self.folders += 1;
-                }
-            } else if let Some(request) = &item.request {
-                self.request(item, request, label, dir, files, auth);
-            }
-        }
-    }
-
-    fn request(
-        &mut self,
-        item: &Item,
-        request: &postman::RequestOrUrl,
-        label: &str,
-        dir: &Path,
-        files: &mut Unique,
-        auth: Option<&Auth>,
-    ) {
-        let base = if label.is_empty() {
-            "Untitled request"
-        } else {
-            label
-        };
-        let name = self.unique_request_name(base);
-        match request::convert(&mut self.ctx, &name, item, request, auth) {
-            Ok(converted) => {
-                let file = format!("{}.yaml", files.claim(&slug(&name), "-"));
-                let path = dir.join(file);
-                self.request_paths.push(slash_path(&path));
-                self.files.push((path, yaml::render(&converted.entries)));
-                self.requests += 1;
-                self.notes
-                    .extend(converted.notes.into_iter().map(|n| format!("{name}: {n}")));
-            }
-            Err(reason) => self.notes.push(format!("{name}: {reason}")),
-        }
-    }
-
-    /// courier selects requests by name, so two may not share one; Postman allows it.
-    fn unique_request_name(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut n = 2;
-        while self.request_names.contains(&name) {
-            name = format!("{base} ({n})");
-            n += 1;
-        }
-        if name != base {
-            self.notes.push(format!(
-                "{name}: renamed from `{base}`, which an earlier request has (courier needs unique names)"
-            ));
-        }
-        self.request_names.insert(name.clone());
-        name
-    }
-
-    /// Collection and folder scripts run around every request in Postman; courier has no such
-    /// scripts, so they are kept as comments in collection.yaml.
-    fn scripts_of(&mut self, owner: &str, events: &[postman::Event]) {
-        for event in events {
-            let Some(lines) = event.lines() else {
-                continue;
-            };
-            let kind = if event.is("prerequest") {
-                "pre-request"
-            } else if event.is("test") {
-                "test"
-            } else {
-                continue;
-            };
-            let mut comment = vec![format!(
-                "postman {kind} script of the {owner} (not converted: courier has no collection or folder scripts):"
-            )];
-            comment.extend(lines.iter().map(|l| format!("  {l}")));
-            self.collection_comments.push(comment);
-            self.notes.push(format!(
-                "{owner}: {kind} script kept as a comment in {COLLECTION_FILE}"
-            ));
-        }
-    }
-
-    fn environment(
-        &mut self,
-        path: &Path,
-        env: &postman::Environment,
-        vars: &Variables,
-        slugs: &mut Unique,
-    ) -> (PathBuf, String) {
-        let stem = file_name(path);
-        let stem = stem
-            .trim_end_matches(".json")
-            .trim_end_matches(".postman_environment")
-            .to_string();
-        let name = env
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or(stem);
-        let relative =
-            Path::new(ENVIRONMENTS_DIR).join(format!("{}.yaml", slugs.claim(&slug(&name), "-")));
-        let entries = variables::environment_file(&name, &file_name(path), vars);
-        self.notes.extend(variables::notes(
-            &format!("environment `{name}`"),
-            &slash_path(&relative),
-            vars,
-        ));
-        (relative, yaml::render(&entries))
-    }
-
-    /// Renames, literal `{{…}}` text, dynamic variables courier lacks, and variables that
-    /// nothing defines.
-    fn variable_notes(&mut self, collection: &Variables, environments: &[Variables]) {
-        let names = &self.ctx.names;
-        for (from, to) in &names.renames {
-            self.notes.push(format!(
-                "variable `{from}` renamed to `{to}` everywhere (courier variable names are letters, digits and `_`)"
-            ));
-        }
-        for text in &names.literal {
-            self.notes.push(format!(
-                "`{{{{{text}}}}}` is not a variable name and nothing defines it: kept as literal text"
-            ));
-        }
-        for dynamic in &names.unknown_dynamic {
-            let why = if dynamic.starts_with("$random") {
-                "courier's templates have no random values"
-            } else {
-                "courier has no equivalent"
-            };
-            self.notes.push(format!(
-                "dynamic variable `{{{{{dynamic}}}}}` kept as literal text: {why}"
-            ));
-        }
-        let undefined: Vec<String> = names
-            .used
+            .map(|(path, entries)| (path.clone(), yaml::render(entries))),
+    );
+    let environments = draft
+        .environments
+        .iter()
+        .map(|(p, _)| out.join(p))
+        .collect();
+    files.extend(
+        draft
+            .environments
             .iter()
-            .filter(|n| {
-                !collection.values.contains_key(*n)
-                    && !self.ctx.captured.contains(*n)
-                    && !environments.iter().any(|e| e.values.contains_key(*n))
-            })
-            .cloned()
-            .collect();
-        if !undefined.is_empty() {
-            let scope = if environments.is_empty() {
-                "the collection"
-            } else {
-                "the collection or its environments"
-            };
-            self.notes.push(format!(
-                "variables used but defined nowhere in {scope} (Postman globals, or set by scripts): {}; pass them with --var NAME=VALUE or add them to an environment file",
-                variables::backticked(&undefined)
-            ));
-        }
-    }
-}
-
-/// A relative path with `/`, as collection.yaml lists it on every OS.
-fn slash_path(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+            .map(|(path, entries)| (path.clone(), yaml::render(entries))),
+    );
+    refuse_overwrite(out, &files)?;
+    let written = write_all(out, &files)?;
+    Ok(ImportReport {
+        requests,
+        folders: draft.folders,
+        environments,
+        not_converted: draft.not_converted,
+        written,
+    })
 }
 
 /// The import writes into a new or empty folder, or next to files it would not touch; it never

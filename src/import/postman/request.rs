@@ -12,10 +12,10 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
+use super::format::{self as postman, Auth, Body, Headers, Item, KeyValue, Url};
 use super::names::{Names, Piece, pieces};
-use super::postman::{self, Auth, Body, Headers, Item, KeyValue, Url};
 use super::scripts::{self, Asserts};
-use super::yaml::Entry;
+use crate::import::yaml::Entry;
 
 const METHODS: [&str; 8] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",

@@ -9,9 +9,9 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::format::KeyValue;
 use super::names::{Names, names_used, upper_snake};
-use super::postman::KeyValue;
-use super::yaml::Entry;
+use crate::import::yaml::Entry;
 use crate::secrets::name_looks_secret;
 
 /// A converted variable list.

@@ -16,6 +16,7 @@ use super::names::{Names, slug, upper_snake};
 use super::scripts::{Asserts, convert_test_script};
 use super::*;
 use crate::diag::{SourceFile, Spot};
+use crate::import::{Format, ImportOptions, ImportReport, import as import_postman, yaml};
 use crate::model::{self, Tmpl};
 use crate::runner::{Origin, Run, Settings, lookup_from};
 use crate::template::Engine;
@@ -68,6 +69,7 @@ fn import_bytes(collection: &[u8], environments: &[&[u8]]) -> Result<Imported> {
         })
         .collect();
     let options = ImportOptions {
+        format: Format::Postman,
         collection: collection_path,
         environments,
         out: dir.path().join("out"),
@@ -1300,6 +1302,7 @@ fn an_existing_collection_is_never_overwritten() {
     let imported = import(&collection, &[]);
     let before = imported.text("a.yaml");
     let options = ImportOptions {
+        format: Format::Postman,
         collection: imported.dir.path().join("in.postman_collection.json"),
         environments: vec![],
         out: imported.out(),
@@ -1317,6 +1320,7 @@ fn an_existing_collection_is_never_overwritten() {
     std::fs::write(out.join("notes.txt"), "keep").unwrap();
     std::fs::write(out.join("a.yaml"), "mine").unwrap();
     let error = import_postman(&ImportOptions {
+        format: Format::Postman,
         out: out.clone(),
         ..options.clone()
     })
@@ -1329,6 +1333,7 @@ fn an_existing_collection_is_never_overwritten() {
     assert!(!out.join("collection.yaml").exists());
     std::fs::remove_file(out.join("a.yaml")).unwrap();
     import_postman(&ImportOptions {
+        format: Format::Postman,
         out: out.clone(),
         ..options
     })
@@ -1470,6 +1475,7 @@ fn fixture(name: &str) -> PathBuf {
 fn import_fixture(collection: &str, environments: &[&str]) -> Imported {
     let dir = TempDir::new().unwrap();
     let options = ImportOptions {
+        format: Format::Postman,
         collection: fixture(collection),
         environments: environments.iter().map(|e| fixture(e)).collect(),
         out: dir.path().join("out"),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::postman;
+use super::format as postman;
 use crate::diag::{Diagnostic, SourceFile, Spot};
 use crate::error::{Error, Result};
 
