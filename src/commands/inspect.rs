@@ -3,11 +3,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{Loaded, attach_existing_state, load};
+use super::{Loaded, load};
 use crate::cli::Target;
 use crate::error::{self, Result};
 use crate::model::Environment;
-use crate::runner::{self, Origin, Run, Selection, Settings};
+use crate::runner::{self, Origin, Plan, Resolved, Selection, Settings, Setup, StateChoice};
 use crate::{inputs, report};
 
 /// `courier check`: everything `run` verifies before sending, and nothing sent. OS variables
@@ -21,15 +21,13 @@ pub(crate) fn check(target: &Target) -> Result<i32> {
         loaded.environments.iter().map(Some).collect()
     };
     for environment in &environments {
-        let run = Run::new(
-            &loaded.collection,
-            *environment,
-            &loaded.vars,
-            Settings::default(),
-            Arc::clone(&lookup),
-            &loaded.allow_env,
-        )?;
-        run.precheck(None)?;
+        let inputs = loaded.inputs(*environment, Settings::default(), Arc::clone(&lookup));
+        let setup = Setup {
+            overrides: Vec::new(),
+            state: StateChoice::Ignore,
+            sample: None,
+        };
+        Plan::new(inputs, setup)?;
     }
     let count = loaded.collection.requests.len();
     let mut out = std::io::stdout().lock();
@@ -67,28 +65,32 @@ pub(crate) fn print_curl(
         },
         ..Settings::default()
     };
-    let mut run = Run::new(
-        &loaded.collection,
+    let inputs = loaded.inputs(
         loaded.single_environment()?,
-        &loaded.vars,
         settings,
         Arc::clone(&loaded.lookup),
-        &loaded.allow_env,
-    )?;
-    attach_existing_state(&mut run, target.state.as_deref())?;
-    run.precheck(None)?;
+    );
+    let setup = Setup {
+        overrides: Vec::new(),
+        state: StateChoice::Peek {
+            explicit: target.state.clone(),
+        },
+        sample: None,
+    };
+    let plan = Plan::new(inputs, setup)?;
     if show_secrets {
         eprintln!("warning: --show-secrets is on: the commands carry the credentials");
     }
     let mut out = std::io::stdout().lock();
-    for (request, outgoing) in run.render_offline()? {
-        if run.carries_persistent(request) {
+    let (rendered, redactor) = plan.render_offline()?;
+    for (request, outgoing) in rendered {
+        if plan.carries_persistent(request) {
             eprintln!(
                 "warning: `{}` spends a persistent token: running its command rotates the token without courier saving the new one",
                 request.name
             );
         }
-        let command = report::preview::as_curl(&outgoing, run.redactor());
+        let command = report::preview::as_curl(&outgoing, &redactor);
         let _ = writeln!(out, "# {}\n{command}", request.name);
     }
     Ok(error::exit::OK)
@@ -103,21 +105,17 @@ pub(crate) fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
         ..Settings::default()
     };
     let environment = loaded.single_environment()?;
-    let mut run = Run::new(
-        &loaded.collection,
-        environment,
-        &loaded.vars,
-        settings,
-        lookup,
-        &loaded.allow_env,
-    )?;
-    let explained = attach_existing_state(&mut run, target.state.as_deref())?;
-    let rows: Vec<[String; 3]> = run
+    let mut vars = Resolved::new(loaded.inputs(environment, settings, lookup))?;
+    let peek = StateChoice::Peek {
+        explicit: target.state.clone(),
+    };
+    let explained = vars.attach_state(&peek)?.explained.clone();
+    let rows: Vec<[String; 3]> = vars
         .scope()
         .iter()
         .map(|(name, var)| {
             let value = runner::scope::value_text(&var.value);
-            let value = run.redactor().redact(&value).into_owned();
+            let value = vars.redactor().redact(&value).into_owned();
             let mut source = var.origin.to_string();
             let read = os_variables_read(&loaded, name, &var.origin);
             if !read.is_empty() {

@@ -12,10 +12,10 @@ pub(crate) use tools::{import_collection, print_schema, print_text, serve_zoom, 
 
 use crate::cli::Target;
 use crate::error::{Error, Result};
+use crate::inputs;
 use crate::model::{self, Collection, Environment};
-use crate::runner::{Origin, Run};
+use crate::runner::{Inputs, Origin, Settings};
 use crate::template::EnvLookup;
-use crate::{inputs, state};
 
 /// A collection with everything that fills its variables, loaded and parsed.
 pub(crate) struct Loaded {
@@ -87,7 +87,42 @@ pub(crate) fn load(target: &Target) -> Result<Loaded> {
     })
 }
 
+impl Base {
+    /// What a run of `environment` is made from.
+    fn inputs<'a>(
+        &'a self,
+        environment: Option<&'a Environment>,
+        settings: Settings,
+    ) -> Inputs<'a> {
+        Inputs {
+            collection: &self.collection,
+            environment,
+            vars: &self.vars,
+            lookup: std::sync::Arc::clone(&self.lookup),
+            grants: &self.allow_env,
+            settings,
+        }
+    }
+}
+
 impl Loaded {
+    /// What a run of `environment` is made from, reading the OS environment through `lookup`.
+    fn inputs<'a>(
+        &'a self,
+        environment: Option<&'a Environment>,
+        settings: Settings,
+        lookup: EnvLookup,
+    ) -> Inputs<'a> {
+        Inputs {
+            collection: &self.collection,
+            environment,
+            vars: &self.vars,
+            lookup,
+            grants: &self.allow_env,
+            settings,
+        }
+    }
+
     /// The one environment of commands that take at most one (`vars`, `curl`).
     fn single_environment(&self) -> Result<Option<&Environment>> {
         match self.environments.as_slice() {
@@ -95,49 +130,5 @@ impl Loaded {
             [one] => Ok(Some(one)),
             _ => Err(Error::OneEnvironmentOnly),
         }
-    }
-}
-
-/// Where persistent variables are saved: `--state`, else beside the environment file. A run on
-/// the embedded emulator keeps none unless `--state` says so: the emulator is new each run, and
-/// its tokens die with it.
-pub(crate) fn state_path(
-    run: &Run<'_>,
-    explicit: Option<&std::path::Path>,
-    environment: Option<&std::path::Path>,
-    mock_zoom: bool,
-) -> Result<Option<std::path::PathBuf>> {
-    if let Some(path) = explicit {
-        return Ok(Some(path.to_path_buf()));
-    }
-    let persistent = run.persistent_names();
-    if persistent.is_empty() || mock_zoom {
-        return Ok(None);
-    }
-    match environment {
-        Some(env) => Ok(Some(state::default_state_path(env))),
-        None => Err(Error::NowhereToSave {
-            names: persistent.iter().cloned().collect(),
-        }),
-    }
-}
-
-/// For commands that send nothing (`--dry-run`, `curl`): the newest persistent values, read
-/// from an existing state file, so what they print is what a run would send.
-/// Returns, per persistent variable, which value won and why.
-pub(crate) fn attach_existing_state(
-    run: &mut Run<'_>,
-    explicit: Option<&std::path::Path>,
-) -> Result<Vec<String>> {
-    let env_path = run.environment().map(|e| e.file.path.clone());
-    match state_path(run, explicit, env_path.as_deref(), false)
-        .ok()
-        .flatten()
-    {
-        Some(path) if path.exists() => {
-            let state = state::StateFile::open(&path, std::time::Duration::from_secs(5))?;
-            Ok(run.attach_state(state))
-        }
-        _ => Ok(Vec::new()),
     }
 }

@@ -8,11 +8,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Base, attach_existing_state, load, load_base, state_path};
+use super::{Base, load, load_base};
 use crate::cli::{Colors, RunConfig};
 use crate::error::{self, Error, Result};
 use crate::model::Environment;
-use crate::runner::{self, Origin, Run, Settings};
+use crate::runner::{self, Origin, Plan, Resolved, Settings, Setup, StateChoice};
 use crate::{http, report, state};
 
 /// Names the embedded emulator is seeded from.
@@ -171,18 +171,22 @@ fn dry_run(config: &RunConfig) -> Result<i32> {
     };
     let mut out = std::io::stdout().lock();
     for environment in environments {
-        let mut run = Run::new(
-            &loaded.collection,
+        let inputs = loaded.inputs(
             environment,
-            &loaded.vars,
             config.settings.clone(),
             Arc::clone(&loaded.lookup),
-            &loaded.allow_env,
-        )?;
-        attach_existing_state(&mut run, config.target.state.as_deref())?;
-        run.precheck(sample)?;
-        for (request, outgoing) in run.render_offline()? {
-            let text = report::preview::as_http(&request.name, &outgoing, run.redactor());
+        );
+        let setup = Setup {
+            overrides: Vec::new(),
+            state: StateChoice::Peek {
+                explicit: config.target.state.clone(),
+            },
+            sample,
+        };
+        let plan = Plan::new(inputs, setup)?;
+        let (rendered, redactor) = plan.render_offline()?;
+        for (request, outgoing) in rendered {
+            let text = report::preview::as_http(&request.name, &outgoing, &redactor);
             let _ = writeln!(out, "{text}");
         }
     }
@@ -246,66 +250,65 @@ async fn run_tenant(
         .as_deref()
         .map(crate::model::load_environment)
         .transpose()?;
-    let mut run = Run::new(
-        &context.base.collection,
-        environment.as_ref(),
-        &context.base.vars,
-        context.settings.clone(),
-        Arc::clone(&context.base.lookup),
-        &context.base.allow_env,
-    )?;
-    if let Some(url) = &context.emulator_url {
-        run.set("base_url", url.clone(), Origin::Emulator);
-    }
-    if let Some(path) = state_path(
-        &run,
-        config.target.state.as_deref(),
-        tenant.path.as_deref(),
-        config.mock_zoom,
-    )? {
-        let state = state::StateFile::open(&path, config.lock_timeout)?;
-        for warning in state.warnings() {
-            eprintln!("warning: {warning}");
-        }
-        for line in run.attach_state(state) {
-            if config.output.verbose || line.contains("restart") {
-                eprintln!("state {}: {line}", path.display());
-            }
-        }
-    }
-    run.precheck(context.sample)?;
+    let setup = Setup {
+        overrides: context
+            .emulator_url
+            .iter()
+            .map(|url| ("base_url", url.clone(), Origin::Emulator))
+            .collect(),
+        state: StateChoice::Lock {
+            explicit: config.target.state.clone(),
+            lock_timeout: config.lock_timeout,
+            emulator: config.mock_zoom,
+        },
+        sample: context.sample,
+    };
+    let inputs = context
+        .base
+        .inputs(environment.as_ref(), context.settings.clone());
+    let mut plan = Plan::new(inputs, setup)?;
+    tell_state(&plan, config.output.verbose);
     {
         let mut reporter = shared.handle();
-        run.announce_secrets(&mut reporter);
+        plan.announce_secrets(&mut reporter);
         if !context.started.replace(true) {
-            let mut start = run.start_info(std::time::SystemTime::now());
+            let mut start = plan.start_info(std::time::SystemTime::now());
             if !context.single {
                 start.environment = None;
             }
             start.passes = context.total_passes;
-            runner::Reporter::start(&mut reporter, &start, run.redactor());
+            runner::Reporter::start(&mut reporter, &start, plan.redactor());
         }
     }
-    let parts = spread(run, tenant.passes, config.passes.jobs)
+    let executors = plan.executors(config.passes.jobs.min(tenant.passes.len()));
+    let ways = executors.len();
+    let dealt = match ways {
+        1 => vec![tenant.passes],
+        _ => tenant.passes.deal(ways),
+    };
+    let parts = executors
         .into_iter()
-        .map(|(mut run, passes)| async move {
+        .zip(dealt)
+        .map(|(mut executor, passes)| async move {
             let mut summary = runner::Summary::default();
             for pass in passes.iter() {
                 let Ok(_permit) = context.permits.acquire().await else {
                     break;
                 };
-                run.run_pass(context.client, &pass, &mut shared.handle(), &mut summary)
+                executor
+                    .run_pass(context.client, &pass, &mut shared.handle(), &mut summary)
                     .await;
             }
             // A token that could not be saved needs someone to act: say so where CI logs
             // errors too.
-            for notice in run.state_notices() {
+            for notice in executor.state_notices() {
                 eprintln!("state: {notice}");
             }
-            if let Some(message) = run.state_error() {
+            if let Some(message) = executor.state_error() {
                 eprintln!("{message}");
             }
-            (summary, run.redactor().clone(), run.persistent_values())
+            let exported = executor.persistent_values();
+            (summary, executor.redactor().clone(), exported)
         });
     let mut outcome = Outcome {
         summary: runner::Summary::default(),
@@ -443,21 +446,6 @@ fn env_label(path: &std::path::Path) -> Arc<str> {
         .into()
 }
 
-/// With `--jobs` above 1, an environment without persistent variables has its passes dealt out
-/// to forks of its run so they can go at the same time; one with persistent variables keeps
-/// them in order, since each pass spends the token the previous one saved.
-fn spread(run: Run<'_>, passes: runner::Passes, jobs: usize) -> Vec<(Run<'_>, runner::Passes)> {
-    let ways = jobs.min(passes.len());
-    if ways <= 1 || !run.persistent_names().is_empty() {
-        return vec![(run, passes)];
-    }
-    let forks: Vec<Run<'_>> = (1..ways).map(|_| run.fork()).collect();
-    std::iter::once(run)
-        .chain(forks)
-        .zip(passes.deal(ways))
-        .collect()
-}
-
 /// `--export-vars`: the persistent values after the run, for a later CI step. JSON for a
 /// `.json` path, dotenv otherwise; written atomically with owner-only permissions.
 fn export_vars(path: &std::path::Path, values: &[(String, String)]) -> Result<()> {
@@ -498,15 +486,8 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
         .as_deref()
         .map(crate::model::load_environment)
         .transpose()?;
-    let run = Run::new(
-        &base.collection,
-        environment.as_ref(),
-        &base.vars,
-        settings.clone(),
-        Arc::clone(&base.lookup),
-        &base.allow_env,
-    )?;
-    let scope = run.scope();
+    let vars = Resolved::new(base.inputs(environment.as_ref(), settings.clone()))?;
+    let scope = vars.scope();
     let value = |name: &'static str| scope.text(name).ok_or(Error::MissingSeed { name });
     let [client_id, client_secret, refresh_token] = SEED_VARIABLES.map(value);
     let seed = Seed {
@@ -523,4 +504,21 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
             what: "the Zoom emulator",
             source,
         })
+}
+
+/// Says what the state file holds that the user should hear of, and, with `--verbose` or when
+/// a value restarts the chain, which value of each persistent variable won.
+fn tell_state(plan: &Plan<'_>, verbose: bool) {
+    let report = plan.state_report();
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let Some(path) = &report.path else {
+        return;
+    };
+    for line in &report.explained {
+        if verbose || line.contains("restart") {
+            eprintln!("state {}: {line}", path.display());
+        }
+    }
 }

@@ -18,7 +18,7 @@ use super::*;
 use crate::diag::{SourceFile, Spot};
 use crate::import::{Format, ImportOptions, ImportReport, import as import_postman, yaml};
 use crate::model::{self, Tmpl};
-use crate::runner::{Origin, Run, Settings, lookup_from};
+use crate::runner::{Inputs, Origin, Plan, Settings, Setup, StateChoice, lookup_from};
 use crate::template::Engine;
 
 // ---------------------------------------------------------------------------------------------
@@ -113,17 +113,24 @@ fn check(imported: &Imported, vars: &[(&str, &str)], os: &[(&str, &str)]) {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let run = Run::new(
-        &collection,
-        environment.as_ref(),
-        &vars,
-        Settings::default(),
-        lookup_from(os),
-        &[],
-    )
-    .unwrap_or_else(|e| panic!("{}", e.render(false)));
-    run.precheck(None)
-        .unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let inputs = Inputs {
+        collection: &collection,
+        environment: environment.as_ref(),
+        vars: &vars,
+        lookup: lookup_from(os),
+        grants: &[],
+        settings: Settings::default(),
+    };
+    Plan::new(inputs, no_setup()).unwrap_or_else(|e| panic!("{}", e.render(false)));
+}
+
+/// A plan with no overrides, no state file and no data.
+fn no_setup() -> Setup<'static> {
+    Setup {
+        overrides: Vec::new(),
+        state: StateChoice::Ignore,
+        sample: None,
+    }
 }
 
 fn v21(items: Value) -> Value {
@@ -965,16 +972,15 @@ fn a_rendered_request_carries_the_postman_values() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string(), Origin::CommandLine))
     .collect();
-    let run = Run::new(
-        &loaded,
-        None,
-        &vars,
-        Settings::default(),
-        lookup_from(HashMap::new()),
-        &[],
-    )
-    .unwrap();
-    run.precheck(None).unwrap();
+    let inputs = Inputs {
+        collection: &loaded,
+        environment: None,
+        vars: &vars,
+        lookup: lookup_from(HashMap::new()),
+        grants: &[],
+        settings: Settings::default(),
+    };
+    Plan::new(inputs, no_setup()).unwrap();
     // The templates as courier renders them.
     let context = json!({ "base_url": "https://example.com", "user_name": "Ann", "user_id": "7" });
     let request = &loaded.requests[0];

@@ -1,0 +1,198 @@
+//! The preflight: everything that can be known before the first request is sent. Every
+//! variable a request uses is defined or captured by an earlier request, every name under
+//! `persist:` is something the run defines or captures, and every template that uses no
+//! capture renders to a valid request.
+
+use serde_json::Value;
+
+use super::plan::Resolved;
+use super::{DataRow, Origin, Scope, build};
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::error::Result;
+use crate::model::{Request, Tmpl};
+
+/// Runs the preflight on `vars`; with a data file, `sample` is its first row (every row has
+/// the same columns).
+pub(super) fn check(vars: &Resolved<'_>, sample: Option<&DataRow>) -> Result<()> {
+    let mut captured: Vec<(&str, &str)> = Vec::new();
+    let scope = vars.pass_scope(sample);
+    check_persistent(vars, &scope)?;
+    let context = scope.context();
+    for request in &vars.selected {
+        let mut uses_capture = false;
+        for template in build::templates(request) {
+            for name in vars.engine.variables_used(template)? {
+                if scope.contains(&name) {
+                    continue;
+                }
+                if captured.iter().any(|(c, _)| *c == name) {
+                    uses_capture = true;
+                    continue;
+                }
+                return Err(undefined(vars, &name, template, request, &captured).into());
+            }
+        }
+        if uses_capture {
+            render_static_parts(vars, request, &captured, &context)?;
+        } else {
+            let mut scratch = vars.redactor.clone();
+            build::build(
+                &vars.engine,
+                request,
+                &context,
+                &vars.settings,
+                &mut scratch,
+            )
+            .map_err(|d| vars.redacted(d))?;
+        }
+        captured.extend(
+            request
+                .captures
+                .iter()
+                .map(|c| (c.name.as_str(), request.name.as_str())),
+        );
+    }
+    Ok(())
+}
+
+/// Every name under `persist:` must be something the run defines or a request captures: a
+/// misspelt one would let the rotated token go unsaved, and the next run fail.
+fn check_persistent(vars: &Resolved<'_>, scope: &Scope) -> Result<()> {
+    let listed = vars.collection.persist_listed.iter().chain(
+        vars.environment
+            .into_iter()
+            .flat_map(|e| e.persist_listed.iter()),
+    );
+    let captures = || {
+        vars.collection
+            .requests
+            .iter()
+            .flat_map(|r| r.captures.iter().map(|c| c.name.as_str()))
+    };
+    for entry in listed {
+        let name = entry.name.as_str();
+        if scope.contains(name) || captures().any(|c| c == name) {
+            continue;
+        }
+        let known: Vec<&str> = scope.names().chain(captures()).collect();
+        let help = match did_you_mean(name, known.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!(
+                "list a variable that a request captures (the collection captures {}), or define `{name}`",
+                crate::diag::backticked(&captures().collect::<Vec<_>>())
+            ),
+        };
+        return Err(Diagnostic::new(format!(
+            "persistent variable `{name}` is neither defined nor captured"
+        ))
+        .at(entry.spot.clone())
+        .label("nothing defines or captures this name")
+        .note("a value that nothing captures is never saved: a rotated token would be lost")
+        .help(help)
+        .into());
+    }
+    Ok(())
+}
+
+/// For a request that needs captures, renders the templates that do not, so an unset
+/// `env(...)` or a bad filter is still caught before anything is sent.
+fn render_static_parts(
+    vars: &Resolved<'_>,
+    request: &Request,
+    captured: &[(&str, &str)],
+    context: &minijinja::Value,
+) -> Result<()> {
+    let is_static = |template: &Tmpl| {
+        vars.engine
+            .variables_used(template)
+            .is_ok_and(|used| used.iter().all(|n| !captured.iter().any(|(c, _)| c == n)))
+    };
+    let mut partial = vars.scope.clone();
+    for (name, _) in captured {
+        if !partial.contains(name) {
+            partial.set(
+                *name,
+                Value::String(String::new()),
+                Origin::Capture((*name).into()),
+            );
+        }
+    }
+    build::check_static_parts(
+        &vars.engine,
+        request,
+        context,
+        &partial.context(),
+        is_static,
+    )
+    .map_err(|d| vars.redacted(d).into())
+}
+
+/// The error for `name`, used by `template` of `request` and defined nowhere: where courier
+/// looked, which request would capture it, and the fix.
+fn undefined(
+    vars: &Resolved<'_>,
+    name: &str,
+    template: &Tmpl,
+    request: &Request,
+    captured: &[(&str, &str)],
+) -> Diagnostic {
+    // The request that would capture it: left out of this run (`--request`, `--tag`), or
+    // placed after the one that needs it.
+    let captor = vars
+        .collection
+        .requests
+        .iter()
+        .find(|r| r.captures.iter().any(|c| c.name == name));
+    let unselected = captor.is_some_and(|c| !vars.selected.iter().any(|s| s.name == c.name));
+    let mut diagnostic = Diagnostic::new(format!("undefined variable `{name}`"))
+        .at(template.spot.narrow_to(name))
+        .label("used here, but defined nowhere")
+        .note(format!("searched {}", searched(vars, captured)));
+    if let Some(captor) = captor {
+        diagnostic = diagnostic.note(if unselected {
+            format!(
+                "`{name}` is captured by `{}`, which this run leaves out",
+                captor.name
+            )
+        } else {
+            format!(
+                "`{name}` is captured by `{}`, which runs after `{}`",
+                captor.name, request.name
+            )
+        });
+    }
+    let known: Vec<&str> = vars
+        .scope
+        .names()
+        .chain(captured.iter().map(|(c, _)| *c))
+        .collect();
+    diagnostic.help(match did_you_mean(name, known) {
+        _ if unselected => format!(
+            "run `{}` too (it captures `{name}`), or pass `--var {name}=…`",
+            captor.map_or("", |c| c.name.as_str())
+        ),
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!(
+            "define `{name}` under `variables:` in the environment file, or pass `--var {name}=…`"
+        ),
+    })
+}
+
+/// Where a variable may come from, in the words of the undefined-variable error.
+fn searched(vars: &Resolved<'_>, captured: &[(&str, &str)]) -> String {
+    let mut searched = vec![format!(
+        "collection variables ({})",
+        vars.collection.file.path.display()
+    )];
+    if let Some(env) = vars.environment {
+        searched.push(format!("environment file ({})", env.file.path.display()));
+    }
+    searched.push("--var".into());
+    let earlier: Vec<String> = captured.iter().map(|(c, _)| format!("`{c}`")).collect();
+    searched.push(if earlier.is_empty() {
+        "captures of earlier requests (none)".into()
+    } else {
+        format!("captures of earlier requests ({})", earlier.join(", "))
+    });
+    searched.join(", ")
+}
