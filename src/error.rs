@@ -145,78 +145,63 @@ impl Error {
 
     /// The error as a message with its help, the shape every error is printed in.
     fn diagnostic(&self) -> Diagnostic {
-        let plain = |title: String, help: Option<String>| Diagnostic::new(title).maybe_help(help);
-        match self {
-            Error::Invalid(diagnostic) => Diagnostic::new(diagnostic.title.clone()),
-            Error::Read { path, source, what } => plain(
-                format!("cannot read {what} `{}`: {}", path.display(), io_reason(source)),
+        let message = match self {
+            Error::Invalid(diagnostic) => Some((diagnostic.title.clone(), None)),
+            _ => self
+                .io_message()
+                .or_else(|| self.state_message())
+                .or_else(|| self.import_message())
+                .or_else(|| self.usage_message()),
+        };
+        // Every variant has its words above; this only guards against a new variant forgotten
+        // there, better than a panic (and than a debug form, which may hold a secret).
+        let (title, help) = message.unwrap_or_else(|| {
+            let title = "courier stopped on an error it has no words for".to_string();
+            (title, Some("please report this as a bug".into()))
+        });
+        Diagnostic::new(title).maybe_help(help)
+    }
+
+    /// Files, ports and the machine.
+    fn io_message(&self) -> Option<Message> {
+        Some(match self {
+            Error::Read { path, source, what } => (
+                format!(
+                    "cannot read {what} `{}`: {}",
+                    path.display(),
+                    io_reason(source)
+                ),
                 (source.kind() == std::io::ErrorKind::NotFound)
                     .then(|| format!("check the path of the {what}")),
             ),
-            Error::Write { path, what, source } => plain(
-                format!("cannot write {what} `{}`: {}", path.display(), io_reason(source)),
+            Error::Write { path, what, source } => (
+                format!(
+                    "cannot write {what} `{}`: {}",
+                    path.display(),
+                    io_reason(source)
+                ),
                 None,
             ),
-            Error::Listen { addr, what, source } => plain(
+            Error::Listen { addr, what, source } => (
                 format!("{what} cannot listen on {addr}: {}", io_reason(source)),
                 (source.kind() == std::io::ErrorKind::AddrInUse)
                     .then(|| "another program uses the port: pick another with `--port`".into()),
             ),
             Error::System { what, source } => {
-                plain(format!("cannot {what}: {}", io_reason(source)), None)
+                (format!("cannot {what}: {}", io_reason(source)), None)
             }
-            Error::NoSuchRequest {
-                name,
-                collection,
-                suggestion,
-            } => plain(
-                format!("no request named `{name}` in `{collection}`"),
-                Some(match suggestion {
-                    Suggestion::Near(near) => format!("did you mean `{near}`?"),
-                    Suggestion::Known(names) => {
-                        format!("the requests of `{collection}` are {}", backticked(names))
-                    }
-                }),
-            ),
-            Error::NothingToSend { why, suggestion } => plain(
-                format!("nothing to send: {why}"),
-                Some(suggestion.clone().unwrap_or_else(|| {
-                    "a run that checks nothing is not a pass; fix the selection, or pass `--allow-empty` where an empty run is expected".into()
-                })),
-            ),
-            Error::OneEnvironmentOnly => plain(
-                "this command takes one `--env` file".into(),
-                Some("`courier run` is the command that runs several environments".into()),
-            ),
-            Error::NowhereToSave { names } => plain(
-                format!(
-                    "{} must be saved after the run, but there is nowhere to save it",
-                    backticked(names)
-                ),
-                Some("pass `--env FILE` (the state file goes beside it) or `--state PATH`; nothing was sent".into()),
-            ),
-            Error::SharedState {
-                first,
-                second,
-                state,
-            } => plain(
-                format!(
-                    "`{}` and `{}` would share the state file `{}`",
-                    first.display(),
-                    second.display(),
-                    state.display()
-                ),
-                Some("each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into()),
-            ),
-            Error::MissingSeed { name } => plain(
-                format!("--mock-zoom seeds the emulator from `ClientID`, `ClientSecret` and `refresh_token`, but `{name}` is not defined"),
-                Some("use `--env environments/emulator.yaml`, or define the three variables".into()),
-            ),
+            _ => return None,
+        })
+    }
+
+    /// The state file of persistent variables.
+    fn state_message(&self) -> Option<Message> {
+        Some(match self {
             Error::StateLocked {
                 state,
                 lock,
                 waited,
-            } => plain(
+            } => (
                 format!(
                     "another courier run is using the state file `{}`",
                     state.display()
@@ -228,7 +213,7 @@ impl Error {
                     lock.display()
                 )),
             ),
-            Error::StateFolderReadOnly { folder, source } => plain(
+            Error::StateFolderReadOnly { folder, source } => (
                 format!(
                     "cannot create files in `{}`, the folder of the state file: {}",
                     folder.display(),
@@ -244,54 +229,144 @@ impl Error {
                 path,
                 action,
                 source,
-            } => plain(
-                format!("cannot {action} `{}`: {}", path.display(), io_reason(source)),
+            } => (
+                format!(
+                    "cannot {action} `{}`: {}",
+                    path.display(),
+                    io_reason(source)
+                ),
                 None,
             ),
-            Error::CaCert { reason } => plain(
-                format!("the CA certificates of `--cacert` cannot be used: {reason}"),
-                Some("give a PEM file of one or more valid `-----BEGIN CERTIFICATE-----` blocks".into()),
-            ),
-            Error::Proxy { proxy, reason } => plain(
-                format!("invalid proxy `{proxy}`: {reason}"),
-                Some("write the proxy as a URL, e.g. `http://proxy.example:3128`".into()),
-            ),
-            Error::Client { reason } => {
-                plain(format!("cannot create the HTTP client: {reason}"), None)
-            }
-            Error::ImportEmpty { source } => plain(
+            _ => return None,
+        })
+    }
+
+    /// `courier import`.
+    fn import_message(&self) -> Option<Message> {
+        let never = "choose another `--out` folder, or move the old collection away first: the import never overwrites files";
+        Some(match self {
+            Error::ImportEmpty { source } => (
                 format!("the Postman collection `{source}` holds no requests to import"),
                 Some("a courier collection needs at least one request".into()),
             ),
-            Error::ImportTarget { out, problem } => {
-                let never = "choose another `--out` folder, or move the old collection away first: the import never overwrites files";
-                match problem {
-                    ImportTarget::NotAFolder => plain(
-                        format!("`{}` exists and is not a folder", out.display()),
-                        Some("give `--out` a new folder for the collection".into()),
+            Error::ImportTarget { out, problem } => match problem {
+                ImportTarget::NotAFolder => (
+                    format!("`{}` exists and is not a folder", out.display()),
+                    Some("give `--out` a new folder for the collection".into()),
+                ),
+                ImportTarget::HoldsCollection(file) => (
+                    format!(
+                        "`{}` already holds a collection ({file}): nothing was written",
+                        out.display()
                     ),
-                    ImportTarget::HoldsCollection(file) => plain(
-                        format!(
-                            "`{}` already holds a collection ({file}): nothing was written",
-                            out.display()
-                        ),
-                        Some(never.into()),
-                    ),
-                    ImportTarget::FileExists(path) => plain(
-                        format!("`{}` already exists: nothing was written", path.display()),
-                        Some(never.into()),
-                    ),
-                }
-            }
-        }
+                    Some(never.into()),
+                ),
+                ImportTarget::FileExists(path) => (
+                    format!("`{}` already exists: nothing was written", path.display()),
+                    Some(never.into()),
+                ),
+            },
+            _ => return None,
+        })
+    }
+
+    /// What the command line asked for, and the HTTP client it configures.
+    fn usage_message(&self) -> Option<Message> {
+        Some(match self {
+            Error::NoSuchRequest {
+                name,
+                collection,
+                suggestion,
+            } => (
+                format!("no request named `{name}` in `{collection}`"),
+                Some(match suggestion {
+                    Suggestion::Near(near) => format!("did you mean `{near}`?"),
+                    Suggestion::Known(names) => {
+                        format!("the requests of `{collection}` are {}", backticked(names))
+                    }
+                }),
+            ),
+            Error::NothingToSend { why, suggestion } => (
+                format!("nothing to send: {why}"),
+                Some(suggestion.clone().unwrap_or_else(|| {
+                    "a run that checks nothing is not a pass; fix the selection, or pass `--allow-empty` where an empty run is expected".into()
+                })),
+            ),
+            Error::OneEnvironmentOnly => (
+                "this command takes one `--env` file".into(),
+                Some("`courier run` is the command that runs several environments".into()),
+            ),
+            Error::NowhereToSave { names } => (
+                format!(
+                    "{} must be saved after the run, but there is nowhere to save it",
+                    backticked(names)
+                ),
+                Some("pass `--env FILE` (the state file goes beside it) or `--state PATH`; nothing was sent".into()),
+            ),
+            Error::SharedState {
+                first,
+                second,
+                state,
+            } => (
+                format!(
+                    "`{}` and `{}` would share the state file `{}`",
+                    first.display(),
+                    second.display(),
+                    state.display()
+                ),
+                Some("each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into()),
+            ),
+            Error::MissingSeed { name } => (
+                format!("--mock-zoom seeds the emulator from `ClientID`, `ClientSecret` and `refresh_token`, but `{name}` is not defined"),
+                Some("use `--env environments/emulator.yaml`, or define the three variables".into()),
+            ),
+            _ => return self.client_message(),
+        })
+    }
+
+    /// The HTTP client the command line configures.
+    fn client_message(&self) -> Option<Message> {
+        Some(match self {
+            Error::CaCert { reason } => (
+                format!("the CA certificates of `--cacert` cannot be used: {reason}"),
+                Some(
+                    "give a PEM file of one or more valid `-----BEGIN CERTIFICATE-----` blocks"
+                        .into(),
+                ),
+            ),
+            Error::Proxy { proxy, reason } => (
+                format!("invalid proxy `{}`: {reason}", without_password(proxy)),
+                Some("write the proxy as a URL, e.g. `http://proxy.example:3128`".into()),
+            ),
+            Error::Client { reason } => (format!("cannot create the HTTP client: {reason}"), None),
+            _ => return None,
+        })
     }
 }
+
+/// An error's title and its help.
+type Message = (String, Option<String>);
 
 /// Prints `e` to stderr, coloured when `color`, and returns its exit code.
 pub fn report_error(e: &Error, color: bool) -> i32 {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{}", e.render(color));
     e.code()
+}
+
+/// A URL as printed in an error: a password in it (`http://user:secret@proxy`) is masked.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***{}", &rest[at..])
+        }
+        None => url.to_string(),
+    }
 }
 
 /// The OS message without Rust's "(os error N)" suffix, lowercase like the rest of ours.
@@ -323,3 +398,24 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxy_password_never_shows() {
+        let e = Error::Proxy {
+            proxy: "http://ann:s3cret@proxy.example:3128/x".into(),
+            reason: "invalid port".into(),
+        };
+        let text = e.render(false);
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(
+            text.contains("`http://ann:***@proxy.example:3128/x`"),
+            "{text}"
+        );
+        assert_eq!(without_password("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(without_password("not a url"), "not a url");
+    }
+}

@@ -23,122 +23,45 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
         return dry_run(&config);
     }
     let base = load_base(&config.target)?;
-    let rows = config
-        .passes
-        .data
-        .as_deref()
-        .map(runner::passes::load_data)
-        .transpose()?;
-    let settings = &config.settings;
-    if settings.show_secrets {
-        eprintln!("warning: --show-secrets is on: secret values will be printed");
-    }
-    if settings.client.insecure {
-        eprintln!("warning: --insecure is on: TLS certificates are not checked");
-    }
-    let paths: Vec<Option<PathBuf>> = if config.target.environments.is_empty() {
-        vec![None]
-    } else {
-        config
-            .target
-            .environments
-            .iter()
-            .cloned()
-            .map(Some)
-            .collect()
-    };
+    let rows = load_rows(&config)?;
+    warn_of_risky_flags(&config.settings);
+    let paths = environment_paths(&config);
     refuse_shared_state(&config, &paths)?;
-    let selected = settings.selection.apply(&base.collection)?;
+    let selected = config.settings.selection.apply(&base.collection)?;
     let tenants = plan_passes(&paths, &config, rows.as_deref());
     if tenants.is_empty() || selected.is_empty() {
         return nothing_to_send(&config, &base.collection, rows.as_deref());
     }
-    let single = paths.len() == 1;
     // Kept alive until the run ends; dropping it stops the emulator.
     let emulator = match config.mock_zoom {
-        true => Some(start_emulator(&base, &tenants[0], settings).await?),
+        true => Some(start_emulator(&base, &tenants[0], &config.settings).await?),
         false => None,
     };
-    let emulator_url = emulator
-        .as_ref()
-        .map(|e| serde_json::Value::String(e.base_url()));
     if let Some(emulator) = &emulator {
         eprintln!(
             "using the embedded Zoom OAuth emulator at {}",
             emulator.base_url()
         );
     }
-    let client = http::Client::new(&settings.client)?;
-
+    let client = http::Client::new(&config.settings.client)?;
     let total_passes: usize = tenants.iter().map(|t| t.passes.len()).sum();
     let mut reporters = config.output.reporters(selected.len() * total_passes);
     let context = Context {
         base: &base,
         config: &config,
-        settings,
+        settings: &config.settings,
         sample: rows.as_ref().and_then(|rows| rows.first()),
-        emulator_url,
+        emulator_url: emulator
+            .as_ref()
+            .map(|e| serde_json::Value::String(e.base_url())),
         client: &client,
         total_passes,
-        single,
+        single: paths.len() == 1,
         started: std::cell::Cell::new(false),
         permits: tokio::sync::Semaphore::new(config.passes.jobs.max(1)),
+        stderr_color: colors.stderr,
     };
-    let started_at = std::time::Instant::now();
-    let shared = runner::passes::Shared::new(&mut reporters);
-    let mut summary = runner::Summary::default();
-    let mut merged = crate::secrets::Redactor::default();
-    let mut exported = Vec::new();
-    {
-        use futures_util::StreamExt as _;
-        // At most `--jobs` environments are open at once (loaded, locked, prechecked): a
-        // thousand tenants under `ulimit -n 1024` hold a handful of locks, and memory holds
-        // only what the reports need of the ones done.
-        let mut outcomes = futures_util::stream::iter(tenants)
-            .map(|tenant| {
-                let context = &context;
-                let shared = &shared;
-                async move {
-                    let label = tenant.path.clone();
-                    (label, run_tenant(context, tenant, shared).await)
-                }
-            })
-            .buffer_unordered(config.passes.jobs.max(1));
-        while let Some((path, outcome)) = outcomes.next().await {
-            match outcome {
-                Ok(outcome) => {
-                    summary.merge(outcome.summary);
-                    merged.merge(&outcome.redactor);
-                    exported.extend(outcome.exported);
-                }
-                // With one environment, nothing was sent: the error is the run's.
-                Err(e) if single => return Err(e),
-                // With several, that environment sends nothing and the others go on.
-                Err(e) => {
-                    report_error(&e, colors.stderr);
-                    summary.invalid = true;
-                    let shown = path
-                        .as_deref()
-                        .map_or_else(String::new, |p| p.display().to_string());
-                    for request in &selected {
-                        summary.not_run(
-                            request,
-                            format!("the preflight of `{shown}` failed (see the error above); nothing was sent for it"),
-                            path.as_deref().map(env_label),
-                        );
-                    }
-                }
-            }
-        }
-    }
-    summary.duration = started_at.elapsed();
-    {
-        let mut reporter = shared.reporter();
-        if !context.started.get() {
-            reporter.start(&context.start_without_run(&selected), &merged);
-        }
-        reporter.finish(&summary, &merged);
-    }
+    let (summary, exported) = run_tenants(&context, tenants, &selected, &mut reporters).await?;
     let mut code = summary.exit_code();
     for e in reporters.errors() {
         report_error(e, colors.stderr);
@@ -154,15 +77,116 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
     Ok(code)
 }
 
-/// `--dry-run`: every environment loaded, checked and rendered, nothing sent.
-fn dry_run(config: &RunConfig) -> Result<i32> {
-    let loaded = load(&config.target)?;
-    let rows = config
+/// Runs every environment's share, reporting as it goes, and closes the reports. Returns the
+/// run's summary and the persistent values for `--export-vars`. An error means the single
+/// environment's preflight failed: nothing was sent.
+async fn run_tenants(
+    context: &Context<'_>,
+    tenants: Vec<Tenant>,
+    selected: &[&crate::model::Request],
+    reporters: &mut report::Fanout<'static>,
+) -> Result<(runner::Summary, Vec<(String, String)>)> {
+    use futures_util::StreamExt as _;
+    let started_at = std::time::Instant::now();
+    let shared = runner::passes::Shared::new(reporters);
+    let mut summary = runner::Summary::default();
+    let mut merged = crate::secrets::Redactor::default();
+    let mut exported = Vec::new();
+    // At most `--jobs` environments are open at once (loaded, locked, prechecked): a
+    // thousand tenants under `ulimit -n 1024` hold a handful of locks, and memory holds
+    // only what the reports need of the ones done.
+    let mut outcomes = futures_util::stream::iter(tenants)
+        .map(|tenant| {
+            let shared = &shared;
+            async move {
+                let label = tenant.path.clone();
+                (label, run_tenant(context, tenant, shared).await)
+            }
+        })
+        .buffer_unordered(context.config.passes.jobs.max(1));
+    while let Some((path, outcome)) = outcomes.next().await {
+        match outcome {
+            Ok(outcome) => {
+                summary.merge(outcome.summary);
+                merged.merge(&outcome.redactor);
+                exported.extend(outcome.exported);
+            }
+            // With one environment, nothing was sent: the error is the run's.
+            Err(e) if context.single => return Err(e),
+            // With several, that environment sends nothing and the others go on.
+            Err(e) => {
+                report_error(&e, context.stderr_color);
+                preflight_failed(&mut summary, path.as_deref(), selected);
+            }
+        }
+    }
+    drop(outcomes);
+    summary.duration = started_at.elapsed();
+    let mut reporter = shared.reporter();
+    if !context.started.get() {
+        reporter.start(&context.start_without_run(selected), &merged);
+    }
+    reporter.finish(&summary, &merged);
+    Ok((summary, exported))
+}
+
+/// Counts the selected requests of an environment whose preflight failed as not run.
+fn preflight_failed(
+    summary: &mut runner::Summary,
+    path: Option<&std::path::Path>,
+    selected: &[&crate::model::Request],
+) {
+    summary.invalid = true;
+    let shown = path.map_or_else(String::new, |p| p.display().to_string());
+    for request in selected {
+        summary.not_run(
+            request,
+            format!(
+                "the preflight of `{shown}` failed (see the error above); nothing was sent for it"
+            ),
+            path.map(env_label),
+        );
+    }
+}
+
+/// The `--data` file's rows, if one is given.
+fn load_rows(config: &RunConfig) -> Result<Option<Vec<runner::DataRow>>> {
+    config
         .passes
         .data
         .as_deref()
         .map(runner::passes::load_data)
-        .transpose()?;
+        .transpose()
+}
+
+/// Flags that weaken the run's guarantees say so on every run.
+fn warn_of_risky_flags(settings: &Settings) {
+    if settings.show_secrets {
+        eprintln!("warning: --show-secrets is on: secret values will be printed");
+    }
+    if settings.client.insecure {
+        eprintln!("warning: --insecure is on: TLS certificates are not checked");
+    }
+}
+
+/// Each `--env` file, or none.
+fn environment_paths(config: &RunConfig) -> Vec<Option<PathBuf>> {
+    if config.target.environments.is_empty() {
+        return vec![None];
+    }
+    config
+        .target
+        .environments
+        .iter()
+        .cloned()
+        .map(Some)
+        .collect()
+}
+
+/// `--dry-run`: every environment loaded, checked and rendered, nothing sent.
+fn dry_run(config: &RunConfig) -> Result<i32> {
+    let loaded = load(&config.target)?;
+    let rows = load_rows(config)?;
     let sample = rows.as_ref().and_then(|rows| rows.first());
     let environments: Vec<Option<&Environment>> = if loaded.environments.is_empty() {
         vec![None]
@@ -208,6 +232,8 @@ struct Context<'c> {
     started: std::cell::Cell<bool>,
     /// At most `--jobs` passes at a time, across environments.
     permits: tokio::sync::Semaphore,
+    /// Colour for errors printed while the run goes on.
+    stderr_color: bool,
 }
 
 impl<'c> Context<'c> {
@@ -268,23 +294,37 @@ async fn run_tenant(
         .inputs(environment.as_ref(), context.settings.clone());
     let mut plan = Plan::new(inputs, setup)?;
     tell_state(&plan, config.output.verbose);
-    {
-        let mut reporter = shared.handle();
-        plan.announce_secrets(&mut reporter);
-        if !context.started.replace(true) {
-            let mut start = plan.start_info(std::time::SystemTime::now());
-            if !context.single {
-                start.environment = None;
-            }
-            start.passes = context.total_passes;
-            runner::Reporter::start(&mut reporter, &start, plan.redactor());
+    announce(context, &plan, shared);
+    Ok(run_executors(context, &mut plan, tenant.passes, shared).await)
+}
+
+/// Tells the reporters the secrets the plan knows and, if this environment is the first ready
+/// to send, that the run starts.
+fn announce(context: &Context<'_>, plan: &Plan<'_>, shared: &runner::passes::Shared<'_>) {
+    let mut reporter = shared.handle();
+    plan.announce_secrets(&mut reporter);
+    if !context.started.replace(true) {
+        let mut start = plan.start_info(std::time::SystemTime::now());
+        if !context.single {
+            start.environment = None;
         }
+        start.passes = context.total_passes;
+        runner::Reporter::start(&mut reporter, &start, plan.redactor());
     }
-    let executors = plan.executors(config.passes.jobs.min(tenant.passes.len()));
-    let ways = executors.len();
-    let dealt = match ways {
-        1 => vec![tenant.passes],
-        _ => tenant.passes.deal(ways),
+}
+
+/// Sends `passes` of `plan`, dealt out to as many executors as may go at once, and gathers what
+/// the end of the run needs of them.
+async fn run_executors(
+    context: &Context<'_>,
+    plan: &mut Plan<'_>,
+    passes: runner::Passes,
+    shared: &runner::passes::Shared<'_>,
+) -> Outcome {
+    let executors = plan.executors(context.config.passes.jobs.min(passes.len()));
+    let dealt = match executors.len() {
+        1 => vec![passes],
+        ways => passes.deal(ways),
     };
     let parts = executors
         .into_iter()
@@ -320,7 +360,7 @@ async fn run_tenant(
         outcome.redactor.merge(&redactor);
         outcome.exported.extend(exported);
     }
-    Ok(outcome)
+    outcome
 }
 
 /// Two environments of one run cannot share a state file: each holds the lock for its whole

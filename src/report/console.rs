@@ -124,6 +124,43 @@ const RED: Style = AnsiColor::Red.on_default();
 const DIM: Style = Style::new().dimmed();
 const BOLD: Style = Style::new().bold();
 
+impl<W: Write> Console<W> {
+    /// What went wrong with a request besides its checks, and the start of the answer's body.
+    fn failure_lines(&self, out: &mut String, result: &RequestResult) {
+        if let Some(rejected) = result.rejected() {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                self.paint(RED, "✗"),
+                indent_rest(rejected, 4)
+            );
+        }
+        if let Some(error) = result.error() {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                self.paint(RED, "error:"),
+                indent_rest(&error, 4)
+            );
+        }
+        if !result.passed()
+            && !self.verbose
+            && let Some(exchange) = &result.exchange
+        {
+            let body = exchange.body_text();
+            let preview: String = body.chars().take(FAILURE_BODY_PREVIEW).collect();
+            let more = if body.chars().count() > FAILURE_BODY_PREVIEW {
+                "…"
+            } else {
+                ""
+            };
+            if !preview.trim().is_empty() {
+                let _ = writeln!(out, "  response body: {}{more}", preview.trim_end());
+            }
+        }
+    }
+}
+
 impl<W: Write> Reporter for Console<W> {
     fn start(&mut self, run: &RunStart<'_>, redactor: &Redactor) {
         if self.quiet {
@@ -193,37 +230,7 @@ impl<W: Write> Reporter for Console<W> {
                 names.join(", ")
             );
         }
-        if let Some(rejected) = result.rejected() {
-            let _ = writeln!(
-                out,
-                "  {} {}",
-                self.paint(RED, "✗"),
-                indent_rest(rejected, 4)
-            );
-        }
-        if let Some(error) = result.error() {
-            let _ = writeln!(
-                out,
-                "  {} {}",
-                self.paint(RED, "error:"),
-                indent_rest(&error, 4)
-            );
-        }
-        if !result.passed()
-            && !self.verbose
-            && let Some(exchange) = &result.exchange
-        {
-            let body = exchange.body_text();
-            let preview: String = body.chars().take(FAILURE_BODY_PREVIEW).collect();
-            let more = if body.chars().count() > FAILURE_BODY_PREVIEW {
-                "…"
-            } else {
-                ""
-            };
-            if !preview.trim().is_empty() {
-                let _ = writeln!(out, "  response body: {}{more}", preview.trim_end());
-            }
-        }
+        self.failure_lines(&mut out, result);
         out.push('\n');
         self.emit(&out, redactor);
     }

@@ -145,10 +145,29 @@ pub fn evaluate(
         });
     }
 
+    let captured = take_captures(request, exchange, &json, &mut results);
+    Evaluation {
+        checks: results.kept,
+        passed_untold: results.untold,
+        captured,
+    }
+}
+
+/// The values of `request`'s captures, by index; a capture that finds nothing is a failed
+/// check in `results`.
+fn take_captures<'d, 'b, F>(
+    request: &Request,
+    exchange: &Exchange,
+    json: &LazyCell<Result<&'d Document<'b>, String>, F>,
+    results: &mut Recorder,
+) -> Vec<(usize, Value)>
+where
+    F: FnOnce() -> Result<&'d Document<'b>, String>,
+{
     let mut captured = Vec::new();
     for (index, capture) in request.captures.iter().enumerate() {
         let found = match &capture.source {
-            CaptureSource::Json(query) => json
+            CaptureSource::Json(query) => LazyCell::force(json)
                 .as_ref()
                 .ok()
                 .and_then(|doc| query.select_in(doc))
@@ -158,7 +177,7 @@ pub fn evaluate(
         match found {
             Some(value) => captured.push((index, value)),
             None => {
-                let actual = match (&capture.source, &*json) {
+                let actual = match (&capture.source, LazyCell::force(json)) {
                     (CaptureSource::Json(_), Err(why)) => why.clone(),
                     _ => "nothing matched".to_string(),
                 };
@@ -180,11 +199,7 @@ pub fn evaluate(
             }
         }
     }
-    Evaluation {
-        checks: results.kept,
-        passed_untold: results.untold,
-        captured,
-    }
+    captured
 }
 
 /// The body as JSON, or why it is not JSON, with the content type and the start of the body.
