@@ -8,10 +8,10 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::http::ClientOptions;
-use crate::model::schema::FileKind;
 use crate::report::{Github, Output};
 use crate::runner::passes::Shard;
 use crate::runner::{RetryPolicy, Selection, Settings};
+use crate::schema::FileKind;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -289,7 +289,7 @@ pub enum Command {
     Completions(Shell),
     Man,
     /// Print the JSON Schema of one file kind.
-    Schema(crate::model::schema::FileKind),
+    Schema(FileKind),
     /// Write the JSON Schemas into this folder.
     WriteSchemas(PathBuf),
     Import(crate::import::ImportOptions),

@@ -20,7 +20,7 @@ pub mod mock;
 pub mod model;
 pub(crate) mod report;
 pub(crate) mod runner;
-pub use model::schema;
+pub mod schema;
 pub(crate) mod secrets;
 pub(crate) mod state;
 pub(crate) mod template;

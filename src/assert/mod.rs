@@ -30,7 +30,8 @@ use serde_json::Value;
 pub use check::{Outcome, check, holds};
 pub use document::Document;
 pub use predicate::{
-    JsonType, Predicate, parse_body_predicates, parse_header_predicates, parse_json_predicates,
+    BODY_PREDICATES, HEADER_PREDICATES, JSON_PREDICATES, JsonType, Predicate, PredicateDoc,
+    parse_body_predicates, parse_header_predicates, parse_json_predicates,
 };
 pub use query::Query;
 pub use status::StatusSpec;

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use regex::Regex;
-use serde_json::{Number, Value};
+use serde_json::{Number, Value, json};
 
 use super::{SpecError, closest, describe_backticked};
 
@@ -110,22 +110,157 @@ impl fmt::Display for JsonType {
     }
 }
 
-const JSON_PREDICATES: &[&str] = &[
-    "equals",
-    "not_equals",
-    "exists",
-    "type",
-    "matches",
-    "contains",
-    "starts_with",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "length",
+// ---------------------------------------------------------------------------
+// The predicates there are. Adding one: a line here, its variant and its case in `parse_one`,
+// and its check in `check.rs`.
+
+/// A predicate as the user writes it: its name, the JSON Schema of its operand, and what it
+/// checks (the hover text editors show, from `crate::schema`).
+pub struct PredicateDoc {
+    pub name: &'static str,
+    pub operand: fn() -> Value,
+    pub description: &'static str,
+}
+
+/// Scalars compared as their text (header and body checks).
+const SCALAR: [&str; 3] = ["string", "number", "boolean"];
+
+fn any_value() -> Value {
+    json!({})
+}
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+fn scalar() -> Value {
+    json!({ "type": SCALAR })
+}
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+fn number() -> Value {
+    json!({ "type": "number" })
+}
+fn length() -> Value {
+    json!({ "type": "integer", "minimum": 0 })
+}
+fn type_name() -> Value {
+    json!({ "enum": ["string", "number", "integer", "boolean", "array", "object", "null"] })
+}
+
+const EQUALS: PredicateDoc = PredicateDoc {
+    name: "equals",
+    operand: any_value,
+    description: "Equals this value; numbers compare by value (`1` equals `1.0`) and objects and arrays in full. `{ equals: { a: 1 } }` compares with an object.",
+};
+const NOT_EQUALS: PredicateDoc = PredicateDoc {
+    name: "not_equals",
+    operand: any_value,
+    description: "Differs from this value: `{ not_equals: \"\" }`.",
+};
+const EXISTS: PredicateDoc = PredicateDoc {
+    name: "exists",
+    operand: boolean,
+    description: "`true`: the path matches something; `false`: it matches nothing.",
+};
+const TYPE: PredicateDoc = PredicateDoc {
+    name: "type",
+    operand: type_name,
+    description: "Is of this JSON type; `integer` is a number with no fractional part.",
+};
+const MATCHES: PredicateDoc = PredicateDoc {
+    name: "matches",
+    operand: string,
+    description: "A string matching this regular expression (Rust `regex` syntax: no look-around or backreferences), anywhere unless anchored with `^…$`.",
+};
+const CONTAINS: PredicateDoc = PredicateDoc {
+    name: "contains",
+    operand: any_value,
+    description: "A string containing this substring, an array with this element, or an object with this key.",
+};
+const STARTS_WITH: PredicateDoc = PredicateDoc {
+    name: "starts_with",
+    operand: string,
+    description: "A string starting with this text.",
+};
+const GT: PredicateDoc = PredicateDoc {
+    name: "gt",
+    operand: number,
+    description: "A number greater than this.",
+};
+const GTE: PredicateDoc = PredicateDoc {
+    name: "gte",
+    operand: number,
+    description: "A number greater than or equal to this.",
+};
+const LT: PredicateDoc = PredicateDoc {
+    name: "lt",
+    operand: number,
+    description: "A number less than this.",
+};
+const LTE: PredicateDoc = PredicateDoc {
+    name: "lte",
+    operand: number,
+    description: "A number less than or equal to this.",
+};
+const LENGTH: PredicateDoc = PredicateDoc {
+    name: "length",
+    operand: length,
+    description: "Has this length: characters of a string, items of an array, keys of an object.",
+};
+
+/// The predicates of JSON values, in the order editors list them.
+pub static JSON_PREDICATES: [PredicateDoc; 12] = [
+    EQUALS,
+    NOT_EQUALS,
+    EXISTS,
+    TYPE,
+    MATCHES,
+    CONTAINS,
+    STARTS_WITH,
+    GT,
+    GTE,
+    LT,
+    LTE,
+    LENGTH,
 ];
-const HEADER_PREDICATES: &[&str] = &["equals", "contains", "matches", "exists"];
-const BODY_PREDICATES: &[&str] = &["contains", "matches"];
+
+/// Headers are text: `equals` and `contains` take a scalar, compared as its text.
+pub static HEADER_PREDICATES: [PredicateDoc; 4] = [
+    PredicateDoc {
+        name: "equals",
+        operand: scalar,
+        description: "The header's value is exactly this text.",
+    },
+    PredicateDoc {
+        name: "contains",
+        operand: scalar,
+        description: "The header's value contains this text: `{ contains: application/json }`.",
+    },
+    PredicateDoc {
+        name: "matches",
+        operand: string,
+        description: "The header's value matches this regular expression (Rust `regex` syntax).",
+    },
+    PredicateDoc {
+        name: "exists",
+        operand: boolean,
+        description: "`true`: the response has this header; `false`: it has not.",
+    },
+];
+
+/// The predicates of the body, as text.
+pub static BODY_PREDICATES: [PredicateDoc; 2] = [
+    PredicateDoc {
+        name: "contains",
+        operand: scalar,
+        description: "The body contains this text.",
+    },
+    PredicateDoc {
+        name: "matches",
+        operand: string,
+        description: "The body matches this regular expression (Rust `regex` syntax).",
+    },
+];
 
 /// Which value the predicates will be checked against; decides the valid names and operands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -136,12 +271,17 @@ enum Target {
 }
 
 impl Target {
-    fn allowed(self) -> &'static [&'static str] {
+    fn allowed(self) -> &'static [PredicateDoc] {
         match self {
-            Target::Json => JSON_PREDICATES,
-            Target::Header => HEADER_PREDICATES,
-            Target::Body => BODY_PREDICATES,
+            Target::Json => &JSON_PREDICATES,
+            Target::Header => &HEADER_PREDICATES,
+            Target::Body => &BODY_PREDICATES,
         }
+    }
+
+    /// The names of the predicates valid here.
+    fn names(self) -> Vec<&'static str> {
+        self.allowed().iter().map(|p| p.name).collect()
     }
 
     fn noun(self) -> &'static str {
@@ -213,7 +353,7 @@ fn parse_map(v: &Value, target: Target) -> Result<Vec<Predicate>, SpecError> {
 }
 
 fn parse_one(name: &str, operand: &Value, target: Target) -> Result<Predicate, SpecError> {
-    if !target.allowed().contains(&name) {
+    if !target.allowed().iter().any(|p| p.name == name) {
         return Err(unknown_predicate(name, target));
     }
     let text_target = target != Target::Json;
@@ -265,8 +405,8 @@ const PREDICATE_ALIASES: &[(&str, &str)] = &[
 ];
 
 fn unknown_predicate(name: &str, target: Target) -> SpecError {
-    let allowed = target.allowed();
-    if JSON_PREDICATES.contains(&name) {
+    let allowed = target.names();
+    if JSON_PREDICATES.iter().any(|p| p.name == name) {
         return SpecError::new(format!(
             "`{name}` cannot be used on {}",
             match target {
@@ -288,7 +428,7 @@ fn unknown_predicate(name: &str, target: Target) -> SpecError {
         .find(|(alias, _)| *alias == lowered)
         .map(|(_, real)| *real)
         .filter(|real| allowed.contains(real))
-        .or_else(|| closest(name, allowed));
+        .or_else(|| closest(name, &allowed));
     let help = match suggestion {
         Some(s) => format!("did you mean `{s}`?"),
         // A bare map is read as predicates, so an unknown key is often an object meant as a value.

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use crate::cli::MockZoomConfig;
 use crate::error::{self, Error, Result};
-use crate::model::schema;
+use crate::schema;
 use crate::{import, mock};
 
 /// `courier import`: writes the collection, then says what it made and, line by line,

@@ -1,11 +1,13 @@
-//! JSON Schemas of courier's three kinds of file (collection, request, environment), for editors.
+//! The shape of courier's three kinds of file (collection, request, environment) as JSON
+//! Schema, for editors; `crate::schema` finishes it with the assertion predicates.
 //!
 //! The schemas are derived with schemars from the same `*Doc` structs that serde reads the files
 //! into, so a key added to a struct shows up in the schema, with its doc comment as the
 //! `description` an editor shows on hover; `deny_unknown_fields` becomes `additionalProperties:
 //! false`. They are draft-07, the newest draft the VS Code YAML extension reads. What serde sees
 //! only as a `serde_json::Value` (assertion predicates, statuses, captures) or as a custom scalar
-//! ([`Text`]) is described by hand here, from the rules of `crate::assert` and `crate::model`.
+//! ([`Text`]) is described by hand here, from the rules of `crate::model`; a map of predicates
+//! is a stand-in ([`PREDICATES_MARKER`]), since the predicates are `crate::assert`'s.
 //!
 //! The rule for every hand-written part: the schema never refuses what courier accepts (a false
 //! error in an editor is worse than a missing one), and refuses as much as it can of what courier
@@ -53,7 +55,7 @@ impl FileKind {
         }
     }
 
-    fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             FileKind::Collection => "courier collection file",
             FileKind::Request => "courier request file",
@@ -80,9 +82,10 @@ impl FileKind {
     }
 }
 
-/// The draft-07 schema of one kind of file: `$schema`, `title` and `description` first, then what
-/// schemars derived, with shared parts under `definitions`.
-pub fn schema(kind: FileKind) -> Value {
+/// The draft-07 schema of one kind of file as the model describes it: `$schema`, `title` and
+/// `description` first, then what schemars derived, with shared parts under `definitions`.
+/// Maps of predicates are still stand-ins (see [`PREDICATES_MARKER`]).
+pub fn derived(kind: FileKind) -> Value {
     let generator = SchemaSettings::draft07().into_generator();
     let derived = match kind {
         FileKind::Collection => generator.into_root_schema_for::<CollectionDoc>(),
@@ -129,21 +132,6 @@ fn tidy(value: &mut Value) {
     }
 }
 
-/// Every schema with the name of its file under `schema/`.
-pub fn all() -> Vec<(FileKind, &'static str, Value)> {
-    FileKind::ALL
-        .into_iter()
-        .map(|kind| (kind, kind.file_name(), schema(kind)))
-        .collect()
-}
-
-/// The text of a schema file as committed: pretty-printed JSON with a trailing newline.
-pub fn to_file_text(schema: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(schema).expect("a JSON value always serializes");
-    text.push('\n');
-    text
-}
-
 // ---------------------------------------------------------------------------
 // Hand-written parts, named by the `#[schemars(...)]` attributes in `crate::model`.
 
@@ -160,6 +148,16 @@ impl JsonSchema for Text {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": ["string", "number", "boolean"] })
     }
+}
+
+/// The key of a stand-in for the map of predicates of one target (`json`, `header`, `body`):
+/// the predicates are assertion rules, which the model does not know, so `crate::schema` puts
+/// them in when it finishes the schema.
+pub const PREDICATES_MARKER: &str = "$courier:predicates";
+
+/// Where a map of the predicates of `target` goes, described by `description`.
+fn predicates(target: &str, description: &str) -> Value {
+    json!({ PREDICATES_MARKER: target, "description": description })
 }
 
 /// What a bare value (not a map) may be where a map means predicates.
@@ -303,7 +301,7 @@ pub(crate) fn header_assertions(_: &mut SchemaGenerator) -> Schema {
         "additionalProperties": {
             "anyOf": [
                 text_value("A bare value: the header equals this text. Numbers and booleans compare as written."),
-                predicate_map(&HEADER_PREDICATES, "Predicates on the header's value, all of which must hold. Header predicates: equals, contains, matches, exists.")
+                predicates("header", "Predicates on the header's value, all of which must hold. Header predicates: equals, contains, matches, exists.")
             ]
         }
     })
@@ -322,7 +320,7 @@ pub(crate) fn json_assertions(_: &mut SchemaGenerator) -> Schema {
                     "type": NOT_A_MAP,
                     "description": "A bare value: what the path selects equals it. To compare with an object, write `{ equals: { … } }`: a map is always predicates."
                 },
-                predicate_map(&JSON_PREDICATES, "Predicates on what the path selects, all of which must hold.")
+                predicates("json", "Predicates on what the path selects, all of which must hold.")
             ]
         }
     })
@@ -333,7 +331,7 @@ pub(crate) fn body_assertion(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "anyOf": [
             text_value("A bare value: the body contains this text."),
-            predicate_map(&BODY_PREDICATES, "Predicates on the body as text, all of which must hold. Body predicates: contains, matches."),
+            predicates("body", "Predicates on the body as text, all of which must hold. Body predicates: contains, matches."),
             null_schema()
         ]
     })
@@ -382,307 +380,4 @@ pub(crate) fn exactly_one_auth(schema: &mut Schema) {
 
 fn text_value(description: &str) -> Value {
     json!({ "type": SCALAR, "description": description })
-}
-
-/// A predicate name, the schema of its operand, and what it checks.
-struct PredicateDoc {
-    name: &'static str,
-    operand: fn() -> Value,
-    description: &'static str,
-}
-
-fn any_value() -> Value {
-    json!({})
-}
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-fn scalar() -> Value {
-    json!({ "type": SCALAR })
-}
-fn boolean() -> Value {
-    json!({ "type": "boolean" })
-}
-fn number() -> Value {
-    json!({ "type": "number" })
-}
-fn length() -> Value {
-    json!({ "type": "integer", "minimum": 0 })
-}
-fn type_name() -> Value {
-    json!({ "enum": ["string", "number", "integer", "boolean", "array", "object", "null"] })
-}
-
-const EQUALS: PredicateDoc = PredicateDoc {
-    name: "equals",
-    operand: any_value,
-    description: "Equals this value; numbers compare by value (`1` equals `1.0`) and objects and arrays in full. `{ equals: { a: 1 } }` compares with an object.",
-};
-const NOT_EQUALS: PredicateDoc = PredicateDoc {
-    name: "not_equals",
-    operand: any_value,
-    description: "Differs from this value: `{ not_equals: \"\" }`.",
-};
-const EXISTS: PredicateDoc = PredicateDoc {
-    name: "exists",
-    operand: boolean,
-    description: "`true`: the path matches something; `false`: it matches nothing.",
-};
-const TYPE: PredicateDoc = PredicateDoc {
-    name: "type",
-    operand: type_name,
-    description: "Is of this JSON type; `integer` is a number with no fractional part.",
-};
-const MATCHES: PredicateDoc = PredicateDoc {
-    name: "matches",
-    operand: string,
-    description: "A string matching this regular expression (Rust `regex` syntax: no look-around or backreferences), anywhere unless anchored with `^…$`.",
-};
-const CONTAINS: PredicateDoc = PredicateDoc {
-    name: "contains",
-    operand: any_value,
-    description: "A string containing this substring, an array with this element, or an object with this key.",
-};
-const STARTS_WITH: PredicateDoc = PredicateDoc {
-    name: "starts_with",
-    operand: string,
-    description: "A string starting with this text.",
-};
-const GT: PredicateDoc = PredicateDoc {
-    name: "gt",
-    operand: number,
-    description: "A number greater than this.",
-};
-const GTE: PredicateDoc = PredicateDoc {
-    name: "gte",
-    operand: number,
-    description: "A number greater than or equal to this.",
-};
-const LT: PredicateDoc = PredicateDoc {
-    name: "lt",
-    operand: number,
-    description: "A number less than this.",
-};
-const LTE: PredicateDoc = PredicateDoc {
-    name: "lte",
-    operand: number,
-    description: "A number less than or equal to this.",
-};
-const LENGTH: PredicateDoc = PredicateDoc {
-    name: "length",
-    operand: length,
-    description: "Has this length: characters of a string, items of an array, keys of an object.",
-};
-
-const JSON_PREDICATES: [PredicateDoc; 12] = [
-    EQUALS,
-    NOT_EQUALS,
-    EXISTS,
-    TYPE,
-    MATCHES,
-    CONTAINS,
-    STARTS_WITH,
-    GT,
-    GTE,
-    LT,
-    LTE,
-    LENGTH,
-];
-
-/// Headers are text: `equals` and `contains` take a scalar, compared as its text.
-const HEADER_PREDICATES: [PredicateDoc; 4] = [
-    PredicateDoc {
-        name: "equals",
-        operand: scalar,
-        description: "The header's value is exactly this text.",
-    },
-    PredicateDoc {
-        name: "contains",
-        operand: scalar,
-        description: "The header's value contains this text: `{ contains: application/json }`.",
-    },
-    PredicateDoc {
-        name: "matches",
-        operand: string,
-        description: "The header's value matches this regular expression (Rust `regex` syntax).",
-    },
-    PredicateDoc {
-        name: "exists",
-        operand: boolean,
-        description: "`true`: the response has this header; `false`: it has not.",
-    },
-];
-
-const BODY_PREDICATES: [PredicateDoc; 2] = [
-    PredicateDoc {
-        name: "contains",
-        operand: scalar,
-        description: "The body contains this text.",
-    },
-    PredicateDoc {
-        name: "matches",
-        operand: string,
-        description: "The body matches this regular expression (Rust `regex` syntax).",
-    },
-];
-
-/// A map of predicates: courier refuses unknown names and an empty map.
-fn predicate_map(predicates: &[PredicateDoc], description: &str) -> Value {
-    let properties: Map<String, Value> = predicates
-        .iter()
-        .map(|p| {
-            let mut operand = (p.operand)();
-            operand["description"] = p.description.into();
-            (p.name.to_string(), operand)
-        })
-        .collect();
-    json!({
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "additionalProperties": false,
-        "minProperties": 1
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(predicates: &[PredicateDoc]) -> Vec<&'static str> {
-        predicates.iter().map(|p| p.name).collect()
-    }
-
-    /// A valid operand for each predicate, to ask courier's own parser which names it accepts.
-    fn sample_operand(name: &str) -> Value {
-        match name {
-            "exists" => json!(true),
-            "type" => json!("string"),
-            "gt" | "gte" | "lt" | "lte" | "length" => json!(1),
-            _ => json!("a"),
-        }
-    }
-
-    #[test]
-    fn predicate_lists_match_what_courier_accepts() {
-        use crate::assert::{
-            parse_body_predicates, parse_header_predicates, parse_json_predicates,
-        };
-        type Parser = fn(&Value) -> Result<Vec<crate::assert::Predicate>, crate::assert::SpecError>;
-        let targets: [(&str, &[PredicateDoc], Parser); 3] = [
-            ("json", &JSON_PREDICATES, parse_json_predicates),
-            ("header", &HEADER_PREDICATES, parse_header_predicates),
-            ("body", &BODY_PREDICATES, parse_body_predicates),
-        ];
-        for (target, listed, parse) in targets {
-            // Every JSON predicate name, plus one courier has never heard of.
-            for name in names(&JSON_PREDICATES).into_iter().chain(["equal"]) {
-                let accepted = parse(&json!({ name: sample_operand(name) })).is_ok();
-                assert_eq!(
-                    accepted,
-                    names(listed).contains(&name),
-                    "courier {} `{name}` on {target}, the schema disagrees",
-                    if accepted { "accepts" } else { "refuses" }
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn predicate_operands_that_courier_accepts_are_valid() {
-        let schema = predicate_map(&JSON_PREDICATES, "");
-        for p in &JSON_PREDICATES {
-            let operand = sample_operand(p.name);
-            crate::assert::parse_json_predicates(&json!({ p.name: operand })).unwrap();
-            let validator = compile(&schema);
-            assert!(
-                validator.is_valid(&json!({ p.name: operand })),
-                "`{}: {operand}`",
-                p.name
-            );
-        }
-    }
-
-    #[test]
-    fn every_schema_is_draft_07_with_a_title() {
-        for (kind, file_name, schema) in all() {
-            assert_eq!(schema["$schema"], DRAFT_07, "{file_name}");
-            assert_eq!(schema["title"], kind.title());
-            assert_eq!(schema["additionalProperties"], false, "{file_name}");
-            // Draft-07 keeps shared parts under `definitions`; `$defs` is 2019-09 and later.
-            assert!(schema.get("$defs").is_none(), "{file_name}");
-            compile(&schema);
-        }
-    }
-
-    #[test]
-    fn methods_match_in_any_case() {
-        let validator = compile(&schema(FileKind::Request));
-        let request = |method: &str| json!({ "name": "a", "method": method, "url": "u" });
-        for method in ["GET", "post", "Patch", "oPtIoNs"] {
-            assert!(validator.is_valid(&request(method)), "{method}");
-        }
-        for method in ["PSOT", "GETS", "", "CONNECT"] {
-            assert!(!validator.is_valid(&request(method)), "{method}");
-        }
-    }
-
-    #[test]
-    fn at_most_one_body() {
-        let validator = compile(&schema(FileKind::Request));
-        let mut request = json!({ "name": "a", "method": "POST", "url": "u", "form": { "a": 1 } });
-        assert!(validator.is_valid(&request));
-        request["json"] = json!({ "a": 1 });
-        assert!(!validator.is_valid(&request));
-    }
-
-    #[test]
-    fn statuses() {
-        let validator = compile(&schema(FileKind::Request));
-        let request = |status: Value| json!({ "name": "a", "method": "GET", "url": "u", "assert": { "status": status } });
-        for good in [
-            json!(200),
-            json!("2xx"),
-            json!("5XX"),
-            json!("404"),
-            json!([200, "3xx"]),
-        ] {
-            assert!(validator.is_valid(&request(good.clone())), "{good}");
-            crate::assert::StatusSpec::parse(&good).unwrap();
-        }
-        for bad in [
-            json!(99),
-            json!("6xx"),
-            json!("2x"),
-            json!([]),
-            json!(true),
-            json!("099"),
-        ] {
-            assert!(!validator.is_valid(&request(bad.clone())), "{bad}");
-            crate::assert::StatusSpec::parse(&bad).unwrap_err();
-        }
-    }
-
-    /// A compiled schema, checked against the draft-07 meta-schema on the way.
-    struct Validator {
-        schemas: boon::Schemas,
-        index: boon::SchemaIndex,
-    }
-
-    impl Validator {
-        fn is_valid(&self, instance: &Value) -> bool {
-            self.schemas.validate(instance, self.index).is_ok()
-        }
-    }
-
-    fn compile(schema: &Value) -> Validator {
-        let mut schemas = boon::Schemas::new();
-        let mut compiler = boon::Compiler::new();
-        let url = "urn:courier:test";
-        compiler.add_resource(url, schema.clone()).unwrap();
-        let index = compiler
-            .compile(url, &mut schemas)
-            .unwrap_or_else(|e| panic!("{e:#}"));
-        Validator { schemas, index }
-    }
 }
