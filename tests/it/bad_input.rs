@@ -53,7 +53,17 @@ fn token_request(rest: &str) -> String {
 fn malformed_yaml() {
     let t = refused_request(&token_request("headers: { Accept: json\n"));
     t.assert_shows(&["token.yaml:4:10", "headers: { Accept: json"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid request file: unclosed bracket '{'
+         --> [TEMP]/token.yaml:4:10
+          |
+        4 | headers: { Accept: json
+          |          ^ here
+        "#);
 }
 
 #[test]
@@ -64,14 +74,38 @@ fn unknown_key_suggests_the_nearest() {
         "token.yaml:4:1",
         "did you mean `headers`?",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: unknown key `heders` in request file
+         --> [TEMP]/token.yaml:4:1
+          |
+        4 | heders:
+          | ^^^^^^ unknown key
+          |
+          = help: did you mean `headers`?
+        "#);
 }
 
 #[test]
 fn duplicate_key() {
     let t = refused_request(&token_request("method: GET\n"));
     t.assert_shows(&["duplicate key `method`", "token.yaml:4:1"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: duplicate key `method`
+         --> [TEMP]/token.yaml:4:1
+          |
+        4 | method: GET
+          | ^^^^^^ this key appears earlier in the same mapping
+          |
+          = help: each key may appear once: remove or rename one of them
+        "#);
 }
 
 #[test]
@@ -82,7 +116,17 @@ fn wrong_type_for_timeout() {
         "timeout: [1]",
         "expected a string, number",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: wrong type in request file: sequence, expected a string, number or boolean
+         --> [TEMP]/token.yaml:4:1
+          |
+        4 | timeout: [1]
+          | ^^^^^^^ here
+        "#);
 }
 
 #[test]
@@ -96,7 +140,19 @@ fn wrong_type_for_redirects_says_what_it_takes() {
     let t = refused_request(&token_request("redirects: many\n"));
     let title = t.stderr.lines().next().unwrap_or_default();
     assert!(!title.contains("u32") && title.contains("number"), "{t}");
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: wrong type in request file: expected a whole number such as `5`
+         --> [TEMP]/token.yaml:4:12
+          |
+        4 | redirects: many
+          |            ^^^^ not a whole number such as `5`
+          |
+          = help: write a whole number such as `5` here
+        "#);
 }
 
 #[test]
@@ -114,14 +170,33 @@ fn missing_request_file() {
         "collection.yaml:3:5",
         "did you mean `refresh-access-token.yaml`?",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: cannot read request file `refresh-acces-token.yaml`: no such file or directory
+         --> [TEMP]/collection.yaml:3:5
+          |
+        3 |   - refresh-acces-token.yaml
+          |     ^^^^^^^^^^^^^^^^^^^^^^^^ listed here
+          |
+          = help: did you mean `refresh-access-token.yaml`?
+        "#);
 }
 
 #[test]
 fn missing_environment_file() {
     let t = refused_bundled("environments/nope.yaml", &[]);
     t.assert_shows(&["cannot read environment file `environments/nope.yaml`"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: cannot read environment file `environments/nope.yaml`: no such file or directory
+          = help: check the path of the environment file
+        "#);
 }
 
 #[test]
@@ -133,7 +208,20 @@ fn undefined_variable() {
         "did you mean `base_url`?",
         "environment file (environments/emulator.yaml), --var",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: undefined variable `base_ur`
+         --> [TEMP]/token.yaml:3:10
+          |
+        3 | url: "{{ base_ur }}/oauth/token"
+          |          ^^^^^^^ used here, but defined nowhere
+          |
+          = note: searched collection variables ([TEMP]/collection.yaml), environment file (environments/emulator.yaml), --var, captures of earlier requests (none)
+          = help: did you mean `base_url`?
+        "#);
 }
 
 #[test]
@@ -148,7 +236,20 @@ fn undefined_variable_in_a_later_request_stops_the_first() {
         "revoke.yaml:17:14",
         "did you mean `access_token`?",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: undefined variable `acess_token`
+          --> [TEMP]/revoke.yaml:17:14
+           |
+        17 |   token: "{{ acess_token }}"
+           |              ^^^^^^^^^^^ used here, but defined nowhere
+           |
+           = note: searched collection variables ([TEMP]/collection.yaml), environment file (environments/emulator.yaml), --var, captures of earlier requests (`access_token`, `refresh_token`)
+           = help: did you mean `access_token`?
+        "#);
 }
 
 const BAD_JSONPATH: &str = "assert:\n  json:\n    $.a[: 1\n";
@@ -163,7 +264,19 @@ fn bad_jsonpath() {
 fn bad_jsonpath_is_named_once() {
     let t = refused_request(&token_request(BAD_JSONPATH));
     assert_eq!(t.stderr.matches("invalid JSONPath").count(), 1, "{t}");
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid JSONPath `$.a[`: parser error at character 4
+         --> [TEMP]/token.yaml:6:5
+          |
+        6 |     $.a[: 1
+          |     ^^^^ not an RFC 9535 JSONPath
+          |
+          = help: see RFC 9535; e.g. `$.items[0].id`, `$['content-type']`, `$.items[?@.price > 10]`
+        "#);
 }
 
 #[test]
@@ -172,7 +285,19 @@ fn bad_regex() {
         "assert:\n  json:\n    $.scope: { matches: \"(unclosed\" }\n",
     ));
     t.assert_shows(&["invalid regex `(unclosed`", "token.yaml:6:16"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid assertion on `$.scope`: invalid regex `(unclosed`: unclosed group
+         --> [TEMP]/token.yaml:6:16
+          |
+        6 |     $.scope: { matches: "(unclosed" }
+          |                ^^^^^^^
+          |
+          = help: the pattern uses Rust `regex` syntax, which has no look-around or backreferences
+        "#);
 }
 
 #[test]
@@ -185,7 +310,19 @@ fn unknown_predicate_suggests_the_nearest() {
         "token.yaml:6:21",
         "did you mean `gt`?",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid assertion on `$.expires_in`: unknown predicate `gtt`
+         --> [TEMP]/token.yaml:6:21
+          |
+        6 |     $.expires_in: { gtt: 0 }
+          |                     ^^^
+          |
+          = help: did you mean `gt`?
+        "#);
 }
 
 #[test]
@@ -196,7 +333,19 @@ fn unknown_method() {
         "token.yaml:2:9",
         "did you mean `POST`?",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: unknown HTTP method `PSOT`
+         --> [TEMP]/token.yaml:2:9
+          |
+        2 | method: PSOT
+          |         ^^^^ not a method courier can send
+          |
+          = help: did you mean `POST`?
+        "#);
 }
 
 #[test]
@@ -206,7 +355,19 @@ fn url_that_does_not_parse_after_rendering() {
         "invalid URL `not a url/oauth/token`",
         "refresh-access-token.yaml:8:6",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid URL `not a url/oauth/token`: relative URL without a base
+         --> collections/zoom-oauth/refresh-access-token.yaml:8:6
+          |
+        8 | url: "{{ base_url }}/oauth/token"
+          |      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^ after rendering, this is not an absolute URL
+          |
+          = help: a URL needs a scheme and a host, e.g. `https://zoom.us/oauth/token`; check the variables it uses
+        "#);
 }
 
 #[test]
@@ -219,7 +380,20 @@ fn header_value_with_a_line_break_after_rendering() {
         "variables:\n  trace: \"a\\r\\nX-Injected: 1\"\n",
     );
     t.assert_shows(&["header `X-Trace` contains a line break", "token.yaml:5:12"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: header `X-Trace` contains a line break after rendering
+         --> [TEMP]/token.yaml:5:12
+          |
+        5 |   X-Trace: "{{ trace }}"
+          |            ^^^^^^^^^^^^^ renders to text with CR, LF or NUL
+          |
+          = note: a line break in a header or URL could inject headers of its own: courier refuses to send it
+          = help: remove the line break from the variable's value, e.g. with `| trim`
+        "#);
 }
 
 #[test]
@@ -229,7 +403,17 @@ fn var_without_equals_is_a_usage_error() {
     let t = refused_bundled(EMULATOR_ENV, &["--var", "ClientSecretHunter2Hunter2"]);
     t.assert_shows(&["has no `=`", "not shown"]);
     t.assert_hides(&["Hunter2Hunter2"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid value for '--var <NAME=VALUE>': expected NAME=VALUE, e.g. `--var base_url=http://127.0.0.1:[PORT]`; the value given (26 characters, not shown) has no `=`
+
+        Usage: courier [OPTIONS] <COMMAND>
+
+        For more information, try '--help'.
+        "#);
 }
 
 #[test]
@@ -243,5 +427,17 @@ fn unset_os_variable_in_an_environment_file() {
         "environment variable `ZOOM_NOT_SET` is not set",
         "env.yaml:3:26",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: environment variable `ZOOM_NOT_SET` is not set
+         --> [TEMP]/env.yaml:3:26
+          |
+        3 |   ClientSecret: "{{ env('ZOOM_NOT_SET') }}"
+          |                          ^^^^^^^^^^^^ read here
+          |
+          = help: export ZOOM_NOT_SET before running courier, or give a default: env("ZOOM_NOT_SET", "…")
+        "#);
 }

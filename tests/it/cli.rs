@@ -17,7 +17,43 @@ fn help_lists_the_exit_codes() {
         "  2  invalid input",
         "  3  transport failure",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        Run API request collections written in YAML
+
+        Usage: courier [OPTIONS] <COMMAND>
+
+        Commands:
+          run          Send the requests of a collection in order and check their assertions
+          check        Load and validate a collection and environment without sending anything (exit 0 or 2)
+          vars         List each variable, its value (secrets masked) and where it came from
+          curl         Print an equivalent curl command for requests of a collection (secrets masked)
+          completions  Print a shell completion script: `courier completions bash >
+                       /etc/bash_completion.d/courier`
+          man          Print the manual page (roff): `courier man > courier.1`
+          schema       Print the JSON Schema (draft-07) of a file kind, for editor completion and
+                       validation, or write all three into a folder
+          mock         Serve a local emulator of a real API
+          import       Convert another tool's collection into a courier collection
+          help         Print this message or the help of the given subcommand(s)
+
+        Options:
+              --color <COLOR>  When to colour the output: `auto` colours a terminal unless NO_COLOR is set
+                               [default: auto] [possible values: auto, always, never]
+          -h, --help           Print help
+          -V, --version        Print version
+
+        Exit codes:
+          0  every request was sent and every assertion passed
+          1  an assertion failed (or a capture found nothing)
+          2  invalid input: usage, YAML, template, JSONPath, regex, undefined variable
+          3  transport failure: cannot connect, TLS, timeout
+          4  credentials rejected: 401, or an OAuth error such as invalid_grant or invalid_client
+          5  a new value of a persistent variable could not be saved (it was rescued to a side file)
+
+        ----- stderr -----
+        "#);
 }
 
 #[test]
@@ -47,7 +83,18 @@ fn run_without_a_collection_is_a_usage_error() {
     let t = support::run(["run"]);
 
     assert_eq!(t.code, 2, "{t}");
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: the following required arguments were not provided:
+          <COLLECTION>
+
+        Usage: courier run <COLLECTION>
+
+        For more information, try '--help'.
+        "#);
 }
 
 #[test]

@@ -128,7 +128,19 @@ fn a_file_that_is_no_collection_is_refused() {
 
     assert_eq!(t.code, 2, "{t}");
     assert!(!out.exists(), "nothing is written");
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: not a Postman collection: `tests/fixtures/postman/newman-disabled-and-duplicates.postman_environment.json` has no `info.schema`, and no `info` with an `item` list
+         --> tests/fixtures/postman/newman-disabled-and-duplicates.postman_environment.json:1:1
+          |
+        1 | {
+          | ^ expected a Postman collection export
+          |
+          = help: in Postman, use Export on the collection and choose Collection v2.1; pass that `.json` file
+        "#);
 }
 
 #[test]

@@ -90,7 +90,16 @@ fn check_lists_the_os_variables_it_needs_and_sends_nothing() {
         "needs ZOOM_CLIENT_SECRET",
         "needs ZOOM_REFRESH_TOKEN",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        ok: Zoom OAuth (2 requests, collection collections/zoom-oauth), environment environments/example.yaml
+        needs ZOOM_CLIENT_ID (an OS environment variable not set here)
+        needs ZOOM_CLIENT_SECRET (an OS environment variable not set here)
+        needs ZOOM_REFRESH_TOKEN (an OS environment variable not set here)
+
+        ----- stderr -----
+        "#);
 }
 
 #[test]
@@ -102,7 +111,19 @@ fn check_refuses_a_typo() {
 
     assert_eq!(t.code, 2, "{t}");
     t.assert_shows(&["unknown key `from`", "did you mean `form`?"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: unknown key `from` in request file
+          --> [TEMP]/refresh.yaml:13:1
+           |
+        13 | from:
+           | ^^^^ unknown key
+           |
+           = help: did you mean `form`?
+        "#);
 }
 
 /// A state file holding `refresh_token`, as courier writes it.
@@ -137,7 +158,20 @@ fn vars_shows_each_source_and_masks_secrets() {
         "state (",
         "--var",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        NAME           VALUE                  SOURCE
+        base_url       https://zoom.us        collection
+        ClientID       courier-demo-client    environment (OS environment: ZOOM_CLIENT_ID)
+        ClientSecret   ***                    environment (OS environment: ZOOM_CLIENT_SECRET)
+        extra          from the command line  --var
+        refresh_token  ***                    state ([TEMP]/env.state.yaml)
+
+        refresh_token: saved value used: nothing injected
+
+        ----- stderr -----
+        "#);
 }
 
 /// A value from `--var-file` is attributed to that file, not to `--var`.

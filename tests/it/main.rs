@@ -1,6 +1,7 @@
 //! courier's integration tests: one binary that drives the real `courier` executable against
 //! servers on loopback (the embedded Zoom emulator, or the tiny servers in [`support`]) and
-//! compares whole transcripts (exit code, stdout, stderr) with the snapshots in `snapshots/`.
+//! compares whole transcripts (exit code, stdout, stderr) with snapshots: inline, beside the
+//! command, as `assert_transcript!(t, @"…")`, or in `snapshots/` for the few that run long.
 
 mod support;
 

@@ -27,7 +27,26 @@ fn dry_run_prints_each_request_and_sends_nothing() {
         "### Revoke access token",
     ]);
     t.assert_hides(&[CLIENT_SECRET, REFRESH_TOKEN, BASIC_CREDENTIALS]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        ### Refresh access token
+        POST http://127.0.0.1:[PORT]/oauth/token HTTP/1.1
+        Authorization: Basic ***
+        Content-Type: application/x-www-form-urlencoded
+
+        grant_type=refresh_token&refresh_token=***
+
+        ### Revoke access token
+        POST http://127.0.0.1:[PORT]/oauth/revoke HTTP/1.1
+        Content-Type: application/x-www-form-urlencoded; charset=UTF-8
+        Authorization: Basic ***
+
+        token=%3Caccess_token%3E
+
+
+        ----- stderr -----
+        "#);
 }
 
 /// A request that uses a value the one before it captures: the preview shows the capture's
@@ -115,7 +134,23 @@ fn curl_prints_a_command_with_credentials_masked() {
         "--data-raw 'grant_type=refresh_token&refresh_token=***'",
     ]);
     t.assert_hides(&[CLIENT_SECRET, REFRESH_TOKEN, BASIC_CREDENTIALS, "Revoke"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        # Refresh access token
+        curl \
+          --request POST \
+          --url 'http://127.0.0.1:[PORT]/oauth/token' \
+          --header 'Authorization: Basic ***' \
+          --header 'Content-Type: application/x-www-form-urlencoded' \
+          --data-raw 'grant_type=refresh_token&refresh_token=***' \
+          --location --max-redirs 10 \
+          --max-time 30
+
+
+        ----- stderr -----
+        warning: `Refresh access token` spends a persistent token: running its command rotates the token without courier saving the new one
+        "#);
 }
 
 /// `--show-secrets`: "the command then runs as is". Run it with `sh -c` against the emulator:

@@ -25,7 +25,33 @@ fn bundled_collection_passes_against_the_emulator() {
     assert_eq!(zoom.hits(), 2);
     // The revoke killed the whole grant, rotated refresh token included.
     assert_eq!(zoom.live_refresh_token(), None);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        Zoom OAuth · 2 requests · environments/emulator.yaml
+
+        ✓ Refresh access token
+          POST http://127.0.0.1:[PORT]/oauth/token → 200 OK · [TIME]
+          ✓ status 200
+          ✓ header content-type contains "application/json"
+          ✓ $.token_type == "bearer"
+          ✓ $.access_token type string
+          ✓ $.access_token not ""
+          ✓ $.refresh_token type string
+          ✓ $.expires_in type integer
+          ✓ $.expires_in > 0
+          ✓ $.scope type string
+          → captured access_token, refresh_token
+
+        ✓ Revoke access token
+          POST http://127.0.0.1:[PORT]/oauth/revoke → 200 OK · [TIME]
+          ✓ status 200
+          ✓ $.status == "success"
+
+        2 requests: 2 passed · 11 checks: 11 passed · [TIME]
+
+        ----- stderr -----
+        "#);
 }
 
 #[test]
@@ -33,7 +59,34 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
     let t = support::run(["run", BUNDLED, "--env", EMULATOR_ENV, "--mock-zoom"]);
 
     assert_eq!(t.code, 0, "{t}");
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 0
+        ----- stdout -----
+        Zoom OAuth · 2 requests · environments/emulator.yaml
+
+        ✓ Refresh access token
+          POST http://127.0.0.1:[PORT]/oauth/token → 200 OK · [TIME]
+          ✓ status 200
+          ✓ header content-type contains "application/json"
+          ✓ $.token_type == "bearer"
+          ✓ $.access_token type string
+          ✓ $.access_token not ""
+          ✓ $.refresh_token type string
+          ✓ $.expires_in type integer
+          ✓ $.expires_in > 0
+          ✓ $.scope type string
+          → captured access_token, refresh_token
+
+        ✓ Revoke access token
+          POST http://127.0.0.1:[PORT]/oauth/revoke → 200 OK · [TIME]
+          ✓ status 200
+          ✓ $.status == "success"
+
+        2 requests: 2 passed · 11 checks: 11 passed · [TIME]
+
+        ----- stderr -----
+        using the embedded Zoom OAuth emulator at http://127.0.0.1:[PORT]
+        "#);
 }
 
 #[test]

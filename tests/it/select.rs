@@ -44,7 +44,21 @@ fn refusing_a_request_names_the_left_out_request_that_captures_its_variable() {
     t.assert_shows(&[
         "`access_token` is captured by `Refresh access token`, which this run leaves out",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: undefined variable `access_token`
+          --> collections/zoom-oauth/revoke-access-token.yaml:17:14
+           |
+        17 |   token: "{{ access_token }}"
+           |              ^^^^^^^^^^^^ used here, but defined nowhere
+           |
+           = note: searched collection variables (collections/zoom-oauth/collection.yaml), environment file (environments/emulator.yaml), --var, captures of earlier requests (none)
+           = note: `access_token` is captured by `Refresh access token`, which this run leaves out
+           = help: run `Refresh access token` too (it captures `access_token`), or pass `--var access_token=…`
+        "#);
 }
 
 #[test]

@@ -180,6 +180,11 @@ impl fmt::Display for Transcript {
 
 /// Snapshots a [`Transcript`] under the calling test's name, through [`settings`].
 macro_rules! assert_transcript {
+    ($transcript:expr, @$expected:literal) => {{
+        let transcript = &$transcript;
+        $crate::support::settings()
+            .bind(|| insta::assert_snapshot!(transcript.to_string(), @$expected));
+    }};
     ($transcript:expr) => {{
         let transcript = &$transcript;
         $crate::support::settings().bind(|| insta::assert_snapshot!(transcript.to_string()));

@@ -40,7 +40,27 @@ assert:
     t.assert_shows(&[
         "the body is not JSON (content-type text/html;charset=utf-8): <!DOCTYPE html>",
     ]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 1
+        ----- stdout -----
+        Test collection · 1 request · environments/emulator.yaml
+
+        ✗ Unknown path
+          POST http://127.0.0.1:[PORT]/nope → 404 Not Found · [TIME]
+          ✗ status 200
+              expected  200
+              actual    404
+              at [TEMP]/not-found.yaml:5:11
+          ✗ $.access_token (JSON)
+              expected  a JSON body
+              actual    the body is not JSON (content-type text/html;charset=utf-8): <!DOCTYPE html><html><head><title>Error - Zoom</title></head><body><h1>404</h1><p>The page you requested was not found.<…
+              at [TEMP]/not-found.yaml:7:5
+          response body: <!DOCTYPE html><html><head><title>Error - Zoom</title></head><body><h1>404</h1><p>The page you requested was not found.</p></body></html>
+
+        1 request: 0 passed, 1 failed · 2 checks: 0 passed, 2 failed · [TIME]
+
+        ----- stderr -----
+        "#);
 }
 
 #[test]
@@ -58,7 +78,22 @@ fn a_server_that_never_answers_times_out() {
         started.elapsed()
     );
     assert_eq!(server.hits(), 1, "the run stops at the first request");
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 3
+        ----- stdout -----
+        Zoom OAuth · 2 requests · environments/emulator.yaml
+
+        ✗ Refresh access token
+          POST http://127.0.0.1:[PORT]/oauth/token
+          error: transport failure: no answer within 300ms (raise it with `--timeout` or `timeout:` in the request file). The request went out but its answer was lost: the server may have rotated `refresh_token` already, and a new value courier never received cannot be saved. The state file `[TEMP]/state.yaml` still holds the value of `refresh_token` that was sent. It was not sent again: if it was spent, a second send fails and tells the server nothing. Run once more: exit 0 means it was not spent; exit 4 (invalid_grant) means it was, and the app must be authorized again
+
+        – Revoke access token
+          not run: the run stopped when `Refresh access token` had a transport failure
+
+        2 requests: 0 passed, 1 failed, 1 not run · 0 checks: 0 passed · [TIME]
+
+        ----- stderr -----
+        "#);
 }
 
 #[test]

@@ -139,7 +139,20 @@ fn a_misspelt_persistent_name_is_refused_before_sending() {
         run.stderr.contains("did you mean `refresh_token`?"),
         "{run}"
     );
-    assert_transcript!(check);
+    assert_transcript!(check, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: persistent variable `refresh_tokn` is neither defined nor captured
+         --> [TEMP]/env.yaml:5:11
+          |
+        5 | persist: [refresh_tokn]
+          |           ^^^^^^^^^^^^ nothing defines or captures this name
+          |
+          = note: a value that nothing captures is never saved: a rotated token would be lost
+          = help: did you mean `refresh_token`?
+        "#);
 }
 
 /// How many hourly runs the CI recipe tests simulate: more than six weeks.
@@ -248,7 +261,19 @@ fn a_duplicate_key_in_an_environment_shows_no_value() {
         &["first-secret-value", "second-secret-value"],
     );
     t.assert_shows(&["duplicate key `ClientSecret`", "env.yaml:3:3"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: duplicate key `ClientSecret`
+         --> [TEMP]/env.yaml:3:3
+          |
+        3 |   ClientSecret: ***
+          |   ^^^^^^^^^^^^ this key appears earlier in the same mapping
+          |
+          = help: each key may appear once: remove or rename one of them
+        "#);
 }
 
 #[test]
@@ -257,7 +282,17 @@ fn an_unclosed_quote_in_an_environment_shows_no_value() {
         "variables:\n  ClientSecret: \"unclosed-secret-value\n  refresh_token: next-line-token\n",
         &["unclosed-secret-value", "next-line-token"],
     );
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid environment file: unclosed quote
+         --> [TEMP]/env.yaml:2:17
+          |
+        2 |   ClientSecret: ***
+          |                 ^^^ here
+        "#);
 }
 
 #[test]
@@ -298,7 +333,19 @@ fn a_bad_dotenv_line_shows_no_value() {
     ]);
     assert_eq!(t.code, 2, "{t}");
     t.assert_hides(&["dotenv-secret-value"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid dotenv file `[TEMP]/ci.env`
+         --> [TEMP]/ci.env:2:20
+          |
+        2 | ***
+          | ^^^ cannot read this line as `NAME=value`
+          |
+          = help: write one `NAME=value` per line; quote values with spaces
+        "#);
 }
 
 #[test]
@@ -374,7 +421,20 @@ fn an_escaping_request_path_names_the_entry() {
         "name: c\nrequests: [\"../../../../etc/passwd\"]\n",
     )]);
     let t = support::run(["check", &project.dir()]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: request file `../../../../etc/passwd` is outside the collection folder
+         --> [TEMP]/collection.yaml:2:12
+          |
+        2 | requests: ["../../../../etc/passwd"]
+          |            ^^^^^^^^^^^^^^^^^^^^^^^^ not inside this collection's folder
+          |
+          = note: request files are read from `[TEMP]` and its sub-folders only (symlinks followed); nothing was read
+          = help: move the file into the collection folder and list it by its relative path
+        "#);
 }
 
 #[test]
@@ -482,7 +542,14 @@ fn a_run_that_sends_nothing_is_not_green() {
 fn a_tag_that_selects_nothing_says_so() {
     let zoom = support::emulator();
     let t = support::run_bundled(&zoom.base_url(), &["--tag", "smoek"]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: nothing to send: no request matches `--tag smoek`
+          = help: did you mean `--tag smoke`? (`--allow-empty` makes a run that sends nothing exit 0)
+        "#);
 }
 
 /// A token endpoint that reads each request whole, then closes the connection without a word:
@@ -645,7 +712,20 @@ fn a_refused_os_variable_read_says_how_to_grant_it() {
     let request = "name: Leak\nmethod: GET\nurl: \"http://127.0.0.1:1/?k={{ env('HOME') }}&c={{ env('COURIER_FREE', 'x') }}\"\n";
     let project = Project::collection(&[("leak.yaml", request)]);
     let t = support::run(["check", &project.dir()]);
-    assert_transcript!(t);
+    assert_transcript!(t, @r#"
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: the OS variable `HOME` is not granted to the collection
+         --> [TEMP]/leak.yaml:3:37
+          |
+        3 | url: "http://127.0.0.1:[PORT]/?k={{ env('HOME') }}&c={{ env('COURIER_FREE', 'x') }}"
+          |                                     ^^^^ read here
+          |
+          = note: collection and request files are shared and imported: their `env(...)` reads only `COURIER_*` and the names you grant (environment files read any)
+          = help: grant it with `--allow-env HOME`, or `allow_env: [HOME]` in the environment file
+        "#);
 }
 
 #[test]
