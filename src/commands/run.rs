@@ -535,6 +535,7 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
         client_secret: client_secret?,
         refresh_token: refresh_token?,
         account_id: None,
+        token_lifetime: None,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     ZoomMock::start(seed, addr)

@@ -1,22 +1,23 @@
 //! Zoom OAuth emulator: a loopback HTTP server that answers `POST /oauth/token`
 //! and `POST /oauth/revoke` the way `zoom.us` does, status codes and error
-//! bodies included.
+//! bodies included, and `GET /v2/users/me` the way Zoom's API does for the
+//! access tokens it issued.
 //!
 //! It owns one OAuth client (id and secret) and the grants issued to it, all in
 //! memory: the seeded refresh-token grant rotates on every refresh and dies on
 //! revoke, exactly like the real service, so collections that chain token
-//! requests can be exercised offline. It deliberately stops at the token
-//! endpoints: there is no authorization page (so no code is ever valid), no
-//! Zoom API behind the access tokens, and no expiry clock. Printing and the
-//! command line live in the CLI layer, which only calls [`ZoomMock`] and
-//! [`banner`].
+//! requests can be exercised offline. Token answers name the emulator itself as
+//! their `api_url`, and access tokens expire after the seed's lifetime (Zoom's
+//! hour by default). There is no authorization page, so no code is ever valid.
+//! Printing and the command line live in the CLI layer, which only calls
+//! [`ZoomMock`] and [`banner`].
 
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -35,9 +36,9 @@ use tokio::sync::watch;
 
 const TOKEN_PATH: &str = "/oauth/token";
 const REVOKE_PATH: &str = "/oauth/revoke";
+const USERS_ME_PATH: &str = "/v2/users/me";
 
 const EXPIRES_IN_SECS: u64 = 3599;
-const API_URL: &str = "https://api.zoom.us";
 const USER_SCOPE: &str = "user:read";
 const ACCOUNT_SCOPE: &str = "user:read:admin";
 const CHATBOT_SCOPE: &str = "imchat:bot";
@@ -72,6 +73,9 @@ pub struct Seed {
     pub refresh_token: String,
     /// When set, `account_credentials` requests must name this account.
     pub account_id: Option<String>,
+    /// How long an access token works; `None` is Zoom's `expires_in` of 3599 seconds. Tests
+    /// set a second to see a token expire.
+    pub token_lifetime: Option<Duration>,
 }
 
 impl Seed {
@@ -86,6 +90,7 @@ impl Seed {
             client_secret: random_hex(),
             refresh_token: new_refresh_token(),
             account_id: None,
+            token_lifetime: None,
         }
     }
 }
@@ -137,9 +142,10 @@ impl ZoomMock {
     }
 
     fn new(seed: Seed, listener: &TcpListener) -> io::Result<ZoomMock> {
+        let addr = listener.local_addr()?;
         Ok(ZoomMock {
-            addr: listener.local_addr()?,
-            shared: Arc::new(Shared::new(seed)),
+            addr,
+            shared: Arc::new(Shared::new(seed, format!("http://{addr}"))),
             stop: watch::Sender::new(false),
             thread: None,
         })
@@ -218,23 +224,30 @@ pub fn banner(seed: &Seed, base_url: &str) -> String {
 struct Shared {
     client_id: String,
     client_secret: String,
+    /// The emulator's own address: token answers send API calls back here.
+    api_url: String,
     /// Outside the mutex so that counting works even if the state is poisoned.
     hits: AtomicUsize,
     state: Mutex<State>,
 }
 
 impl Shared {
-    fn new(seed: Seed) -> Shared {
+    fn new(seed: Seed, api_url: String) -> Shared {
         let seeded = Grant {
             refresh_token: Some(seed.refresh_token),
             access_tokens: Vec::new(),
+            scope: USER_SCOPE,
         };
         Shared {
             client_id: seed.client_id,
             client_secret: seed.client_secret,
+            api_url,
             hits: AtomicUsize::new(0),
             state: Mutex::new(State {
                 account_id: seed.account_id,
+                lifetime: seed
+                    .token_lifetime
+                    .unwrap_or(Duration::from_secs(EXPIRES_IN_SECS)),
                 grants: vec![seeded],
             }),
         }
@@ -254,6 +267,8 @@ impl Shared {
 
 struct State {
     account_id: Option<String>,
+    /// How long an access token works.
+    lifetime: Duration,
     /// Live grants only: a revoked grant is removed, so its tokens become
     /// indistinguishable from never-issued ones, as on Zoom.
     grants: Vec<Grant>,
@@ -263,15 +278,28 @@ struct State {
 struct Grant {
     /// `None` for Server-to-Server and chatbot grants, which cannot be refreshed.
     refresh_token: Option<String>,
-    /// Every access token issued under the grant; refreshing does not kill
-    /// earlier ones (they would merely expire), only revoking does.
-    access_tokens: Vec<String>,
+    /// Every access token issued under the grant, with when it expires;
+    /// refreshing does not kill earlier ones (they merely expire), only
+    /// revoking does.
+    access_tokens: Vec<(String, Instant)>,
+    /// What the grant's access tokens may do.
+    scope: &'static str,
 }
 
 impl Grant {
     fn owns(&self, token: &str) -> bool {
         self.refresh_token.as_deref() == Some(token)
-            || self.access_tokens.iter().any(|t| t == token)
+            || self.access_tokens.iter().any(|(t, _)| t == token)
+    }
+
+    /// Issues an access token of this grant, valid for `lifetime`.
+    fn new_access_token(&mut self, lifetime: Duration) -> String {
+        let token = new_access_token();
+        let now = Instant::now();
+        // Expired tokens are forgotten: a long test run must not grow the list.
+        self.access_tokens.retain(|(_, expires)| *expires > now);
+        self.access_tokens.push((token.clone(), now + lifetime));
+        token
     }
 }
 
@@ -297,13 +325,12 @@ impl State {
             .iter_mut()
             .find(|grant| grant.refresh_token.as_deref() == Some(refresh_token))
             .ok_or_else(|| Reject::invalid_grant("Invalid Token!"))?;
-        let access_token = new_access_token();
+        let access_token = grant.new_access_token(self.lifetime);
         let rotated = new_refresh_token();
-        grant.access_tokens.push(access_token.clone());
         grant.refresh_token = Some(rotated.clone());
         Ok(TokenGrant {
             refresh_token: Some(rotated),
-            ..TokenGrant::bearer(access_token, USER_SCOPE)
+            ..TokenGrant::bearer(access_token, grant.scope, self.lifetime)
         })
     }
 
@@ -321,12 +348,26 @@ impl State {
     /// Server-to-Server and chatbot tokens are still recorded as grants so
     /// that `/oauth/revoke` can kill them.
     fn unrefreshable_grant(&mut self, scope: &'static str) -> TokenGrant {
-        let access_token = new_access_token();
-        self.grants.push(Grant {
+        let mut grant = Grant {
             refresh_token: None,
-            access_tokens: vec![access_token.clone()],
-        });
-        TokenGrant::bearer(access_token, scope)
+            access_tokens: Vec::new(),
+            scope,
+        };
+        let access_token = grant.new_access_token(self.lifetime);
+        self.grants.push(grant);
+        TokenGrant::bearer(access_token, scope, self.lifetime)
+    }
+
+    /// The scope of a live, unexpired access token; `None` for any other text.
+    fn access_scope(&self, token: &str) -> Option<&'static str> {
+        let now = Instant::now();
+        self.grants.iter().find_map(|grant| {
+            grant
+                .access_tokens
+                .iter()
+                .any(|(t, expires)| t == token && *expires > now)
+                .then_some(grant.scope)
+        })
     }
 
     fn revoke(&mut self, token: &str) -> Result<(), Reject> {
@@ -355,18 +396,19 @@ struct TokenGrant {
     refresh_token: Option<String>,
     expires_in: u64,
     scope: &'static str,
-    api_url: &'static str,
+    /// Filled in with the emulator's address when the answer is sent.
+    api_url: String,
 }
 
 impl TokenGrant {
-    fn bearer(access_token: String, scope: &'static str) -> TokenGrant {
+    fn bearer(access_token: String, scope: &'static str, lifetime: Duration) -> TokenGrant {
         TokenGrant {
             access_token,
             token_type: "bearer",
             refresh_token: None,
-            expires_in: EXPIRES_IN_SECS,
+            expires_in: lifetime.as_secs(),
             scope,
-            api_url: API_URL,
+            api_url: String::new(),
         }
     }
 }
@@ -435,6 +477,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     let endpoint = match request.uri().path() {
         TOKEN_PATH => Endpoint::Token,
         REVOKE_PATH => Endpoint::Revoke,
+        USERS_ME_PATH => return users_me(shared, &request),
         _ => return not_found_page(),
     };
     match answer(shared, endpoint, request).await {
@@ -461,7 +504,8 @@ async fn answer(
     let mut state = shared.state()?;
     match endpoint {
         Endpoint::Token => {
-            let grant = state.issue_token(&form)?;
+            let mut grant = state.issue_token(&form)?;
+            grant.api_url.clone_from(&shared.api_url);
             serde_json::to_value(grant).map_err(|_| Reject::internal())
         }
         Endpoint::Revoke => {
@@ -469,6 +513,56 @@ async fn answer(
             Ok(json!({ "status": "success" }))
         }
     }
+}
+
+/// `GET /v2/users/me`: the token's user, for a live access token that may read users; Zoom's
+/// API error bodies (`{"code", "message"}`) otherwise.
+fn users_me(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let api_error = |status: StatusCode, code: u32, message: &str| {
+        json_response(status, &json!({ "code": code, "message": message }))
+    };
+    if request.method() != Method::GET {
+        return api_error(StatusCode::METHOD_NOT_ALLOWED, 405, "Method not allowed.");
+    }
+    let Ok(state) = shared.state() else {
+        return api_error(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal error.");
+    };
+    let scope = bearer_token(request.headers()).and_then(|token| state.access_scope(&token));
+    match scope {
+        None => api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token."),
+        Some(scope) if !scope.starts_with(USER_SCOPE) => api_error(
+            StatusCode::BAD_REQUEST,
+            4711,
+            "Invalid access token, does not contain scopes:[user:read, user:read:admin].",
+        ),
+        Some(_) => json_response(
+            StatusCode::OK,
+            &json!({
+                "id": EMULATED_USER_ID,
+                "first_name": "Emulated",
+                "last_name": "User",
+                "display_name": "Emulated User",
+                "email": "emulated.user@example.com",
+                "type": 1,
+                "role_name": "Owner",
+                "account_id": state.account_id.as_deref().unwrap_or(EMULATED_ACCOUNT_ID),
+                "status": "active"
+            }),
+        ),
+    }
+}
+
+/// The id of the one user behind every token, and of its account when the seed names none.
+const EMULATED_USER_ID: &str = "emuUser0000000000000001";
+const EMULATED_ACCOUNT_ID: &str = "emuAccount000000000001";
+
+/// `Authorization: Bearer TOKEN`.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 fn refuse_credentials_in_query(query: Option<&str>) -> Result<(), Reject> {
@@ -681,6 +775,7 @@ mod tests {
             client_secret: CLIENT_SECRET.to_owned(),
             refresh_token: SEED_REFRESH.to_owned(),
             account_id: Some(ACCOUNT_ID.to_owned()),
+            token_lifetime: None,
         }
     }
 
@@ -764,6 +859,73 @@ mod tests {
         post(mock, REVOKE_PATH, CLIENT, &[("token", token)]).await
     }
 
+    async fn users_me(mock: &ZoomMock, token: Option<&str>) -> Reply {
+        let mut request = http().get(format!("{}{USERS_ME_PATH}", mock.base_url()));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        send(request).await
+    }
+
+    fn assert_api_error(reply: &Reply, status: u16, code: u32, message: &str) {
+        assert_eq!(reply.status, status, "body: {}", reply.body);
+        assert_eq!(reply.json(), json!({ "code": code, "message": message }));
+    }
+
+    #[tokio::test]
+    async fn users_me_answers_a_live_access_token_and_refuses_any_other() {
+        let mock = start().await;
+        let body = refresh(&mock, SEED_REFRESH).await.json();
+        let access = string_field(&body, "access_token");
+
+        let me = users_me(&mock, Some(&access)).await;
+        assert_eq!(me.status, 200, "body: {}", me.body);
+        assert_eq!(me.json()["id"], EMULATED_USER_ID);
+        assert_eq!(me.json()["account_id"], ACCOUNT_ID);
+
+        let invalid = "Invalid access token.";
+        assert_api_error(&users_me(&mock, None).await, 401, 124, invalid);
+        assert_api_error(
+            &users_me(&mock, Some("emu.forged")).await,
+            401,
+            124,
+            invalid,
+        );
+        // The refresh token is no access token.
+        let rotated = string_field(&body, "refresh_token");
+        assert_api_error(&users_me(&mock, Some(&rotated)).await, 401, 124, invalid);
+        // Revoking kills the grant's access tokens too.
+        assert_eq!(revoke(&mock, &access).await.status, 200);
+        assert_api_error(&users_me(&mock, Some(&access)).await, 401, 124, invalid);
+    }
+
+    #[tokio::test]
+    async fn an_access_token_expires_after_the_seeds_lifetime() {
+        let seed = Seed {
+            token_lifetime: Some(Duration::from_millis(1500)),
+            ..seed()
+        };
+        let mock = ZoomMock::start(seed, loopback()).await.expect("bind");
+        let body = refresh(&mock, SEED_REFRESH).await.json();
+        assert_eq!(body["expires_in"], 1);
+        let access = string_field(&body, "access_token");
+        assert_eq!(users_me(&mock, Some(&access)).await.status, 200);
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let expired = users_me(&mock, Some(&access)).await;
+        assert_api_error(&expired, 401, 124, "Invalid access token.");
+    }
+
+    #[tokio::test]
+    async fn a_chatbot_token_may_not_read_users() {
+        let mock = start().await;
+        let form = [("grant_type", "client_credentials")];
+        let body = post(&mock, TOKEN_PATH, CLIENT, &form).await.json();
+        let access = string_field(&body, "access_token");
+        let reply = users_me(&mock, Some(&access)).await;
+        assert_eq!(reply.status, 400, "body: {}", reply.body);
+        assert_eq!(reply.json()["code"], 4711);
+    }
+
     fn string_field(body: &Value, field: &str) -> String {
         body[field]
             .as_str()
@@ -798,7 +960,7 @@ mod tests {
         assert_eq!(body["token_type"], "bearer");
         assert_eq!(body["expires_in"], 3599);
         assert_eq!(body["scope"], "user:read");
-        assert_eq!(body["api_url"], "https://api.zoom.us");
+        assert_eq!(body["api_url"], mock.base_url(), "API calls come back here");
         let access = string_field(&body, "access_token");
         let rotated = string_field(&body, "refresh_token");
         assert!(!access.is_empty());
@@ -961,7 +1123,7 @@ mod tests {
         assert!(body.get("refresh_token").is_none(), "{body}");
         assert_eq!(body["token_type"], "bearer");
         assert_eq!(body["expires_in"], 3599);
-        assert_eq!(body["api_url"], "https://api.zoom.us");
+        assert_eq!(body["api_url"], mock.base_url());
         assert!(body["scope"].is_string());
         assert!(!string_field(&body, "access_token").is_empty());
     }
@@ -1076,7 +1238,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_paths_are_an_html_404() {
         let mock = start().await;
-        for path in ["/", "/v2/users/me", "/oauth/token/extra"] {
+        for path in ["/", "/v2/users", "/oauth/token/extra"] {
             let reply = send(http().get(format!("{}{path}", mock.base_url()))).await;
             assert_eq!(reply.status, 404, "{path}");
             assert_eq!(reply.content_type, "text/html;charset=utf-8");

@@ -289,6 +289,7 @@ pub fn seed() -> Seed {
         client_secret: CLIENT_SECRET.into(),
         refresh_token: REFRESH_TOKEN.into(),
         account_id: None,
+        token_lifetime: None,
     }
 }
 
