@@ -254,6 +254,9 @@ pub struct JsonCheck {
 pub struct Capture {
     pub name: String,
     pub source: CaptureSource,
+    /// Captured when the source finds nothing (`default:`); without one, finding nothing is a
+    /// failed check.
+    pub default: Option<Value>,
     pub spot: Spot,
 }
 
@@ -521,24 +524,30 @@ fn capture(
     let bad = || {
         Diagnostic::new(format!("invalid capture `{}`", name.value))
             .at(spot.clone())
-            .help("write a JSONPath (`$.access_token`), `{ json: $.access_token }` or `{ header: Location }`")
+            .help("write a JSONPath (`$.access_token`), `{ json: $.access_token }` or `{ header: Location }`, with `default: VALUE` beside `json` or `header` for an optional value")
     };
-    let source = match &source.value {
-        Value::String(path) => CaptureSource::Json(parse_capture_path(path, &spot)?),
-        Value::Object(map) if map.len() == 1 => match map.iter().next() {
-            Some((kind, Value::String(arg))) if kind == "json" => {
-                CaptureSource::Json(parse_capture_path(arg, &spot)?)
-            }
-            Some((kind, Value::String(arg))) if kind == "header" => {
-                CaptureSource::Header(arg.clone())
-            }
-            _ => return Err(bad().into()),
-        },
+    let (source, default) = match &source.value {
+        Value::String(path) => (CaptureSource::Json(parse_capture_path(path, &spot)?), None),
+        Value::Object(map) => {
+            let default = map.get("default").cloned();
+            let mut sources = map.iter().filter(|(key, _)| *key != "default");
+            let source = match (sources.next(), sources.next()) {
+                (Some((kind, Value::String(arg))), None) if kind == "json" => {
+                    CaptureSource::Json(parse_capture_path(arg, &spot)?)
+                }
+                (Some((kind, Value::String(arg))), None) if kind == "header" => {
+                    CaptureSource::Header(arg.clone())
+                }
+                _ => return Err(bad().into()),
+            };
+            (source, default)
+        }
         _ => return Err(bad().into()),
     };
     Ok(Capture {
         name: name.value.clone(),
         source,
+        default,
         spot: name_spot,
     })
 }
@@ -600,6 +609,24 @@ mod tests {
         assert_eq!(r.checks.json.len(), 1);
         assert_eq!(r.timeout, Some(Duration::from_secs(5)));
         assert_eq!(r.url.spot.position(), "r.yaml:4:6");
+    }
+
+    #[test]
+    fn a_capture_may_have_a_default() {
+        let r = load(
+            "name: a\nmethod: GET\nurl: u\ncapture:\n  api_url: { json: $.api_url, default: \"https://api.zoom.us\" }\n  id: $.id\n",
+        )
+        .unwrap();
+        assert_eq!(
+            r.captures[0].default,
+            Some(Value::from("https://api.zoom.us"))
+        );
+        assert_eq!(r.captures[1].default, None);
+        let e = load("name: a\nmethod: GET\nurl: u\ncapture:\n  a: { default: x }\n").unwrap_err();
+        assert!(e.to_string().contains("invalid capture `a`"), "{e}");
+        let e = load("name: a\nmethod: GET\nurl: u\ncapture:\n  a: { json: $.a, header: B }\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid capture `a`"), "{e}");
     }
 
     #[test]

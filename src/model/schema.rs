@@ -236,6 +236,9 @@ pub(crate) fn captures(_: &mut SchemaGenerator) -> Schema {
         "pattern": "^\\$",
         "description": "An RFC 9535 JSONPath into the JSON body: `$.access_token`. A path that matches several nodes captures the array of them."
     });
+    let default = json!({
+        "description": "Captured when the answer has no such value, instead of failing: `{ json: $.api_url, default: \"https://api.zoom.us\" }`."
+    });
     json_schema!({
         "type": "object",
         "propertyNames": {
@@ -246,7 +249,7 @@ pub(crate) fn captures(_: &mut SchemaGenerator) -> Schema {
                 json_path,
                 {
                     "type": "object",
-                    "properties": { "json": json_path },
+                    "properties": { "json": json_path, "default": default },
                     "required": ["json"],
                     "additionalProperties": false
                 },
@@ -256,7 +259,8 @@ pub(crate) fn captures(_: &mut SchemaGenerator) -> Schema {
                         "header": {
                             "type": "string",
                             "description": "A response header's name, matched in any case: `X-Request-Id`."
-                        }
+                        },
+                        "default": default
                     },
                     "required": ["header"],
                     "additionalProperties": false

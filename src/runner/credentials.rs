@@ -27,8 +27,9 @@ pub fn rejection(exchange: &Exchange, body: Option<&Document<'_>>) -> Option<Str
         return None;
     }
     let code = body.and_then(|b| b.member("error")).and_then(Value::as_str);
+    // The token endpoint says `reason`; Zoom's API says `message` (`Invalid access token.`).
     let reason = body
-        .and_then(|b| b.member("reason"))
+        .and_then(|b| b.member("reason").or_else(|| b.member("message")))
         .and_then(Value::as_str);
     let said = reason
         .map(|r| format!(" (the server said: {r})"))

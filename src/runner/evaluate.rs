@@ -174,7 +174,7 @@ where
                 .map(std::borrow::Cow::into_owned),
             CaptureSource::Header(name) => exchange.header(name).map(Value::String),
         };
-        match found {
+        match found.or_else(|| capture.default.clone()) {
             Some(value) => captured.push((index, value)),
             None => {
                 let actual = match (&capture.source, LazyCell::force(json)) {
