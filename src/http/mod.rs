@@ -166,7 +166,7 @@ impl Client {
         let tls_involved = options.insecure
             || options.extra_roots.is_some()
             || options.proxy.is_some()
-            || proxy_in_environment();
+            || tls_proxy_for_http();
         let (inner, tls_on_first_use) = if tls_involved {
             (build(configured(options)?, options)?, None)
         } else {
@@ -402,6 +402,21 @@ pub const PROXY_VARIABLES: [&str; 6] = [
     "HTTP_PROXY",
     "http_proxy",
 ];
+
+/// Whether a proxy variable that applies to `http://` requests names an `https://` proxy: only
+/// then does a run without `https://` requests need TLS. `HTTPS_PROXY` serves `https://`
+/// requests alone, which the TLS client made at the first of them sends.
+fn tls_proxy_for_http() -> bool {
+    ["ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .any(|v| {
+            v.to_string_lossy()
+                .trim()
+                .get(..8)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        })
+}
 
 /// Whether one of [`PROXY_VARIABLES`] is set.
 fn proxy_in_environment() -> bool {

@@ -40,14 +40,25 @@ const TEMP_PREFIX: &str = "courier-it-";
 
 /// The `courier` binary, started from the crate root (so relative paths in its output are
 /// stable), with colour off and none of the caller's colour, CI or Zoom settings.
+///
+/// No test may reach the internet: every `https://` request to anything but loopback goes to a
+/// proxy on a closed loopback port, so one that slips in (a default of `https://api.zoom.us`,
+/// say) fails at once with "cannot connect" instead of leaving the machine.
 pub fn courier() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
+    let nowhere = format!("http://127.0.0.1:{}", closed_port());
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
         .env_remove("CLICOLOR_FORCE")
-        .env_remove("GITHUB_ACTIONS");
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env("HTTPS_PROXY", &nowhere)
+        .env("https_proxy", &nowhere)
+        .env("NO_PROXY", "127.0.0.1,localhost,::1")
+        .env("no_proxy", "127.0.0.1,localhost,::1");
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("ZOOM_") {
             command.env_remove(name);

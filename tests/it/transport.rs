@@ -271,3 +271,29 @@ fn a_cacert_without_certificates_is_refused() {
     t.assert_shows(&["CA certificates of `--cacert`"]);
     assert_eq!(server.hits(), 0);
 }
+
+/// The guard in [`support::courier`]: an `https://` request to a host on the internet goes to a
+/// proxy on a closed loopback port and fails at once, so no test can reach the internet by
+/// mistake.
+#[test]
+fn a_test_cannot_reach_the_internet() {
+    let project = Project::collection(&[(
+        "me.yaml",
+        "name: Me\nmethod: GET\nurl: https://api.zoom.us/v2/users/me\n",
+    )]);
+    let started = std::time::Instant::now();
+    let t = support::transcript(&mut support::run_command(
+        &project.dir(),
+        support::EMULATOR_ENV,
+        "http://127.0.0.1:9",
+        &[],
+    ));
+    assert_eq!(t.code, 3, "{t}");
+    // Through the dead proxy, not a DNS lookup: the request never left loopback.
+    t.assert_shows(&["transport failure", "tunnel error"]);
+    t.assert_hides(&["dns error"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{t}"
+    );
+}
