@@ -215,8 +215,12 @@ impl<'p> Executor<'p> {
             ));
         }
         match &result.failure {
-            Some(Failure::Invalid(_) | Failure::Transport(_)) => Some(format!(
+            Some(Failure::Transport(_)) => Some(format!(
                 "the run stopped when `{}` had a transport failure",
+                request.name
+            )),
+            Some(Failure::Invalid(_)) => Some(format!(
+                "the run stopped when `{}` could not be built",
                 request.name
             )),
             _ if self.plan.vars.settings.bail && !result.passed() => Some(format!(

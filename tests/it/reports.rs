@@ -205,6 +205,10 @@ fn a_request_that_cannot_be_built_is_reported_where_its_template_is() {
             "use.yaml",
             "name: Use the token\nmethod: GET\nurl: \"{{ access_token }}/users/me\"\n",
         ),
+        (
+            "after.yaml",
+            "name: After\nmethod: GET\nurl: \"{{ base_url }}/x\"\n",
+        ),
     ]);
     let json = project.file("report.json");
     let mut command = support::run_command(
@@ -230,6 +234,10 @@ fn a_request_that_cannot_be_built_is_reported_where_its_template_is() {
         (&3.into(), &6.into())
     );
     assert_eq!(report["requests"][0]["failure"], Value::Null);
+    assert_eq!(
+        report["not_run"][0]["reason"],
+        "the run stopped when `Use the token` could not be built"
+    );
     let annotation = format!("::error file={},line=3,col=6,", project.file("use.yaml"));
     t.assert_shows(&[annotation.as_str()]);
 }
