@@ -255,6 +255,10 @@ struct MockZoomArgs {
     /// Account id accepted by the `account_credentials` grant (any if not given)
     #[arg(long, value_name = "ID")]
     account_id: Option<String>,
+    /// How long an access token works (`expires_in`); Zoom's 3599 s if not given. A short one
+    /// (`5s`) shows what a client does with an expired token
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    token_lifetime: Option<Duration>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -344,6 +348,7 @@ pub struct MockZoomConfig {
     pub client_secret: Option<String>,
     pub refresh_token: Option<String>,
     pub account_id: Option<String>,
+    pub token_lifetime: Option<Duration>,
 }
 
 /// A shell `courier completions` writes a script for.
@@ -450,6 +455,7 @@ where
             client_secret: zoom.client_secret,
             refresh_token: zoom.refresh_token,
             account_id: zoom.account_id,
+            token_lifetime: zoom.token_lifetime,
         }),
     };
     Ok(Config { command, colors })

@@ -79,7 +79,7 @@ pub(crate) async fn serve_zoom(config: MockZoomConfig) -> Result<i32> {
         client_secret: config.client_secret.unwrap_or(random.client_secret),
         refresh_token: config.refresh_token.unwrap_or(random.refresh_token),
         account_id: config.account_id,
-        token_lifetime: None,
+        token_lifetime: config.token_lifetime,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
     let emulator = ZoomMock::start(seed.clone(), addr)

@@ -183,3 +183,52 @@ fn a_test_server_whose_handler_panics_fails_the_test() {
     let said = said.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(said.contains("handler bug"), "{said}");
 }
+
+/// `courier mock zoom --token-lifetime 1s`: its token answers say so, Zoom's API takes the
+/// access token at once, and refuses it with Zoom's 401 (exit 4) once it expired.
+#[test]
+fn mock_zoom_tokens_expire_after_the_lifetime_given() {
+    let port = support::closed_port();
+    let mut emulator = support::courier()
+        .args(["mock", "zoom", "--port", &port.to_string()])
+        .args(["--client-id", "id-1", "--client-secret", "secret-1"])
+        .args(["--refresh-token", "rt-1", "--token-lifetime", "1s"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    support::wait_until("the emulator listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let refresh = "name: Refresh\nmethod: POST\nurl: \"{{ base_url }}/oauth/token\"\n\
+        auth:\n  basic: { username: id-1, password: secret-1 }\n\
+        form:\n  grant_type: refresh_token\n  refresh_token: rt-1\n\
+        assert:\n  json:\n    $.expires_in: 1\n\
+        capture:\n  access_token: $.access_token\n  api_url: $.api_url\n";
+    let me = "name: Me\nmethod: GET\nurl: \"{{ api_url }}/v2/users/me\"\n\
+        auth:\n  bearer: \"{{ access_token }}\"\nassert:\n  status: 200\n";
+    // The access token and the API's address are kept in the state file, for the late call.
+    let project = Project::collection(&[("refresh.yaml", refresh), ("me.yaml", me)]).with(
+        "env.yaml",
+        "variables: { base_url: unused }\npersist: [access_token, api_url]\n",
+    );
+    let run = |extra: &[&str]| {
+        let url = format!("base_url=http://127.0.0.1:{port}");
+        let mut args = vec!["run", &project.dir(), "--env", &project.file("env.yaml")]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        args.extend(["--var".to_string(), url]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        support::run(args)
+    };
+
+    let fresh = run(&[]);
+    assert_eq!(fresh.code, 0, "{fresh}");
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    let late = run(&["--request", "Me"]);
+
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    assert_eq!(late.code, 4, "{late}");
+    late.assert_shows(&["401", "Invalid access token."]);
+}
