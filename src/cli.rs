@@ -205,7 +205,7 @@ struct RunArgs {
     #[arg(short, long)]
     quiet: bool,
     /// Start the embedded Zoom OAuth emulator on loopback, seeded with the environment's
-    /// `ClientID`, `ClientSecret` and `refresh_token`, and point `base_url` at it
+    /// `ClientID`, `ClientSecret` and `refresh_token` (or `AccountID`), and point `base_url` at it
     #[arg(long)]
     mock_zoom: bool,
     /// Exit 0 when the selection, the data file or the shard leaves nothing to send (by

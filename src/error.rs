@@ -317,7 +317,7 @@ impl Error {
                 Some("each environment keeps its own rotated tokens: drop `--state` to keep each beside its environment file, or run them one at a time; nothing was sent".into()),
             ),
             Error::MissingSeed { name } => (
-                format!("--mock-zoom seeds the emulator from `ClientID`, `ClientSecret` and `refresh_token`, but `{name}` is not defined"),
+                format!("--mock-zoom seeds the emulator from `ClientID` and `ClientSecret` (and `refresh_token` or `AccountID`), but `{name}` is not defined"),
                 Some("use `--env environments/emulator.yaml`, or define the three variables".into()),
             ),
             _ => return self.client_message(),

@@ -15,8 +15,9 @@ use crate::model::Environment;
 use crate::runner::{self, Origin, Plan, Resolved, Settings, Setup, StateChoice};
 use crate::{http, report, state};
 
-/// Names the embedded emulator is seeded from.
-const SEED_VARIABLES: [&str; 3] = ["ClientID", "ClientSecret", "refresh_token"];
+/// Names the embedded emulator is seeded from: the client, always; the refresh token and the
+/// account of a Server-to-Server app when the environment has them.
+const SEED_VARIABLES: [&str; 2] = ["ClientID", "ClientSecret"];
 
 pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
     if config.dry_run {
@@ -518,8 +519,8 @@ fn dotenv_quote(value: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-/// Starts the emulator seeded from the first environment's `ClientID`, `ClientSecret` and
-/// `refresh_token`.
+/// Starts the emulator seeded from the first environment's `ClientID`, `ClientSecret`, and
+/// `refresh_token` or `AccountID` when it has them.
 async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Result<ZoomMock> {
     let environment = first
         .path
@@ -529,12 +530,15 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
     let vars = Resolved::new(base.inputs(environment.as_ref(), settings.clone()))?;
     let scope = vars.scope();
     let value = |name: &'static str| scope.text(name).ok_or(Error::MissingSeed { name });
-    let [client_id, client_secret, refresh_token] = SEED_VARIABLES.map(value);
+    let [client_id, client_secret] = SEED_VARIABLES.map(value);
     let seed = Seed {
         client_id: client_id?,
         client_secret: client_secret?,
-        refresh_token: refresh_token?,
-        account_id: None,
+        // A Server-to-Server environment has none: the emulator's own is never sent.
+        refresh_token: scope
+            .text("refresh_token")
+            .unwrap_or_else(|| Seed::random().refresh_token),
+        account_id: scope.text("AccountID"),
         token_lifetime: None,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));

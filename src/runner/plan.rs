@@ -359,7 +359,7 @@ impl<'a> Plan<'a> {
     }
 
     /// Renders the selected requests without sending anything (`--dry-run`, `courier curl`).
-    /// A variable an earlier request would capture stands in as `<name>`. Returns, with them,
+    /// A variable an earlier request would capture stands in as its `default:`, or as `<name>`. Returns, with them,
     /// the redactor that masks every secret met on the way.
     pub fn render_offline(&self) -> Result<(Vec<(&'a Request, Outgoing)>, Redactor)> {
         let vars = &self.vars;
@@ -378,8 +378,13 @@ impl<'a> Plan<'a> {
             .map_err(|d| vars.redacted(d))?;
             rendered.push((request, outgoing));
             for capture in &request.captures {
-                // A placeholder is no secret: it is what the reader needs to see.
-                let placeholder = Value::String(format!("<{}>", capture.name));
+                // A placeholder is no secret: it is what the reader needs to see. A capture
+                // with a default shows it: that is what goes out when the answer has none,
+                // and a URL made of it (`{{ api_url }}/v2/users/me`) is still a URL.
+                let placeholder = capture
+                    .default
+                    .clone()
+                    .unwrap_or_else(|| Value::String(format!("<{}>", capture.name)));
                 let origin = Origin::Capture(request.name.as_str().into());
                 scope.set(capture.name.clone(), placeholder, origin);
             }

@@ -170,3 +170,51 @@ fn verbose_shows_the_exchange_with_credentials_masked() {
     ]);
     assert_transcript!(t);
 }
+
+/// The bundled Server-to-Server collection: an `account_credentials` token, then Zoom's API
+/// with it, offline against the embedded emulator.
+#[test]
+fn the_server_to_server_collection_passes_against_the_emulator() {
+    let t = support::run([
+        "run",
+        "collections/zoom-s2s",
+        "--env",
+        "environments/s2s/emulator.yaml",
+        "--mock-zoom",
+    ]);
+
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&[
+        "✓ Request access token",
+        "✓ Get current user",
+        "/v2/users/me → 200 OK",
+        "2 requests: 2 passed",
+    ]);
+    t.assert_hides(&["courier-demo-s2s-secret"]);
+}
+
+/// A Server-to-Server app asking for another account's token is refused: exit 4, and the API
+/// call that needs the token is not sent.
+#[test]
+fn the_server_to_server_collection_with_the_wrong_account_exits_4() {
+    let seed = courier::mock::zoom::Seed {
+        client_id: "courier-demo-s2s-client".into(),
+        client_secret: "courier-demo-s2s-secret".into(),
+        account_id: Some("the-right-account".into()),
+        ..support::seed()
+    };
+    let zoom =
+        courier::mock::zoom::ZoomMock::start_background(seed, "127.0.0.1:0".parse().unwrap())
+            .expect("the emulator starts");
+
+    let t = support::run_collection(
+        "collections/zoom-s2s",
+        "environments/s2s/emulator.yaml",
+        &zoom.base_url(),
+        &[],
+    );
+
+    assert_eq!(t.code, 4, "{t}");
+    t.assert_shows(&["invalid_grant", "not run"]);
+    assert_eq!(zoom.hits(), 1, "{t}");
+}

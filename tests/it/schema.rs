@@ -62,14 +62,16 @@ fn bundled_files_pass_their_schemas() {
             }
         }
     }
-    for file in yaml_files(&root().join("environments")) {
-        files.push((FileKind::Environment, file));
+    for dir in ["environments", "environments/s2s"] {
+        for file in yaml_files(&root().join(dir)) {
+            files.push((FileKind::Environment, file));
+        }
     }
     let count = |kind| files.iter().filter(|(k, _)| *k == kind).count();
     assert!(
-        count(FileKind::Collection) >= 1
-            && count(FileKind::Request) >= 2
-            && count(FileKind::Environment) >= 2,
+        count(FileKind::Collection) >= 2
+            && count(FileKind::Request) >= 4
+            && count(FileKind::Environment) >= 4,
         "the bundled files were not found: {files:?}"
     );
     let validators = Validators::new();

@@ -448,15 +448,22 @@ impl Server {
     }
 
     /// A Zoom token endpoint for any number of tenants at once: it refreshes any refresh token
-    /// `T` it is sent into `next-T` (a new access token with it) and revokes any token.
+    /// `T` it is sent into `next-T` (a new access token with it), revokes any token, names
+    /// itself as the `api_url` and answers Zoom's `GET /v2/users/me`.
     pub fn any_tenant_tokens() -> Server {
         Server::start(|request| {
             if request.path.starts_with("/oauth/revoke") {
                 return Some(Reply::json(r#"{"status":"success"}"#));
             }
+            if request.path.starts_with("/v2/users/me") {
+                return Some(Reply::json(
+                    r#"{"id":"testUser0001","account_id":"testAccount0001","type":1,"status":"active"}"#,
+                ));
+            }
             let token = request.body.split("refresh_token=").nth(1).unwrap_or("x");
+            let api_url = format!("http://{}", request.header("host").unwrap_or("127.0.0.1"));
             Some(Reply::json(&format!(
-                r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"next-{token}","expires_in":3599,"scope":"user:read"}}"#
+                r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"next-{token}","expires_in":3599,"scope":"user:read","api_url":"{api_url}"}}"#
             )))
         })
     }

@@ -14,9 +14,17 @@ use crate::support::{self, CLIENT_ID, CLIENT_SECRET, Project, REFRESH_TOKEN, ass
 pub fn shipped_copy() -> Project {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["collections/zoom-oauth", "environments"] {
+    for dir in [
+        "collections/zoom-oauth",
+        "collections/zoom-s2s",
+        "environments",
+        "environments/s2s",
+    ] {
         for entry in std::fs::read_dir(root.join(dir)).expect("a shipped folder") {
             let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                continue;
+            }
             let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
             files.push((
                 name,
@@ -44,6 +52,9 @@ pub fn zoom_command<S: AsRef<std::ffi::OsStr>>(
         .env("ZOOM_CLIENT_ID", CLIENT_ID)
         .env("ZOOM_CLIENT_SECRET", CLIENT_SECRET)
         .env("ZOOM_REFRESH_TOKEN", refresh_token)
+        .env("ZOOM_S2S_CLIENT_ID", CLIENT_ID)
+        .env("ZOOM_S2S_CLIENT_SECRET", CLIENT_SECRET)
+        .env("ZOOM_ACCOUNT_ID", "test-account")
         .args(args);
     command
 }
