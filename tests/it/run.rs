@@ -218,3 +218,22 @@ fn the_server_to_server_collection_with_the_wrong_account_exits_4() {
     t.assert_shows(&["invalid_grant", "not run"]);
     assert_eq!(zoom.hits(), 1, "{t}");
 }
+
+/// `--dry-run` shows a request whose URL is a capture by the capture's default: what goes out
+/// when the token answer names no API base.
+#[test]
+fn a_dry_run_shows_a_captured_url_by_its_default() {
+    let t = support::run([
+        "run",
+        "collections/zoom-s2s",
+        "--env",
+        "environments/s2s/emulator.yaml",
+        "--dry-run",
+    ]);
+
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&[
+        "### Get current user\nGET https://api.zoom.us/v2/users/me HTTP/1.1",
+        "Authorization: Bearer ***",
+    ]);
+}
