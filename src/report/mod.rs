@@ -2,8 +2,8 @@
 //!
 //! Every reporter builds its text first and passes it through the run's [`Redactor`] before
 //! writing, so no secret reaches any output.
-//! [`Console`] and the annotations of [`GithubReport`] are printed as each request finishes; the
-//! files CI reads ([`JunitReport`], [`JsonReport`], the GitHub step summary) are written once, when
+//! [`Console`] and the annotations of [`github::GithubReport`] are printed as each request finishes; the
+//! files CI reads ([`junit::JunitReport`], [`json::JsonReport`], the GitHub step summary) are written once, when
 //! the run finishes, pass or fail, with the redactor as it stands at the end (it knows every
 //! secret captured on the way).
 //!

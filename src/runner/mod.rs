@@ -1,6 +1,6 @@
 //! Running a collection, in stages with a type each: [`Resolved`] (templates compiled,
 //! variables in order of precedence), [`Plan`] (state file attached, preflight passed: every
-//! variable will be defined before anything is sent), and [`Executor`] (the requests sent in
+//! variable will be defined before anything is sent), and [`execute::Executor`] (the requests sent in
 //! order, each one's captures feeding the next, persistent values saved through the state
 //! binding as they arrive).
 //!

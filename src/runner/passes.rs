@@ -2,9 +2,9 @@
 //! several `--env` files — and several at a time (`--jobs`), or a slice of them (`--shard`).
 //!
 //! A pass is one run of the selected requests, in order, with its own captures. Each
-//! environment is a [`super::Run`] with its own variables, state file and lock; its passes run one
-//! after another when it has persistent variables (they spend a single-use token in turn), and
-//! may be spread over forked runs otherwise. All passes share one HTTP client and one reporter.
+//! environment is a [`super::Plan`] with its own variables, state file and lock; its passes run
+//! one after another when it has persistent variables (they spend a single-use token in turn),
+//! and may be spread over several of its executors otherwise. All passes share one HTTP client and one reporter.
 
 use std::cell::RefCell;
 use std::path::Path;

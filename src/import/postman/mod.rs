@@ -1,7 +1,7 @@
 //! `courier import postman`: a Postman collection export (format v2.0 or v2.1) and its
 //! environment exports, converted into a courier [`Draft`] that `crate::import` writes.
 //!
-//! The flow: [`source`] reads and recognises the JSON files ([`format`] is their shape), a
+//! The flow: [`source`] reads and recognises the JSON files ([`self::format`] is their shape), a
 //! first pass over them gathers every variable name so [`names::Names`] can rename the ones
 //! courier cannot use consistently everywhere, [`request`] and [`scripts`] convert each request
 //! and its test script, and [`variables`] the variable lists.
