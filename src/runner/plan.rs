@@ -363,19 +363,17 @@ impl<'a> Plan<'a> {
     /// the redactor that masks every secret met on the way.
     pub fn render_offline(&self) -> Result<(Vec<(&'a Request, Outgoing)>, Redactor)> {
         let vars = &self.vars;
-        let mut redactor = vars.redactor.clone();
+        // Building teaches the redactor what each request sends as a credential; a placeholder
+        // sent as one (`Bearer <access_token>`) is no secret, and is left out below.
+        let mut learnt = vars.redactor.clone();
+        let mut placeholders: Vec<String> = Vec::new();
         let mut scope = vars.scope.clone();
         let mut rendered = Vec::with_capacity(vars.selected.len());
         for &request in &vars.selected {
             let context = scope.context();
-            let outgoing = build::build(
-                &vars.engine,
-                request,
-                &context,
-                &vars.settings,
-                &mut redactor,
-            )
-            .map_err(|d| vars.redacted(d))?;
+            let outgoing =
+                build::build(&vars.engine, request, &context, &vars.settings, &mut learnt)
+                    .map_err(|d| vars.redacted(d))?;
             rendered.push((request, outgoing));
             for capture in &request.captures {
                 // A placeholder is no secret: it is what the reader needs to see. A capture
@@ -385,8 +383,15 @@ impl<'a> Plan<'a> {
                     .default
                     .clone()
                     .unwrap_or_else(|| Value::String(format!("<{}>", capture.name)));
+                placeholders.push(super::scope::value_text(&placeholder));
                 let origin = Origin::Capture(request.name.as_str().into());
                 scope.set(capture.name.clone(), placeholder, origin);
+            }
+        }
+        let mut redactor = vars.redactor.clone();
+        for value in learnt.values() {
+            if !placeholders.contains(value) {
+                redactor.add(value);
             }
         }
         if let Ok(read) = vars.os_secrets.lock() {

@@ -247,7 +247,7 @@ fn undefined_variable_in_a_later_request_stops_the_first() {
         17 |   token: "{{ acess_token }}"
            |              ^^^^^^^^^^^ used here, but defined nowhere
            |
-           = note: searched collection variables ([TEMP]/collection.yaml), environment file (environments/emulator.yaml), --var, captures of earlier requests (`access_token`, `refresh_token`)
+           = note: searched collection variables ([TEMP]/collection.yaml), environment file (environments/emulator.yaml), --var, captures of earlier requests (`access_token`, `refresh_token`, `api_url`)
            = help: did you mean `access_token`?
         "#);
 }

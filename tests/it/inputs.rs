@@ -32,7 +32,7 @@ fn env_file_fills_env_calls_without_the_process_environment() {
     );
 
     assert_eq!(t.code, 0, "{t}");
-    assert_eq!(zoom.hits(), 1);
+    assert_eq!(zoom.hits(), 2, "the refresh and the API read");
     t.assert_hides(&[CLIENT_SECRET, REFRESH_TOKEN]);
 }
 
@@ -93,7 +93,7 @@ fn check_lists_the_os_variables_it_needs_and_sends_nothing() {
     assert_transcript!(t, @r#"
         exit_code: 0
         ----- stdout -----
-        ok: Zoom OAuth (2 requests, collection collections/zoom-oauth), environment environments/example.yaml
+        ok: Zoom OAuth (3 requests, collection collections/zoom-oauth), environment environments/example.yaml
         needs ZOOM_CLIENT_ID (an OS environment variable not set here)
         needs ZOOM_CLIENT_SECRET (an OS environment variable not set here)
         needs ZOOM_REFRESH_TOKEN (an OS environment variable not set here)

@@ -355,7 +355,7 @@ fn each_environment_is_a_pass_with_its_own_state_file() {
     ]);
 
     assert_eq!(first.code, 0, "{first}");
-    assert_eq!((zoom_a.hits(), zoom_b.hits()), (1, 1), "{first}");
+    assert_eq!((zoom_a.hits(), zoom_b.hits()), (2, 2), "{first}");
     assert_eq!(
         labels(&first.stdout, "Refresh access token"),
         ["a", "b"],
@@ -390,10 +390,10 @@ fn each_environment_is_a_pass_with_its_own_state_file() {
     assert!(
         second
             .stdout
-            .starts_with("Zoom OAuth · 1 request × 2 passes"),
+            .starts_with("Zoom OAuth · 2 requests × 2 passes"),
         "the state files are no environments: {second}"
     );
-    assert_eq!((zoom_a.hits(), zoom_b.hits()), (2, 2), "{second}");
+    assert_eq!((zoom_a.hits(), zoom_b.hits()), (4, 4), "{second}");
     let mut second_labels = labels(&second.stdout, "Refresh access token");
     second_labels.sort();
     assert_eq!(second_labels, ["a", "b"]);

@@ -37,6 +37,10 @@ fn dry_run_prints_each_request_and_sends_nothing() {
 
         grant_type=refresh_token&refresh_token=***
 
+        ### Get current user
+        GET https://api.zoom.us/v2/users/me HTTP/1.1
+        Authorization: Bearer ***
+
         ### Revoke access token
         POST http://127.0.0.1:[PORT]/oauth/revoke HTTP/1.1
         Content-Type: application/x-www-form-urlencoded; charset=UTF-8
@@ -85,6 +89,8 @@ fn dry_run_shows_a_capture_in_a_form_body_as_it_would_be_sent() {
 
     assert_eq!(t.code, 0, "{t}");
     t.assert_shows(&["token=%3Caccess_token%3E"]);
+    // A URL made of a capture shows the capture's default.
+    t.assert_shows(&["GET https://api.zoom.us/v2/users/me HTTP/1.1"]);
 }
 
 /// A persisting environment after one real refresh: its state file holds the rotated token,

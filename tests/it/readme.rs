@@ -352,7 +352,7 @@ fn the_readme_shard_matrix_runs_every_shard() {
 fn the_main_job_prints_what_the_readme_says() {
     let shown = blocks()
         .into_iter()
-        .find(|b| b.info.is_empty() && b.text.starts_with("Zoom OAuth · 2 requests"))
+        .find(|b| b.info.is_empty() && b.text.starts_with("Zoom OAuth · 3 requests"))
         .expect("the README shows the main job's output");
     let main = blocks()
         .into_iter()

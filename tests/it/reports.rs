@@ -8,11 +8,15 @@ use serde_json::Value;
 
 use crate::support::{self, Project, REFRESH_REQUEST, Server, Transcript};
 
-/// A token endpoint that says `Bearer` where Zoom says `bearer`.
-const WRONG_TOKEN_TYPE: &str = r#"{"access_token":"fake-access-token-0001","token_type":"Bearer","refresh_token":"fake-refresh-token-0002","expires_in":3599,"scope":"user:read"}"#;
+/// A token endpoint that says `Bearer` where Zoom says `bearer`, sending API calls back to itself.
+fn wrong_token_type(api_url: &str) -> String {
+    format!(
+        r#"{{"access_token":"fake-access-token-0001","token_type":"Bearer","refresh_token":"fake-refresh-token-0002","expires_in":3599,"scope":"user:read","api_url":"{api_url}"}}"#
+    )
+}
 
-/// The reports of the bundled collection against a server answering [`WRONG_TOKEN_TYPE`]
-/// everywhere: the refresh fails `$.token_type`, the revoke `$.status`.
+/// The reports of the bundled collection against a server answering [`wrong_token_type`] to
+/// every token request: the refresh fails `$.token_type`, the revoke `$.status`.
 struct FailedRun {
     t: Transcript,
     junit: String,
@@ -21,7 +25,12 @@ struct FailedRun {
 }
 
 fn failed_run() -> FailedRun {
-    let server = Server::answering_json(WRONG_TOKEN_TYPE);
+    let server = Server::start(|request| {
+        Some(match request.path.starts_with(support::USERS_ME) {
+            true => support::user_answer(),
+            false => support::Reply::json(&wrong_token_type(&support::api_url(request))),
+        })
+    });
     let project = Project::new(&[("summary.md", "# Earlier step\n")]);
     let (junit, json, summary) = (
         project.file("reports/junit.xml"),
@@ -65,9 +74,16 @@ fn junit_report_of_a_failing_run() {
     let suite = &report.test_suites[0];
     assert_eq!(suite.name.as_str(), "Zoom OAuth");
     let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["Refresh access token", "Revoke access token"]);
+    assert_eq!(
+        names,
+        [
+            "Refresh access token",
+            "Get current user",
+            "Revoke access token"
+        ]
+    );
     for text in [
-        r#"<testsuite name="Zoom OAuth" tests="2""#,
+        r#"<testsuite name="Zoom OAuth" tests="3""#,
         r#"failures="2""#,
         r#"<testcase name="Refresh access token" classname="Zoom OAuth""#,
         r#"<failure message="1 of 9 checks failed""#,
@@ -101,8 +117,8 @@ fn json_report_of_a_failing_run() {
     assert!(json["duration_ms"].is_u64(), "{json}");
     let summary = &json["summary"];
     for (field, value) in [
-        ("requests", 2),
-        ("passed", 0),
+        ("requests", 3),
+        ("passed", 1),
         ("failed", 2),
         ("skipped", 0),
         ("exit_code", 1),
@@ -124,7 +140,7 @@ fn json_report_of_a_failing_run() {
     assert_eq!(refresh["retries"], 0);
     assert_eq!(
         refresh["captured"],
-        serde_json::json!(["access_token", "refresh_token"])
+        serde_json::json!(["access_token", "refresh_token", "api_url"])
     );
     let failed: Vec<&Value> = refresh["checks"]
         .as_array()
@@ -180,7 +196,7 @@ fn github_step_summary_is_appended_with_a_table() {
         "| Refresh access token | 200 | ",
         " ms | ❌ 1 of 9 checks failed |",
         "| Revoke access token | 200 | ",
-        "0 of 2 requests passed",
+        "1 of 3 requests passed",
         "### Failures",
         // Markdown punctuation in the text is escaped: `_` would start emphasis.
         &format!(

@@ -22,13 +22,13 @@ fn bundled_collection_passes_against_the_emulator() {
     let t = support::run_bundled(&zoom.base_url(), &[]);
 
     assert_eq!(t.code, 0, "{t}");
-    assert_eq!(zoom.hits(), 2);
+    assert_eq!(zoom.hits(), 3);
     // The revoke killed the whole grant, rotated refresh token included.
     assert_eq!(zoom.live_refresh_token(), None);
     assert_transcript!(t, @r#"
         exit_code: 0
         ----- stdout -----
-        Zoom OAuth · 2 requests · environments/emulator.yaml
+        Zoom OAuth · 3 requests · environments/emulator.yaml
 
         ✓ Refresh access token
           POST http://127.0.0.1:[PORT]/oauth/token → 200 OK · [TIME]
@@ -41,14 +41,21 @@ fn bundled_collection_passes_against_the_emulator() {
           ✓ $.expires_in type integer
           ✓ $.expires_in > 0
           ✓ $.scope type string
-          → captured access_token, refresh_token
+          → captured access_token, refresh_token, api_url
+
+        ✓ Get current user
+          GET http://127.0.0.1:[PORT]/v2/users/me → 200 OK · [TIME]
+          ✓ status 200
+          ✓ $.id type string
+          ✓ $.id not ""
+          ✓ $.account_id type string
 
         ✓ Revoke access token
           POST http://127.0.0.1:[PORT]/oauth/revoke → 200 OK · [TIME]
           ✓ status 200
           ✓ $.status == "success"
 
-        2 requests: 2 passed · 11 checks: 11 passed · [TIME]
+        3 requests: 3 passed · 15 checks: 15 passed · [TIME]
 
         ----- stderr -----
         "#);
@@ -62,7 +69,7 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
     assert_transcript!(t, @r#"
         exit_code: 0
         ----- stdout -----
-        Zoom OAuth · 2 requests · environments/emulator.yaml
+        Zoom OAuth · 3 requests · environments/emulator.yaml
 
         ✓ Refresh access token
           POST http://127.0.0.1:[PORT]/oauth/token → 200 OK · [TIME]
@@ -75,14 +82,21 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
           ✓ $.expires_in type integer
           ✓ $.expires_in > 0
           ✓ $.scope type string
-          → captured access_token, refresh_token
+          → captured access_token, refresh_token, api_url
+
+        ✓ Get current user
+          GET http://127.0.0.1:[PORT]/v2/users/me → 200 OK · [TIME]
+          ✓ status 200
+          ✓ $.id type string
+          ✓ $.id not ""
+          ✓ $.account_id type string
 
         ✓ Revoke access token
           POST http://127.0.0.1:[PORT]/oauth/revoke → 200 OK · [TIME]
           ✓ status 200
           ✓ $.status == "success"
 
-        2 requests: 2 passed · 11 checks: 11 passed · [TIME]
+        3 requests: 3 passed · 15 checks: 15 passed · [TIME]
 
         ----- stderr -----
         using the embedded Zoom OAuth emulator at http://127.0.0.1:[PORT]
@@ -236,4 +250,29 @@ fn a_dry_run_shows_a_captured_url_by_its_default() {
         "### Get current user\nGET https://api.zoom.us/v2/users/me HTTP/1.1",
         "Authorization: Bearer ***",
     ]);
+}
+
+/// The smoke check proves the token works: when Zoom's API refuses the access token the token
+/// endpoint just issued, the run exits 4 with Zoom's words.
+#[test]
+fn an_access_token_the_api_refuses_exits_4() {
+    let server = support::Server::start(|request| {
+        Some(match request.path.starts_with(support::USERS_ME) {
+            true => support::Reply::json_status(
+                401,
+                r#"{"code":124,"message":"Invalid access token."}"#,
+            ),
+            false => support::token_answer(request),
+        })
+    });
+
+    let t = support::run_bundled(&server.url(), &["--tag", "smoke"]);
+
+    assert_eq!(t.code, 4, "{t}");
+    t.assert_shows(&[
+        "✗ Get current user",
+        "401 Unauthorized",
+        "Invalid access token.",
+    ]);
+    t.assert_hides(&[support::FAKE_ACCESS_TOKEN]);
 }

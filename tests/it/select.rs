@@ -5,16 +5,20 @@
 use crate::support::{self, Project, Reply, Server, Transcript, assert_transcript};
 
 #[test]
-fn tag_smoke_runs_only_the_refresh() {
+fn tag_smoke_runs_the_refresh_and_the_api_read_only() {
     for selection in [["--tag", "smoke"], ["--skip-tag", "destructive"]] {
         let zoom = support::emulator();
 
         let t = support::run_bundled(&zoom.base_url(), &selection);
 
         assert_eq!(t.code, 0, "{selection:?}: {t}");
-        assert_eq!(zoom.hits(), 1, "{selection:?}: {t}");
+        assert_eq!(zoom.hits(), 2, "{selection:?}: {t}");
         assert!(zoom.live_refresh_token().is_some(), "no revoke: {t}");
-        t.assert_shows(&["Zoom OAuth · 1 request ·", "✓ Refresh access token"]);
+        t.assert_shows(&[
+            "Zoom OAuth · 2 requests ·",
+            "✓ Refresh access token",
+            "✓ Get current user",
+        ]);
         t.assert_hides(&["Revoke access token"]);
     }
 }

@@ -455,22 +455,25 @@ impl Server {
             if request.path.starts_with("/oauth/revoke") {
                 return Some(Reply::json(r#"{"status":"success"}"#));
             }
-            if request.path.starts_with("/v2/users/me") {
-                return Some(Reply::json(
-                    r#"{"id":"testUser0001","account_id":"testAccount0001","type":1,"status":"active"}"#,
-                ));
+            if request.path.starts_with(USERS_ME) {
+                return Some(user_answer());
             }
             let token = request.body.split("refresh_token=").nth(1).unwrap_or("x");
-            let api_url = format!("http://{}", request.header("host").unwrap_or("127.0.0.1"));
+            let api_url = api_url(request);
             Some(Reply::json(&format!(
                 r#"{{"access_token":"at-{token}","token_type":"bearer","refresh_token":"next-{token}","expires_in":3599,"scope":"user:read","api_url":"{api_url}"}}"#
             )))
         })
     }
 
-    /// Answers every request with the same JSON.
+    /// Answers every request with the same JSON, but Zoom's API with [`user_answer`].
     pub fn answering_json(body: &'static str) -> Server {
-        Server::start(move |_| Some(Reply::json(body)))
+        Server::start(move |request| {
+            Some(match request.path.starts_with(USERS_ME) {
+                true => user_answer(),
+                false => Reply::json(body),
+            })
+        })
     }
 
     /// Reads every request and never answers.
@@ -727,19 +730,39 @@ pub const FAKE_ACCESS_TOKEN: &str = "fake-access-token-0001";
 pub const FAKE_REFRESH_TOKEN: &str = "fake-refresh-token-0002";
 
 /// A successful Zoom token answer carrying [`FAKE_ACCESS_TOKEN`] and [`FAKE_REFRESH_TOKEN`],
-/// for servers that must do what the emulator cannot (wait, fail once).
-pub fn token_answer() -> Reply {
+/// for servers that must do what the emulator cannot (wait, fail once); to `/v2/users/me`, the
+/// user. Its `api_url` is the server that was asked.
+pub fn token_answer(request: &Recorded) -> Reply {
+    if request.path.starts_with(USERS_ME) {
+        return user_answer();
+    }
+    let api_url = api_url(request);
     Reply::json(&format!(
-        r#"{{"access_token":"{FAKE_ACCESS_TOKEN}","token_type":"bearer","refresh_token":"{FAKE_REFRESH_TOKEN}","expires_in":3599,"scope":"user:read"}}"#
+        r#"{{"access_token":"{FAKE_ACCESS_TOKEN}","token_type":"bearer","refresh_token":"{FAKE_REFRESH_TOKEN}","expires_in":3599,"scope":"user:read","api_url":"{api_url}"}}"#
     ))
+}
+
+/// The path of the smoke check's API call.
+pub const USERS_ME: &str = "/v2/users/me";
+
+/// Zoom's answer to `GET /v2/users/me`.
+pub fn user_answer() -> Reply {
+    Reply::json(
+        r#"{"id":"testUser0001","account_id":"testAccount0001","email":"user@example.com","type":1,"status":"active"}"#,
+    )
+}
+
+/// The server a request was sent to, as a token answer's `api_url`: API calls come back to it.
+pub fn api_url(request: &Recorded) -> String {
+    format!("http://{}", request.header("host").unwrap_or("127.0.0.1"))
 }
 
 /// A Zoom token endpoint that answers [`token_answer`] once `gate` opens.
 pub fn gated_token_server(gate: &Gate) -> Server {
     let gate = gate.clone();
-    Server::start(move |_| {
+    Server::start(move |request| {
         gate.wait();
-        Some(token_answer())
+        Some(token_answer(request))
     })
 }
 

@@ -99,7 +99,7 @@ fn the_readme_real_zoom_command_keeps_the_token_run_after_run() {
         assert_eq!(t.code, 0, "run {run}: {t}");
         t.assert_hides(&[CLIENT_SECRET, REFRESH_TOKEN]);
     }
-    assert_eq!(zoom.hits(), 5);
+    assert_eq!(zoom.hits(), 10, "a refresh and an API read a run");
     let saved =
         support::saved_refresh_token(project.path().join("environments/example.state.yaml"));
     assert_eq!(Some(saved.value), zoom.live_refresh_token());
@@ -196,8 +196,8 @@ fn ci_recipe(push_back: bool) {
     for run in 1..=CI_RUNS {
         let t = support::transcript(&mut zoom_command(&project, &injected, &args));
         assert_eq!(t.code, 0, "run {run}: {t}");
-        // One request per run: no dead token was ever sent.
-        assert_eq!(zoom.hits(), run, "run {run}: {t}");
+        // One refresh per run, and its API read: no dead token was ever sent.
+        assert_eq!(zoom.hits(), 2 * run, "run {run}: {t}");
         let live = zoom.live_refresh_token().expect("the grant is alive");
         assert!(issued.insert(live.clone()), "run {run}: a token came back");
         let exported = std::fs::read_to_string(project.path().join("zoom.env")).unwrap();
@@ -236,7 +236,11 @@ fn a_refused_unknown_token_falls_back_to_the_saved_one() {
     let stale = "stale-token-from-an-old-backup";
     let second = support::transcript(&mut zoom_command(&project, stale, &args));
     assert_eq!(second.code, 0, "{second}");
-    assert_eq!(zoom.hits(), 3, "one refused send, then the saved token");
+    assert_eq!(
+        zoom.hits(),
+        5,
+        "the first run's two; then one refused send, the saved token and the API read"
+    );
     assert!(
         second
             .stderr
@@ -247,7 +251,7 @@ fn a_refused_unknown_token_falls_back_to_the_saved_one() {
     // Supplied once, it never wins again.
     let third = support::transcript(&mut zoom_command(&project, stale, &args));
     assert_eq!(third.code, 0, "{third}");
-    assert_eq!(zoom.hits(), 4);
+    assert_eq!(zoom.hits(), 7, "and the third run's two");
     second.assert_hides(&[CLIENT_SECRET, stale]);
 }
 
@@ -864,7 +868,11 @@ fn fifteen_hundred_persisting_environments_hold_at_most_jobs_locks() {
     ];
     let (t, _) = under_default_limits(&args);
     assert_eq!(t.code, 0, "{t}");
-    assert_eq!(server.hits(), 1_500);
+    assert_eq!(
+        server.hits(),
+        3_000,
+        "a refresh and an API read per environment"
+    );
     for i in [1, 750, 1_500] {
         let saved = support::saved_refresh_token(envs.path().join(format!("t{i:05}.state.yaml")));
         assert_eq!(saved.value, format!("next-rt-{i}"));
@@ -919,7 +927,11 @@ fn a_state_file_from_another_server_falls_back_to_the_supplied_token() {
                 "state file's value was refused (invalid_grant)",
                 "sent the supplied value instead",
             ]);
-            assert_eq!(zoom.hits(), 2);
+            assert_eq!(
+                zoom.hits(),
+                3,
+                "a refused send, the supplied token, the API read"
+            );
         }
     }
 }
