@@ -22,6 +22,16 @@ Exit codes:
   4  credentials rejected: 401, or an OAuth error such as invalid_grant or invalid_client
   5  a new value of a persistent variable could not be saved (it was rescued to a side file)";
 
+const TOKEN_EXIT_CODES: &str = "\
+Exit codes (stdout is empty unless 0):
+  0  the token is printed
+  1  no kept token is fresh enough, and --no-refresh forbids fetching one; or the token
+     endpoint's answer failed a check
+  2  invalid input: usage, YAML, template, undefined variable, no token request
+  3  transport failure: cannot connect, TLS, timeout
+  4  credentials rejected: invalid_grant, invalid_client (authorize the app again)
+  5  the rotated refresh token could not be saved (it was rescued to a side file)";
+
 #[derive(Parser, Debug)]
 #[command(name = "courier", version, about = "Run API request collections written in YAML", after_help = EXIT_CODES)]
 struct Cli {
@@ -43,6 +53,9 @@ enum CommandArgs {
     Vars(VarsArgs),
     /// Print an equivalent curl command for requests of a collection (secrets masked)
     Curl(CurlArgs),
+    /// Print a valid access token: the kept one while it is fresh, else a new one
+    #[command(after_help = TOKEN_EXIT_CODES)]
+    Token(TokenArgs),
     /// Print a shell completion script: `courier completions bash > /etc/bash_completion.d/courier`
     Completions {
         /// bash, zsh, fish, powershell or elvish
@@ -106,6 +119,45 @@ struct VarsArgs {
     /// Print secret values instead of masking them
     #[arg(long)]
     show_secrets: bool,
+}
+
+#[derive(Args, Debug)]
+struct TokenArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The request whose token to print: one with `auth: oauth2`, or one that asks for a token
+    /// itself (`grant_type` in its form). Default: the collection's `oauth2` auth, else its
+    /// first request with `grant_type` in its form
+    #[arg(long = "request", value_name = "NAME")]
+    request: Option<String>,
+    /// What stdout carries: the bare token, an `Authorization` header line, JSON, or a dotenv
+    /// line (`ACCESS_TOKEN=…`)
+    #[arg(long, value_enum, default_value = "bare")]
+    format: TokenFormatArg,
+    /// The token must stay valid at least this long, or a new one is fetched (default: the
+    /// auth's `margin`, 5m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    min_ttl: Option<Duration>,
+    /// Fetch a new token even when the kept one is fresh
+    #[arg(long, conflicts_with = "no_refresh")]
+    force_refresh: bool,
+    /// Never fetch: print the kept token if it is fresh, else fail (exit 1)
+    #[arg(long)]
+    no_refresh: bool,
+    /// How long to wait for another courier holding the state file's lock
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    lock_timeout: Duration,
+    /// Time allowed for the token request
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenFormatArg {
+    Bare,
+    Header,
+    Json,
+    Env,
 }
 
 #[derive(Args, Debug)]
@@ -259,6 +311,10 @@ struct MockZoomArgs {
     /// (`5s`) shows what a client does with an expired token
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     token_lifetime: Option<Duration>,
+    /// What the refresh token's grant is granted, space-separated (`user:read` if not given);
+    /// one without `user:read` shows scope drift
+    #[arg(long, value_name = "SCOPES")]
+    scope: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -289,6 +345,7 @@ pub enum Command {
         requests: Vec<String>,
         show_secrets: bool,
     },
+    Token(Box<TokenConfig>),
     MockZoom(MockZoomConfig),
     Completions(Shell),
     Man,
@@ -311,6 +368,40 @@ pub struct Target {
     pub state: Option<PathBuf>,
     /// `--allow-env`: OS variables the collection's `env(...)` may read.
     pub allow_env: Vec<String>,
+}
+
+/// `courier token`, resolved.
+#[derive(Debug)]
+pub struct TokenConfig {
+    pub target: Target,
+    pub request: Option<String>,
+    pub format: TokenFormat,
+    pub min_ttl: Option<Duration>,
+    pub refresh: Refresh,
+    pub lock_timeout: Duration,
+    pub timeout: Duration,
+    /// Under GitHub Actions: mask the token in the log before printing it.
+    pub github: bool,
+}
+
+/// What `courier token` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFormat {
+    Bare,
+    Header,
+    Json,
+    Env,
+}
+
+/// When `courier token` fetches a new token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// When the kept one is missing or too close to expiry.
+    WhenDue,
+    /// Always (`--force-refresh`).
+    Always,
+    /// Never (`--no-refresh`).
+    Never,
 }
 
 /// `courier run`, resolved: each part is ready for the stage that uses it.
@@ -349,6 +440,7 @@ pub struct MockZoomConfig {
     pub refresh_token: Option<String>,
     pub account_id: Option<String>,
     pub token_lifetime: Option<Duration>,
+    pub scope: Option<String>,
 }
 
 /// A shell `courier completions` writes a script for.
@@ -423,6 +515,25 @@ where
             requests: curl.requests,
             show_secrets: curl.show_secrets,
         },
+        CommandArgs::Token(token) => Command::Token(Box::new(TokenConfig {
+            target: token.target.into(),
+            request: token.request,
+            format: match token.format {
+                TokenFormatArg::Bare => TokenFormat::Bare,
+                TokenFormatArg::Header => TokenFormat::Header,
+                TokenFormatArg::Json => TokenFormat::Json,
+                TokenFormatArg::Env => TokenFormat::Env,
+            },
+            min_ttl: token.min_ttl,
+            refresh: match (token.force_refresh, token.no_refresh) {
+                (true, _) => Refresh::Always,
+                (_, true) => Refresh::Never,
+                _ => Refresh::WhenDue,
+            },
+            lock_timeout: token.lock_timeout,
+            timeout: token.timeout,
+            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        })),
         CommandArgs::Completions { shell } => Command::Completions(Shell(shell)),
         CommandArgs::Import(ImportArgs::Postman {
             collection,
@@ -456,6 +567,7 @@ where
             refresh_token: zoom.refresh_token,
             account_id: zoom.account_id,
             token_lifetime: zoom.token_lifetime,
+            scope: zoom.scope,
         }),
     };
     Ok(Config { command, colors })

@@ -83,6 +83,7 @@ where
         Command::WriteSchemas(dir) => write_schemas(&dir),
         Command::Import(options) => import_collection(&options),
         Command::MockZoom(mock) => runtime.block_on(serve_zoom(mock)),
+        Command::Token(token) => runtime.block_on(commands::print_token(*token)),
     };
     match outcome {
         Ok(code) => code,

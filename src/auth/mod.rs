@@ -9,6 +9,7 @@
 
 mod basic;
 mod bearer;
+mod oauth2;
 
 use crate::diag::Diagnostic;
 use crate::model::{Auth, Tmpl};
@@ -39,5 +40,7 @@ pub fn kind(auth: &Auth) -> &dyn Kind {
     match auth {
         Auth::Basic(basic) => basic,
         Auth::Bearer(bearer) => bearer,
+        Auth::OAuth2(oauth2) => oauth2.as_ref(),
+        Auth::None => &oauth2::NoAuth,
     }
 }

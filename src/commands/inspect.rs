@@ -41,6 +41,20 @@ pub(crate) fn check(target: &Target) -> Result<i32> {
         line.push_str(&format!(", environment {}", env.display()));
     }
     let _ = writeln!(out, "{line}");
+    for source in &loaded.collection.tokens {
+        let auth = &source.auth;
+        let _ = writeln!(
+            out,
+            "oauth2 `{}`: grant {}, POST {}, client authentication {}",
+            source.request.name,
+            auth.grant.as_str(),
+            auth.token_url.text,
+            match auth.client_auth {
+                crate::model::ClientAuth::Basic => "basic",
+                crate::model::ClientAuth::Body => "body",
+            }
+        );
+    }
     for name in needs.names() {
         let _ = writeln!(
             out,
@@ -89,6 +103,9 @@ pub(crate) fn print_curl(
                 "warning: `{}` spends a persistent token: running its command rotates the token without courier saving the new one",
                 request.name
             );
+        }
+        if let Some(index) = plan.vars().token_source(request) {
+            let _ = writeln!(out, "# oauth2 {}", plan.vars().token_plan(index));
         }
         let command = report::preview::as_curl(&outgoing, &redactor);
         let _ = writeln!(out, "# {}\n{command}", request.name);
@@ -139,6 +156,9 @@ pub(crate) fn list_vars(target: &Target, show_secrets: bool) -> Result<i32> {
     }
     for line in explained {
         let _ = writeln!(out, "\n{line}");
+    }
+    for index in 0..loaded.collection.tokens.len() {
+        let _ = writeln!(out, "\noauth2 {}", vars.token_plan(index));
     }
     Ok(error::exit::OK)
 }

@@ -211,6 +211,9 @@ fn dry_run(config: &RunConfig) -> Result<i32> {
         let plan = Plan::new(inputs, setup)?;
         let (rendered, redactor) = plan.render_offline()?;
         for (request, outgoing) in rendered {
+            if let Some(index) = plan.vars().token_source(request) {
+                let _ = writeln!(out, "# oauth2 {}", plan.vars().token_plan(index));
+            }
             let text = report::preview::as_http(&request.name, &outgoing, &redactor);
             let _ = writeln!(out, "{text}");
         }
@@ -510,7 +513,7 @@ fn export_vars(path: &std::path::Path, values: &[(String, String)]) -> Result<()
 }
 
 /// A dotenv value in double quotes, with the escapes dotenv readers understand.
-fn dotenv_quote(value: &str) -> String {
+pub(super) fn dotenv_quote(value: &str) -> String {
     let escaped = value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -540,6 +543,7 @@ async fn start_emulator(base: &Base, first: &Tenant, settings: &Settings) -> Res
             .unwrap_or_else(|| Seed::random().refresh_token),
         account_id: scope.text("AccountID"),
         token_lifetime: None,
+        scope: None,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     ZoomMock::start(seed, addr)

@@ -80,6 +80,7 @@ pub(crate) async fn serve_zoom(config: MockZoomConfig) -> Result<i32> {
         refresh_token: config.refresh_token.unwrap_or(random.refresh_token),
         account_id: config.account_id,
         token_lifetime: config.token_lifetime,
+        scope: config.scope,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
     let emulator = ZoomMock::start(seed.clone(), addr)

@@ -42,6 +42,15 @@ const EXPIRES_IN_SECS: u64 = 3599;
 const USER_SCOPE: &str = "user:read";
 const ACCOUNT_SCOPE: &str = "user:read:admin";
 const CHATBOT_SCOPE: &str = "imchat:bot";
+/// The scopes any of which lets a token read `/v2/users/me`: classic and granular.
+const USER_READ_SCOPES: [&str; 4] = [
+    "user:read",
+    "user:read:admin",
+    "user:read:user",
+    "user:read:user:admin",
+];
+/// How many Server-to-Server tokens stay alive when a new one is issued.
+const S2S_LIVE_TOKENS: usize = 2;
 
 /// Query parameters that would put a credential in a URL (and so in proxy and
 /// server logs); Zoom has refused them since 2023.
@@ -76,6 +85,10 @@ pub struct Seed {
     /// How long an access token works; `None` is Zoom's `expires_in` of 3599 seconds. Tests
     /// set a second to see a token expire.
     pub token_lifetime: Option<Duration>,
+    /// What the seeded grant (the user app) is granted, space-separated; `None` is
+    /// `user:read`. One without a `user:read` scope shows scope drift: the token is issued, and
+    /// `/v2/users/me` refuses it.
+    pub scope: Option<String>,
 }
 
 impl Seed {
@@ -91,6 +104,7 @@ impl Seed {
             refresh_token: new_refresh_token(),
             account_id: None,
             token_lifetime: None,
+            scope: None,
         }
     }
 }
@@ -166,6 +180,12 @@ impl ZoomMock {
         self.shared.hits.load(Ordering::SeqCst)
     }
 
+    /// Requests to the token endpoint so far, answered or refused (tests use it to prove a kept
+    /// token was used).
+    pub fn token_requests(&self) -> usize {
+        self.shared.token_requests.load(Ordering::SeqCst)
+    }
+
     /// The refresh token that is live now, if the grant is alive (tests use it to check rotation).
     pub fn live_refresh_token(&self) -> Option<String> {
         // Handlers never panic while holding the lock, and this is a read, so
@@ -228,6 +248,8 @@ struct Shared {
     api_url: String,
     /// Outside the mutex so that counting works even if the state is poisoned.
     hits: AtomicUsize,
+    /// Requests to the token endpoint, answered or refused.
+    token_requests: AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -236,13 +258,15 @@ impl Shared {
         let seeded = Grant {
             refresh_token: Some(seed.refresh_token),
             access_tokens: Vec::new(),
-            scope: USER_SCOPE,
+            scope: seed.scope.unwrap_or_else(|| USER_SCOPE.to_owned()),
+            server_to_server: false,
         };
         Shared {
             client_id: seed.client_id,
             client_secret: seed.client_secret,
             api_url,
             hits: AtomicUsize::new(0),
+            token_requests: AtomicUsize::new(0),
             state: Mutex::new(State {
                 account_id: seed.account_id,
                 lifetime: seed
@@ -282,8 +306,10 @@ struct Grant {
     /// refreshing does not kill earlier ones (they merely expire), only
     /// revoking does.
     access_tokens: Vec<(String, Instant)>,
-    /// What the grant's access tokens may do.
-    scope: &'static str,
+    /// What the grant's access tokens may do, space-separated.
+    scope: String,
+    /// An `account_credentials` token: a newer one kills the older ones.
+    server_to_server: bool,
 }
 
 impl Grant {
@@ -308,7 +334,7 @@ impl State {
         match form.get("grant_type") {
             Some("refresh_token") => self.refresh(form.require("refresh_token")?),
             Some("account_credentials") => self.account_credentials(form.require("account_id")?),
-            Some("client_credentials") => Ok(self.unrefreshable_grant(CHATBOT_SCOPE)),
+            Some("client_credentials") => Ok(self.unrefreshable_grant(CHATBOT_SCOPE, false)),
             Some("authorization_code") => {
                 let code = form.require("code")?;
                 Err(Reject::invalid_grant(format!(
@@ -330,7 +356,7 @@ impl State {
         grant.refresh_token = Some(rotated.clone());
         Ok(TokenGrant {
             refresh_token: Some(rotated),
-            ..TokenGrant::bearer(access_token, grant.scope, self.lifetime)
+            ..TokenGrant::bearer(access_token, grant.scope.clone(), self.lifetime)
         })
     }
 
@@ -342,31 +368,45 @@ impl State {
         {
             return Err(Reject::invalid_grant("Invalid account_id"));
         }
-        Ok(self.unrefreshable_grant(ACCOUNT_SCOPE))
+        let issued = self.unrefreshable_grant(ACCOUNT_SCOPE, true);
+        // Zoom's "index tolerance": a new Server-to-Server token invalidates the account's
+        // older ones beyond the few newest (the exact number is not documented). A client that
+        // fetches a token per call kills the tokens its other calls still hold.
+        let mut kept = 0;
+        for index in (0..self.grants.len()).rev() {
+            if self.grants[index].server_to_server {
+                kept += 1;
+                if kept > S2S_LIVE_TOKENS {
+                    self.grants.remove(index);
+                }
+            }
+        }
+        Ok(issued)
     }
 
     /// Server-to-Server and chatbot tokens are still recorded as grants so
     /// that `/oauth/revoke` can kill them.
-    fn unrefreshable_grant(&mut self, scope: &'static str) -> TokenGrant {
+    fn unrefreshable_grant(&mut self, scope: &str, server_to_server: bool) -> TokenGrant {
         let mut grant = Grant {
             refresh_token: None,
             access_tokens: Vec::new(),
-            scope,
+            scope: scope.to_owned(),
+            server_to_server,
         };
         let access_token = grant.new_access_token(self.lifetime);
         self.grants.push(grant);
-        TokenGrant::bearer(access_token, scope, self.lifetime)
+        TokenGrant::bearer(access_token, scope.to_owned(), self.lifetime)
     }
 
     /// The scope of a live, unexpired access token; `None` for any other text.
-    fn access_scope(&self, token: &str) -> Option<&'static str> {
+    fn access_scope(&self, token: &str) -> Option<&str> {
         let now = Instant::now();
         self.grants.iter().find_map(|grant| {
             grant
                 .access_tokens
                 .iter()
                 .any(|(t, expires)| t == token && *expires > now)
-                .then_some(grant.scope)
+                .then_some(grant.scope.as_str())
         })
     }
 
@@ -395,13 +435,13 @@ struct TokenGrant {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
     expires_in: u64,
-    scope: &'static str,
+    scope: String,
     /// Filled in with the emulator's address when the answer is sent.
     api_url: String,
 }
 
 impl TokenGrant {
-    fn bearer(access_token: String, scope: &'static str, lifetime: Duration) -> TokenGrant {
+    fn bearer(access_token: String, scope: String, lifetime: Duration) -> TokenGrant {
         TokenGrant {
             access_token,
             token_type: "bearer",
@@ -480,6 +520,9 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         USERS_ME_PATH => return users_me(shared, &request),
         _ => return not_found_page(),
     };
+    if let Endpoint::Token = endpoint {
+        shared.token_requests.fetch_add(1, Ordering::SeqCst);
+    }
     match answer(shared, endpoint, request).await {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(reject) => reject.into_response(),
@@ -530,11 +573,17 @@ fn users_me(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes
     let scope = bearer_token(request.headers()).and_then(|token| state.access_scope(&token));
     match scope {
         None => api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token."),
-        Some(scope) if !scope.starts_with(USER_SCOPE) => api_error(
-            StatusCode::BAD_REQUEST,
-            4711,
-            "Invalid access token, does not contain scopes:[user:read, user:read:admin].",
-        ),
+        Some(scope)
+            if !scope
+                .split_whitespace()
+                .any(|s| USER_READ_SCOPES.contains(&s)) =>
+        {
+            api_error(
+                StatusCode::BAD_REQUEST,
+                4711,
+                "Invalid access token, does not contain scopes:[user:read, user:read:admin].",
+            )
+        }
         Some(_) => json_response(
             StatusCode::OK,
             &json!({
@@ -776,6 +825,7 @@ mod tests {
             refresh_token: SEED_REFRESH.to_owned(),
             account_id: Some(ACCOUNT_ID.to_owned()),
             token_lifetime: None,
+            scope: None,
         }
     }
 
@@ -903,6 +953,7 @@ mod tests {
     async fn an_access_token_expires_after_the_seeds_lifetime() {
         let seed = Seed {
             token_lifetime: Some(Duration::from_millis(1500)),
+            scope: None,
             ..seed()
         };
         let mock = ZoomMock::start(seed, loopback()).await.expect("bind");

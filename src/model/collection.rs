@@ -40,6 +40,11 @@ pub(crate) struct CollectionDoc {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     persist: Vec<Spanned<String>>,
+    /// Authentication for every request that writes no `auth:` of its own (one that writes
+    /// `auth: { none: true }` sends none): `basic`, `bearer` or `oauth2`.
+    #[serde(default)]
+    #[schemars(with = "Option<super::auth::AuthDoc>")]
+    auth: Option<Spanned<super::auth::AuthDoc>>,
     /// The request files, in run order, as paths relative to this folder. Example:
     /// `- refresh-access-token.yaml`.
     #[schemars(with = "Vec<String>", length(min = 1))]
@@ -61,6 +66,18 @@ pub struct Collection {
     pub persist_listed: Vec<Listed>,
     /// In run order.
     pub requests: Vec<Request>,
+    /// The token request of each `oauth2` auth, in the order the auths are written (the
+    /// collection's first).
+    pub tokens: Vec<super::TokenSource>,
+}
+
+impl Collection {
+    /// The requests the files list, then the token requests of `oauth2` auths.
+    pub fn all_requests(&self) -> impl Iterator<Item = &Request> {
+        self.requests
+            .iter()
+            .chain(self.tokens.iter().map(|t| &t.request))
+    }
 }
 
 /// Loads a collection from its folder (or from the path of its `collection.yaml`) and every
@@ -104,7 +121,14 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         requests.push(load_request(&request_file)?);
     }
     check_unique_names(&requests)?;
+    let auth = doc
+        .auth
+        .as_ref()
+        .map(|written| super::auth::auth(&file, written))
+        .transpose()?;
+    let tokens = super::auth::bind_token_sources(auth.as_ref(), &mut requests);
     Ok(Collection {
+        tokens,
         name: doc.name,
         description: doc.description,
         dir,

@@ -43,6 +43,13 @@ pub(crate) struct EnvironmentDoc {
     /// `[ZOOM_API_BASE, ACME_*]`.
     #[serde(default)]
     allow_env: Vec<String>,
+    /// Scopes the app needs. Every token answer (a JSON answer with an `access_token`) must
+    /// grant each in its `scope`, or the request fails naming the missing ones: scope drift
+    /// (Zoom's error 4711, a move to granular scopes) shows in the smoke check, not in
+    /// production. Example: `[user:read]`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    required_scopes: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +65,8 @@ pub struct Environment {
     pub persist_listed: Vec<Listed>,
     /// OS variables the collection's `env(...)` may read (`allow_env:`).
     pub allow_env: Vec<String>,
+    /// Scopes every token answer must grant (`required_scopes:`), with where each is written.
+    pub required_scopes: Vec<Listed>,
 }
 
 pub fn load_environment(path: &Path) -> Result<Environment> {
@@ -76,6 +85,7 @@ pub fn load_environment(path: &Path) -> Result<Environment> {
         persist_listed: listed(&file, &doc.persist),
         persist: names(doc.persist),
         allow_env: doc.allow_env,
+        required_scopes: listed(&file, &doc.required_scopes),
         file,
     })
 }

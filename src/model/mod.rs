@@ -7,6 +7,7 @@
 //! everything a later error or failed assertion may need to point at. Nothing in this module
 //! renders templates or touches the network.
 
+mod auth;
 mod collection;
 mod environment;
 mod request;
@@ -16,10 +17,10 @@ pub mod yaml;
 pub use collection::{Collection, load_collection};
 pub use environment::{Environment, load_environment};
 
-pub use request::{
-    Auth, BasicAuth, BearerAuth, Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate,
-    Request,
+pub use auth::{
+    Auth, BasicAuth, BearerAuth, ClientAuth, DEFAULT_MARGIN, Grant, OAuth2Auth, TokenSource,
 };
+pub use request::{Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
 // The file types as serde reads them, for `crate::schema` to describe.
 pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::Tmpl;
+use super::auth::{Auth, AuthDoc};
 use super::yaml::{self, Text};
 use crate::assert::{self, Predicate, Query, SpecError, StatusSpec};
 use crate::diag::{Diagnostic, SourceFile, Spot, did_you_mean};
@@ -57,7 +58,8 @@ pub(crate) struct RequestDoc {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Text>")]
     query: Pairs,
-    /// Authentication: exactly one of `basic` (username and password) or `bearer` (a token).
+    /// Authentication: exactly one of `basic` (username and password), `bearer` (a token),
+    /// `oauth2` (courier gets and keeps the token) or `none`. Default: the collection's `auth`.
     #[serde(default)]
     #[schemars(with = "Option<AuthDoc>")]
     auth: Option<Spanned<AuthDoc>>,
@@ -97,33 +99,6 @@ pub(crate) struct RequestDoc {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     redirects: Option<Spanned<u32>>,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Auth", transform = crate::model::schema::exactly_one_auth)]
-struct AuthDoc {
-    /// HTTP Basic authentication: `{ username: "{{ ClientID }}", password: "{{ ClientSecret }}" }`.
-    #[serde(default)]
-    basic: Option<BasicDoc>,
-    /// A bearer token, sent as `Authorization: Bearer <token>`; a template:
-    /// `"{{ access_token }}"`.
-    #[serde(default)]
-    #[schemars(with = "Option<Text>")]
-    bearer: Option<Spanned<Text>>,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "BasicAuth")]
-struct BasicDoc {
-    /// The user name (for OAuth, the client ID); a template.
-    #[schemars(with = "Text")]
-    username: Spanned<Text>,
-    /// The password (for OAuth, the client secret); a template. Keep real values out of the
-    /// file: `"{{ env('CLIENT_SECRET') }}"`.
-    #[schemars(with = "Text")]
-    password: Spanned<Text>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -192,26 +167,6 @@ pub struct Request {
     pub redirects: Option<u32>,
 }
 
-/// How a request authenticates: one variant per kind, each rendered by `crate::auth`.
-#[derive(Debug)]
-pub enum Auth {
-    Basic(BasicAuth),
-    Bearer(BearerAuth),
-}
-
-/// `basic: { username, password }`.
-#[derive(Debug)]
-pub struct BasicAuth {
-    pub username: Tmpl,
-    pub password: Tmpl,
-}
-
-/// `bearer: TOKEN`.
-#[derive(Debug)]
-pub struct BearerAuth {
-    pub token: Tmpl,
-}
-
 #[derive(Debug)]
 pub enum Body {
     /// `application/x-www-form-urlencoded`, in the order written.
@@ -257,6 +212,9 @@ pub struct Capture {
     /// Captured when the source finds nothing (`default:`); without one, finding nothing is a
     /// failed check.
     pub default: Option<Value>,
+    /// Finding nothing captures nothing, and fails nothing (a token answer without a rotated
+    /// refresh token).
+    pub optional: bool,
     pub spot: Spot,
 }
 
@@ -280,27 +238,14 @@ impl CaptureSource {
 pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
     let doc: RequestDoc = yaml::parse(file, "request file")?;
     let at = |s: &Spanned<_>| yaml::spot_of(file, s);
-    let text = |s: &Spanned<Text>| Tmpl::new(s.value.0.clone(), yaml::spot_of(file, s));
-
     let method = validate_method(&doc.method, at(&doc.method))?;
     let headers = pairs(file, &doc.headers, true)?;
     let query = pairs(file, &doc.query, false)?;
-    let auth = match &doc.auth {
-        None => None,
-        Some(auth) => Some(match (&auth.value.basic, &auth.value.bearer) {
-            (Some(basic), None) => Auth::Basic(BasicAuth {
-                username: text(&basic.username),
-                password: text(&basic.password),
-            }),
-            (None, Some(token)) => Auth::Bearer(BearerAuth { token: text(token) }),
-            _ => {
-                return Err(Diagnostic::new("`auth` needs exactly one of `basic` or `bearer`")
-                    .at(yaml::spot_of(file, auth))
-                    .help("write `auth: { basic: { username: …, password: … } }` or `auth: { bearer: … }`")
-                    .into());
-            }
-        }),
-    };
+    let auth = doc
+        .auth
+        .as_ref()
+        .map(|written| super::auth::auth(file, written))
+        .transpose()?;
     let body = body(file, &doc)?;
     let checks = match doc.asserts {
         Some(asserts) => checks(file, asserts)?,
@@ -548,6 +493,7 @@ fn capture(
         name: name.value.clone(),
         source,
         default,
+        optional: false,
         spot: name_spot,
     })
 }
@@ -570,15 +516,20 @@ pub(crate) fn is_identifier(name: &str) -> bool {
 
 /// `timeout: 10s`, `timeout: 500ms` or `timeout: 10` (seconds).
 fn parse_timeout(value: &Spanned<Text>, spot: Spot) -> Result<Duration> {
+    parse_duration(value, spot, "timeout")
+}
+
+/// A duration written as seconds (`10`, `2.5`) or with a unit (`10s`, `500ms`, `1m`).
+pub(super) fn parse_duration(value: &Spanned<Text>, spot: Spot, what: &str) -> Result<Duration> {
     let text = value.value.0.trim();
     let parsed = match text.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
-        Ok(_) => Err("a timeout must be positive".to_string()),
+        Ok(_) => Err(format!("a {what} must be positive")),
         Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string()),
     };
     parsed.map_err(|reason| {
         Diagnostic::new(format!(
-            "invalid timeout `{text}`: {}",
+            "invalid {what} `{text}`: {}",
             reason.to_lowercase()
         ))
         .at(spot)

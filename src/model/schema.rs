@@ -196,6 +196,21 @@ pub(crate) fn method(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `grant` of an `oauth2` auth: the grants courier runs.
+pub(crate) fn grant(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "enum": ["refresh_token", "client_credentials", "account_credentials"]
+    })
+}
+
+/// `client_auth` of an `oauth2` auth.
+pub(crate) fn client_auth(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [{ "type": "string", "enum": ["basic", "body"] }, null_schema()]
+    })
+}
+
 /// `headers`: names are HTTP tokens (courier refuses others), values any scalar.
 pub(crate) fn headers(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
@@ -371,14 +386,12 @@ pub(crate) fn at_most_one_body(schema: &mut Schema) {
     schema.insert("allOf".into(), Value::Array(rules));
 }
 
-/// `auth` takes exactly one of `basic` and `bearer`; as for courier, a null one is absent.
+/// `auth` takes exactly one of its kinds; as for courier, a null one is absent.
 pub(crate) fn exactly_one_auth(schema: &mut Schema) {
+    let one = |kind: &str| json!({ "required": [kind], "properties": { kind: { "not": null_schema() } } });
     schema.insert(
         "oneOf".into(),
-        json!([
-            { "required": ["basic"], "properties": { "basic": { "not": null_schema() } } },
-            { "required": ["bearer"], "properties": { "bearer": { "not": null_schema() } } }
-        ]),
+        json!([one("basic"), one("bearer"), one("oauth2"), one("none")]),
     );
 }
 

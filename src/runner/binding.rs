@@ -41,29 +41,36 @@ pub struct StateReport {
 impl StateChoice {
     /// Opens the state file this choice names for `persistent` variables of the environment
     /// at `environment`, if it has any.
+    ///
+    /// `caches`: the run keeps access tokens (an `oauth2` auth), so it wants the state file
+    /// beside the environment even with nothing persistent; without an environment it keeps
+    /// them in memory only.
     pub(super) fn open(
         &self,
         persistent: &[&str],
+        caches: bool,
         environment: Option<&Path>,
     ) -> Result<Option<StateFile>> {
+        let path = |explicit: Option<&Path>, emulator: bool| {
+            if persistent.is_empty() && caches && explicit.is_none() && !emulator {
+                return Ok(environment.map(state::default_state_path));
+            }
+            state_path(explicit, persistent, environment, emulator)
+        };
         match self {
             StateChoice::Ignore => Ok(None),
             StateChoice::Lock {
                 explicit,
                 lock_timeout,
                 emulator,
-            } => match state_path(explicit.as_deref(), persistent, environment, *emulator)? {
+            } => match path(explicit.as_deref(), *emulator)? {
                 Some(path) => Ok(Some(StateFile::open(&path, *lock_timeout)?)),
                 None => Ok(None),
             },
-            StateChoice::Peek { explicit } => {
-                match state_path(explicit.as_deref(), persistent, environment, false) {
-                    Ok(Some(path)) if path.exists() => {
-                        Ok(Some(StateFile::open(&path, Duration::from_secs(5))?))
-                    }
-                    _ => Ok(None),
-                }
-            }
+            StateChoice::Peek { explicit } => match path(explicit.as_deref(), false) {
+                Ok(Some(path)) if path.exists() => Ok(Some(StateFile::peek(&path)?)),
+                _ => Ok(None),
+            },
         }
     }
 }
@@ -135,6 +142,32 @@ impl StateBinding {
         let (value, way) = self.file.fall_back(name)?;
         self.notices.push(format!("{name}: {}", way.explain()));
         Some(value)
+    }
+
+    /// The access token kept under `key`.
+    pub(super) fn token(&self, key: &str) -> Option<&state::CachedToken> {
+        self.file.token(key)
+    }
+
+    /// Keeps an access token for later runs. A failure is a notice, not an error: the token
+    /// can be fetched again, and the rotation it came with is already saved.
+    pub(super) fn save_token(&mut self, key: &str, token: state::CachedToken) {
+        if let Err(e) = self.file.save_token(key, token) {
+            self.notices.push(format!(
+                "the access token could not be kept in `{}` ({e}); the next run gets a new one",
+                self.file.path().display()
+            ));
+        }
+    }
+
+    /// Forgets a kept access token the server refused.
+    pub(super) fn forget_token(&mut self, key: &str) {
+        if let Err(e) = self.file.forget_token(key) {
+            self.notices.push(format!(
+                "a refused access token could not be dropped from `{}` ({e})",
+                self.file.path().display()
+            ));
+        }
     }
 
     pub(super) fn error(&self) -> Option<&str> {

@@ -75,6 +75,57 @@ impl Recorder {
     }
 }
 
+static SCOPE: LazyLock<Arc<str>> = LazyLock::new(|| "granted scope".into());
+
+/// The environment's `required_scopes:` on a token answer (a successful JSON answer with an
+/// `access_token` and a `scope`): one check, failed when any required scope is missing, naming
+/// each. An answer without `scope` grants what was asked (RFC 6749 §5.1): nothing to check.
+pub fn check_scopes(
+    required: &[crate::model::Listed],
+    exchange: &Exchange,
+    parsed: Option<&Document<'_>>,
+    texts: bool,
+    evaluation: &mut Evaluation,
+) {
+    let (Some(first), Some(doc)) = (required.first(), parsed) else {
+        return;
+    };
+    if !(200..300).contains(&exchange.status) || doc.member("access_token").is_none() {
+        return;
+    }
+    let Some(granted) = doc.member("scope").and_then(Value::as_str) else {
+        return;
+    };
+    let granted_list: Vec<&str> = granted.split_whitespace().collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|r| !granted_list.contains(r))
+        .collect();
+    let passed = missing.is_empty();
+    let mut recorder = Recorder {
+        kept: Vec::new(),
+        untold: 0,
+        texts,
+    };
+    let wanted: Vec<&str> = required.iter().map(|r| r.name.as_str()).collect();
+    recorder.decided(&SCOPE, &first.spot, passed, || Outcome {
+        passed,
+        predicate: "contains".into(),
+        expected: format!("includes {}", wanted.join(" ")),
+        actual: match passed {
+            true => format!("\"{granted}\""),
+            false => format!(
+                "\"{granted}\", which lacks {} (scope drift: add the scope to the app in the Zoom App Marketplace, then authorize the app again)",
+                crate::diag::backticked(&missing)
+            ),
+        },
+        diff: None,
+    });
+    evaluation.checks.extend(recorder.kept);
+    evaluation.passed_untold += recorder.untold;
+}
+
 /// Runs every assertion of `request` on `exchange` and takes its captures. A capture that finds
 /// nothing is a failed check, not an error: the report says what was looked for.
 ///
@@ -176,6 +227,7 @@ where
         };
         match found.or_else(|| capture.default.clone()) {
             Some(value) => captured.push((index, value)),
+            None if capture.optional => {}
             None => {
                 let actual = match (&capture.source, LazyCell::force(json)) {
                     (CaptureSource::Json(_), Err(why)) => why.clone(),

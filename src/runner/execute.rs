@@ -23,9 +23,9 @@ use crate::secrets::name_looks_secret;
 /// reads it, and shares its texts with the results instead of copying them.
 pub(super) struct Step {
     uses: Uses,
-    name: Arc<str>,
-    file: Arc<std::path::Path>,
-    method: Arc<str>,
+    pub(super) name: Arc<str>,
+    pub(super) file: Arc<std::path::Path>,
+    pub(super) method: Arc<str>,
     /// Whether the request sends a persistent variable (a single-use refresh token).
     carries_persistent: bool,
     /// For each capture, in order: its name, shared with results and scopes.
@@ -73,21 +73,29 @@ struct Built {
 /// Sends passes of one plan. Each pass starts from the same variables (but for what the state
 /// saved) and keeps its captures to itself.
 pub struct Executor<'p> {
-    plan: &'p Plan<'p>,
+    pub(super) plan: &'p Plan<'p>,
     /// The plan's overrides, and the values the state binding saved since.
     overrides: Vec<(String, Value, Origin)>,
     /// What a pass without a data row starts from.
     scope: Scope,
-    redactor: crate::secrets::Redactor,
+    pub(super) redactor: crate::secrets::Redactor,
     /// How many of the plan's secret OS variables the redactor has learnt.
     os_secrets_learnt: usize,
-    binding: Option<StateBinding>,
+    pub(super) binding: Option<StateBinding>,
     /// For each selected request, what it was last built into (see [`Executor::built_before`]).
     built: Vec<Option<Built>>,
     /// The timeouts of this executor's requests, which go one at a time.
     watchdog: Watchdog,
     /// The scope of the last pass, whose storage the next pass reuses.
     spare: Scope,
+    /// For each token source of the collection, the access token this executor holds.
+    pub(super) tokens: Vec<Option<super::tokens::Held>>,
+    /// For each token source: a refused token was replaced once already, so a second refusal
+    /// is not answered with a second refresh.
+    pub(super) replaced: Vec<bool>,
+    /// For each token source: its token request failed in this run, so no later request gets
+    /// a token from it.
+    pub(super) token_failed: Vec<bool>,
 }
 
 /// Why the rest of a pass is not sent.
@@ -105,6 +113,9 @@ impl<'p> Executor<'p> {
             built: vec![None; plan.steps.len()],
             watchdog: Watchdog::default(),
             spare: Scope::default(),
+            tokens: vec![None; plan.vars.collection.tokens.len()],
+            replaced: vec![false; plan.vars.collection.tokens.len()],
+            token_failed: vec![false; plan.vars.collection.tokens.len()],
         }
     }
 
@@ -152,12 +163,30 @@ impl<'p> Executor<'p> {
             Some(row) => layered(&plan.vars.base, Some(row), &self.overrides),
         };
         let mut stopped: Stopped = None;
-        for (index, step) in plan.steps.iter().enumerate() {
+        // The steps past the selected requests are token requests, sent when needed.
+        let selected = &plan.steps[..plan.vars.selected.len()];
+        for (index, step) in selected.iter().enumerate() {
             let request = plan.vars.selected[index];
             if let Some(why) = &stopped
                 && !request.always
             {
                 summary.not_run(request, why.clone(), pass.label.clone());
+                continue;
+            }
+            // An `oauth2` auth's token first: a failure to get it is the request's, and the
+            // later ones that need it are not run (a dead refresh token is sent once).
+            if let Some(reason) = self.token_unavailable(request) {
+                summary.not_run(request, reason, pass.label.clone());
+                continue;
+            }
+            if let Err(mut failed) = self
+                .ensure_token(client, request, &mut scope, reporter)
+                .await
+            {
+                failed.pass = pass.label.clone();
+                summary.add(&failed);
+                stopped = self.stop_after(&failed, request).or(stopped);
+                reporter.request(&failed, &self.redactor);
                 continue;
             }
             // A request built before from the same values needs no other check.
@@ -171,6 +200,8 @@ impl<'p> Executor<'p> {
             let mut result = self
                 .send_once_more_if_refused(client, index, built, &mut scope, reporter)
                 .await;
+            self.after_refused_token(client, index, &mut result, &mut scope, reporter)
+                .await;
             result.pass = pass.label.clone();
             summary.add(&result);
             stopped = self.stop_after(&result, request).or(stopped);
@@ -181,7 +212,7 @@ impl<'p> Executor<'p> {
 
     /// Sends the `index`-th request; after `invalid_grant` on one that sent a persistent
     /// value, sends it once more with the other candidate value, if there is one.
-    async fn send_once_more_if_refused(
+    pub(super) async fn send_once_more_if_refused(
         &mut self,
         client: &Client,
         index: usize,
@@ -233,7 +264,7 @@ impl<'p> Executor<'p> {
 
     /// Sends the `index`-th selected request: as `built` for an earlier pass when it is given
     /// (see [`Executor::built_before`]), or built now.
-    async fn send(
+    pub(super) async fn send(
         &mut self,
         client: &Client,
         index: usize,
@@ -242,7 +273,7 @@ impl<'p> Executor<'p> {
         reporter: &mut dyn Reporter,
     ) -> RequestResult {
         let plan = self.plan;
-        let (request, step) = (plan.vars.selected[index], &plan.steps[index]);
+        let (request, step) = (plan.vars.request(index), &plan.steps[index]);
         let mut result = RequestResult {
             name: Arc::clone(&step.name),
             file: Arc::clone(&step.file),
@@ -302,7 +333,7 @@ impl<'p> Executor<'p> {
         scope: &Scope,
     ) -> Result<(Arc<Outgoing>, Arc<str>), crate::diag::Diagnostic> {
         let vars = &self.plan.vars;
-        let request = vars.selected[index];
+        let request = vars.request(index);
         let built = build::build(
             &vars.engine,
             request,
@@ -330,7 +361,7 @@ impl<'p> Executor<'p> {
         result: &mut RequestResult,
     ) {
         let plan = self.plan;
-        let (request, step) = (plan.vars.selected[index], &plan.steps[index]);
+        let (request, step) = (plan.vars.request(index), &plan.steps[index]);
         result.duration = exchange.duration;
         // Read as JSON once, for the secret scan, the credentials check, assertions and captures.
         let json = Document::parse(&exchange.body);
@@ -342,7 +373,12 @@ impl<'p> Executor<'p> {
         }
         result.failure = credentials::rejection(&exchange, json.as_ref()).map(Failure::Rejected);
         let check_texts = plan.vars.settings.check_texts;
-        let evaluation = evaluate::evaluate(request, &exchange, json.as_ref(), check_texts);
+        let mut evaluation = evaluate::evaluate(request, &exchange, json.as_ref(), check_texts);
+        if let Some(environment) = plan.vars.environment {
+            let required = &environment.required_scopes;
+            let parsed = json.as_ref();
+            evaluate::check_scopes(required, &exchange, parsed, check_texts, &mut evaluation);
+        }
         for (capture, value) in evaluation.captured {
             let name = &step.capture_names[capture];
             if step.secret_captures[capture] {
@@ -412,7 +448,7 @@ impl<'p> Executor<'p> {
     }
 
     /// Sets a variable above `--var` for the passes to come.
-    fn set(&mut self, name: &str, value: Value, origin: Origin) {
+    pub(super) fn set(&mut self, name: &str, value: Value, origin: Origin) {
         if self.plan.vars.is_secret(name) {
             self.redactor.add(&scope::value_text(&value));
         }

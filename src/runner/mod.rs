@@ -18,6 +18,7 @@ mod preflight;
 pub mod result;
 pub mod retry;
 pub mod scope;
+mod tokens;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,7 @@ pub use plan::{Inputs, Plan, Resolved, Setup};
 pub use result::{CheckResult, Failure, NotRun, RequestResult, Summary};
 pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};
+pub use tokens::TokenTarget;
 
 /// How the run behaves, resolved from the command line.
 #[derive(Debug, Clone)]

@@ -68,7 +68,7 @@ pub struct Resolved<'a> {
     pub(super) persistent: BTreeSet<String>,
     /// For each request (by name), the variables its templates read, worked out once.
     pub(super) uses: ByRequest<Uses>,
-    state: Option<StateFile>,
+    pub(super) state: Option<StateFile>,
     state_report: StateReport,
 }
 
@@ -101,11 +101,18 @@ impl<'a> Resolved<'a> {
             })
             .collect();
         let scope = layered(&base, None, &overrides).frozen();
+        // A refresh token an `oauth2` auth sends rotates like any listed under `persist:`.
         let persistent = collection
             .persist
             .iter()
             .chain(environment.into_iter().flat_map(|e| e.persist.iter()))
             .cloned()
+            .chain(
+                collection
+                    .tokens
+                    .iter()
+                    .filter_map(|t| t.refresh_variable().map(str::to_string)),
+            )
             .collect();
         let uses = uses(&engine, collection)?;
         let redactor = match settings.show_secrets {
@@ -154,7 +161,8 @@ impl<'a> Resolved<'a> {
     pub fn attach_state(&mut self, choice: &StateChoice) -> Result<&StateReport> {
         let persistent: Vec<&str> = self.persistent.iter().map(String::as_str).collect();
         let environment = self.environment.map(|e| e.file.path.as_path());
-        let Some(mut state) = choice.open(&persistent, environment)? else {
+        let caches = !self.collection.tokens.is_empty();
+        let Some(mut state) = choice.open(&persistent, caches, environment)? else {
             return Ok(&self.state_report);
         };
         let mut report = StateReport {
@@ -178,6 +186,14 @@ impl<'a> Resolved<'a> {
         self.state = Some(state);
         self.state_report = report;
         Ok(&self.state_report)
+    }
+
+    /// The `index`-th step's request: a selected one, or past them, a token source's.
+    pub(super) fn request(&self, index: usize) -> &'a Request {
+        match self.selected.get(index) {
+            Some(request) => request,
+            None => &self.collection.tokens[index - self.selected.len()].request,
+        }
     }
 
     /// Persistent variables are treated as secrets whatever their name: they are credentials
@@ -262,7 +278,7 @@ fn resolve_variables(
     );
     let environment_engine = Engine::new(Arc::clone(&lookup));
     let mut engine = Engine::granted(lookup, grants);
-    for request in &collection.requests {
+    for request in collection.all_requests() {
         for template in build::templates(request) {
             engine.compile(template)?;
         }
@@ -289,7 +305,7 @@ fn resolve_variables(
 /// every request.
 fn uses(engine: &Engine, collection: &Collection) -> Result<ByRequest<Uses>> {
     let mut uses = ByRequest::default();
-    for request in &collection.requests {
+    for request in collection.all_requests() {
         let mut names = BTreeSet::new();
         let mut pure = true;
         for template in build::templates(request) {
@@ -322,12 +338,25 @@ impl<'a> Plan<'a> {
         }
         vars.attach_state(&setup.state)?;
         super::preflight::check(&vars, setup.sample)?;
-        let steps = vars.selected.iter().map(|r| Step::new(&vars, r)).collect();
+        // The selected requests, then the token requests of the collection's `oauth2` auths.
+        let tokens = vars.collection.tokens.iter().map(|t| &t.request);
+        let steps = vars
+            .selected
+            .iter()
+            .copied()
+            .chain(tokens)
+            .map(|r| Step::new(&vars, r))
+            .collect();
         Ok(Plan { vars, steps })
     }
 
     pub fn redactor(&self) -> &Redactor {
         &self.vars.redactor
+    }
+
+    /// The variables, resolved, and what comes with them.
+    pub fn vars(&self) -> &Resolved<'a> {
+        &self.vars
     }
 
     pub fn carries_persistent(&self, request: &Request) -> bool {
@@ -369,13 +398,27 @@ impl<'a> Plan<'a> {
         let mut placeholders: Vec<String> = Vec::new();
         let mut scope = vars.scope.clone();
         let mut rendered = Vec::with_capacity(vars.selected.len());
-        for &request in &vars.selected {
+        let mut sources_shown = vec![false; vars.collection.tokens.len()];
+        let with_tokens = vars.selected.iter().flat_map(|&request| {
+            // An `oauth2` auth's token request shows before the first request that needs it.
+            let source = match &request.auth {
+                Some(crate::model::Auth::OAuth2(oauth2))
+                    if !std::mem::replace(&mut sources_shown[oauth2.source], true) =>
+                {
+                    Some(&vars.collection.tokens[oauth2.source].request)
+                }
+                _ => None,
+            };
+            source.into_iter().chain([request])
+        });
+        for request in with_tokens {
             let context = scope.context();
             let outgoing =
                 build::build(&vars.engine, request, &context, &vars.settings, &mut learnt)
                     .map_err(|d| vars.redacted(d))?;
             rendered.push((request, outgoing));
-            for capture in &request.captures {
+            // A value the answer may not carry stays what it was.
+            for capture in request.captures.iter().filter(|c| !c.optional) {
                 // A placeholder is no secret: it is what the reader needs to see. A capture
                 // with a default shows it: that is what goes out when the answer has none,
                 // and a URL made of it (`{{ api_url }}/v2/users/me`) is still a URL.

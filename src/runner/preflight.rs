@@ -9,7 +9,7 @@ use super::plan::Resolved;
 use super::{DataRow, Origin, Scope, build};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::error::Result;
-use crate::model::{Request, Tmpl};
+use crate::model::{Auth, Request, Tmpl};
 
 /// Runs the preflight on `vars`; with a data file, `sample` is its first row (every row has
 /// the same columns).
@@ -18,40 +18,55 @@ pub(super) fn check(vars: &Resolved<'_>, sample: Option<&DataRow>) -> Result<()>
     let scope = vars.pass_scope(sample);
     check_persistent(vars, &scope)?;
     let context = scope.context();
+    let mut sources_checked = vec![false; vars.collection.tokens.len()];
     for request in &vars.selected {
-        let mut uses_capture = false;
-        for template in build::templates(request) {
-            for name in vars.engine.variables_used(template)? {
-                if scope.contains(&name) {
-                    continue;
-                }
-                if captured.iter().any(|(c, _)| *c == name) {
-                    uses_capture = true;
-                    continue;
-                }
-                return Err(undefined(vars, &name, template, request, &captured).into());
-            }
+        // An `oauth2` auth's token request goes first, the first time a request needs it.
+        if let Some(Auth::OAuth2(oauth2)) = &request.auth
+            && !std::mem::replace(&mut sources_checked[oauth2.source], true)
+        {
+            let source = &vars.collection.tokens[oauth2.source].request;
+            check_request(vars, source, &scope, &context, &mut captured)?;
         }
-        if uses_capture {
-            render_static_parts(vars, request, &captured, &context)?;
-        } else {
-            let mut scratch = vars.redactor.clone();
-            build::build(
-                &vars.engine,
-                request,
-                &context,
-                &vars.settings,
-                &mut scratch,
-            )
-            .map_err(|d| vars.redacted(d))?;
-        }
-        captured.extend(
-            request
-                .captures
-                .iter()
-                .map(|c| (c.name.as_str(), request.name.as_str())),
-        );
+        check_request(vars, request, &scope, &context, &mut captured)?;
     }
+    Ok(())
+}
+
+/// Checks one request against what is defined and what the requests before it capture, then
+/// adds its own captures.
+fn check_request<'r>(
+    vars: &Resolved<'_>,
+    request: &'r Request,
+    scope: &Scope,
+    context: &minijinja::Value,
+    captured: &mut Vec<(&'r str, &'r str)>,
+) -> Result<()> {
+    let mut uses_capture = false;
+    for template in build::templates(request) {
+        for name in vars.engine.variables_used(template)? {
+            if scope.contains(&name) {
+                continue;
+            }
+            if captured.iter().any(|(c, _)| *c == name) {
+                uses_capture = true;
+                continue;
+            }
+            return Err(undefined(vars, &name, template, request, captured).into());
+        }
+    }
+    if uses_capture {
+        render_static_parts(vars, request, captured, context)?;
+    } else {
+        let mut scratch = vars.redactor.clone();
+        build::build(&vars.engine, request, context, &vars.settings, &mut scratch)
+            .map_err(|d| vars.redacted(d))?;
+    }
+    captured.extend(
+        request
+            .captures
+            .iter()
+            .map(|c| (c.name.as_str(), request.name.as_str())),
+    );
     Ok(())
 }
 

@@ -26,6 +26,8 @@ pub enum Origin {
     State(std::path::PathBuf),
     /// A row of the `--data` file (1-based, header excluded).
     Data(usize),
+    /// The access token of an `oauth2` auth.
+    Token,
 }
 
 impl fmt::Display for Origin {
@@ -39,6 +41,7 @@ impl fmt::Display for Origin {
             Origin::Emulator => f.write_str("--mock-zoom"),
             Origin::State(path) => write!(f, "state ({})", path.display()),
             Origin::Data(row) => write!(f, "data row {row}"),
+            Origin::Token => f.write_str("oauth2"),
         }
     }
 }

@@ -31,13 +31,63 @@ pub const MAX_SUPERSEDED: usize = 20;
 /// supplied once.
 pub const MAX_INPUTS: usize = 32;
 
-const HEADER: &str = "# Written by courier. Holds the newest values of persistent variables; \
-                      do not edit during a run.\n";
+const HEADER: &str = "# Written by courier. Holds the newest values of persistent variables \
+                      and the access tokens kept for oauth2 auths; do not edit during a run.\n";
 
-/// What a state file holds: the newest value of each persistent variable.
+/// What a state file holds: the newest value of each persistent variable, and the access
+/// tokens `oauth2` auths got, until they expire.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct State {
     pub variables: IndexMap<String, Entry>,
+    /// By [`CachedToken::key`].
+    pub tokens: IndexMap<String, CachedToken>,
+}
+
+/// An access token an `oauth2` auth got, kept for the runs that follow until it nears expiry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CachedToken {
+    pub access_token: String,
+    pub token_type: Option<String>,
+    /// When the token expires: the answer's time plus its `expires_in`. A token without one is
+    /// never read back.
+    pub expires_at: Option<SystemTime>,
+    /// What the server granted (space-separated).
+    pub scope: Option<String>,
+    /// Where API calls go (Zoom's `api_url`).
+    pub api_url: Option<String>,
+    /// The token endpoint, for a reader of the file.
+    pub token_url: String,
+    /// The request that got it.
+    pub by: Option<String>,
+}
+
+impl CachedToken {
+    /// The key a token is kept under: a fingerprint of what identifies the credential (grant,
+    /// token URL, client ID, account and scope asked for), so another app or account never
+    /// reads it.
+    pub fn key(parts: &[&str]) -> String {
+        let mut print = fingerprint(&parts.join("\u{0}"));
+        print.truncate(16);
+        print
+    }
+
+    /// True when the token is still good for at least `margin`.
+    pub fn fresh(&self, margin: std::time::Duration, now: SystemTime) -> bool {
+        self.expires_at
+            .is_some_and(|at| at.duration_since(now).is_ok_and(|left| left > margin))
+    }
+}
+
+/// The token is a secret: `{:?}` prints its fingerprint.
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("access_token", &fingerprint(&self.access_token))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The newest value of one persistent variable and what it replaced.
@@ -74,7 +124,10 @@ impl std::fmt::Debug for Entry {
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.variables.iter()).finish()
+        f.debug_map()
+            .entries(self.variables.iter())
+            .entries(self.tokens.iter())
+            .finish()
     }
 }
 
@@ -166,6 +219,25 @@ struct StateDoc {
     version: Spanned<u32>,
     #[serde(default)]
     variables: IndexMap<String, EntryDoc>,
+    #[serde(default)]
+    tokens: IndexMap<String, TokenDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenDoc {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_at: Option<Spanned<String>>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    api_url: Option<String>,
+    token_url: String,
+    #[serde(default)]
+    by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -209,15 +281,30 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<State, Diagnostic> {
         .help("the file was written by another courier release: use that release"));
     }
     let mut state = State::default();
-    for (name, entry) in doc.variables {
-        let updated = match entry.updated {
-            Some(text) => Some(humantime::parse_rfc3339_weak(&text.value).map_err(|e| {
+    let time = |text: Option<Spanned<String>>| match text {
+        Some(text) => humantime::parse_rfc3339_weak(&text.value)
+            .map(Some)
+            .map_err(|e| {
                 Diagnostic::new(format!("invalid time in state file: {e}"))
                     .at(yaml::spot_of(file, &text))
                     .label("expected a time like `2026-11-28T13:00:00Z`")
-            })?),
-            None => None,
+            }),
+        None => Ok(None),
+    };
+    for (key, token) in doc.tokens {
+        let cached = CachedToken {
+            access_token: token.access_token,
+            token_type: token.token_type,
+            expires_at: time(token.expires_at)?,
+            scope: token.scope,
+            api_url: token.api_url,
+            token_url: token.token_url,
+            by: token.by,
         };
+        state.tokens.insert(key, cached);
+    }
+    for (name, entry) in doc.variables {
+        let updated = time(entry.updated)?;
         let superseded = fingerprints(file, entry.superseded)?;
         let inputs = fingerprints(file, entry.inputs)?;
         state.variables.insert(
@@ -261,6 +348,24 @@ fn fingerprints(
 struct StateOut<'a> {
     version: u32,
     variables: IndexMap<&'a str, EntryOut<'a>>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    tokens: IndexMap<&'a str, TokenOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct TokenOut<'a> {
+    access_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_url: Option<&'a str>,
+    token_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -300,6 +405,24 @@ pub fn render(state: &State) -> Result<String, serde_saphyr::SerializeError> {
                     inputs: FlowSeq(&e.inputs),
                 };
                 (name.as_str(), entry)
+            })
+            .collect(),
+        tokens: state
+            .tokens
+            .iter()
+            .map(|(key, t)| {
+                let token = TokenOut {
+                    access_token: &t.access_token,
+                    token_type: t.token_type.as_deref(),
+                    expires_at: t
+                        .expires_at
+                        .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+                    scope: t.scope.as_deref(),
+                    api_url: t.api_url.as_deref(),
+                    token_url: &t.token_url,
+                    by: t.by.as_deref(),
+                };
+                (key.as_str(), token)
             })
             .collect(),
     };

@@ -21,7 +21,7 @@ mod tests;
 
 pub use durable::write_atomic;
 pub use error::{Kept, SaveError, StateError};
-pub use format::{Entry, State};
+pub use format::{CachedToken, Entry, State};
 pub use resolve::{Resolution, Winner, resolve};
 
 use std::collections::HashMap;
@@ -52,8 +52,9 @@ pub fn default_state_path(env: &Path) -> PathBuf {
 /// is released when the value is dropped (or the process dies, which the OS handles).
 pub struct StateFile {
     path: PathBuf,
-    /// Held for its lock, never read.
-    _lock: File,
+    /// Held for its lock, never read; `None` for a file only looked at ([`StateFile::peek`]),
+    /// which never writes.
+    lock: Option<File>,
     state: State,
     /// The value of each variable this run is using, so a save records what it replaced even
     /// when that was an injected value the state had never seen.
@@ -127,11 +128,28 @@ impl StateFile {
             warnings,
             fallen_back: Vec::new(),
             path: path.to_path_buf(),
-            _lock: lock,
+            lock: Some(lock),
             state,
             in_use: HashMap::new(),
             supplied: HashMap::new(),
             rescue_dir: std::env::temp_dir(),
+        })
+    }
+
+    /// Reads the state file at `path` without taking its lock, for commands that send nothing
+    /// (`--dry-run`, `curl`, `vars`, a fresh `courier token`): they never wait on a run, and
+    /// every save of what they open fails. A missing file is an empty state.
+    pub fn peek(path: &Path) -> Result<StateFile, StateError> {
+        let path = resolve_links(path);
+        Ok(StateFile {
+            state: load(&path)?,
+            warnings: Vec::new(),
+            fallen_back: Vec::new(),
+            rescue_dir: std::env::temp_dir(),
+            in_use: HashMap::new(),
+            supplied: HashMap::new(),
+            lock: None,
+            path,
         })
     }
 
@@ -147,6 +165,37 @@ impl StateFile {
 
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.state.variables.get(name)
+    }
+
+    /// The access token kept under `key`, if any (see [`CachedToken::key`]).
+    pub fn token(&self, key: &str) -> Option<&CachedToken> {
+        self.state.tokens.get(key)
+    }
+
+    /// Keeps `token` under `key` for the runs that follow, durably. A failure loses nothing
+    /// that cannot be fetched again: the rotated refresh token was saved before.
+    pub fn save_token(&mut self, key: &str, token: CachedToken) -> io::Result<()> {
+        self.state.tokens.insert(key.to_string(), token);
+        self.write()
+    }
+
+    /// Drops the token kept under `key` (the server refused it), so no later run sends it.
+    pub fn forget_token(&mut self, key: &str) -> io::Result<()> {
+        match self.state.tokens.shift_remove(key) {
+            Some(_) => self.write(),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&self) -> io::Result<()> {
+        if self.lock.is_none() {
+            return Err(io::Error::other(
+                "the state file was opened to be read, not written",
+            ));
+        }
+        format::render(&self.state)
+            .map_err(io::Error::other)
+            .and_then(|text| durable::write_atomic(&self.path, text.as_bytes()))
     }
 
     /// Applies [`resolve`] to `name` and remembers the winner as the value this run spends, so
@@ -188,10 +237,7 @@ impl StateFile {
         );
         self.state.variables.insert(name.to_string(), entry);
         self.in_use.insert(name.to_string(), value.to_string());
-        let written = format::render(&self.state)
-            .map_err(io::Error::other)
-            .and_then(|text| durable::write_atomic(&self.path, text.as_bytes()));
-        match written {
+        match self.write() {
             Ok(()) => Ok(()),
             Err(source) => Err(Box::new(SaveError {
                 name: name.to_string(),

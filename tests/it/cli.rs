@@ -29,6 +29,7 @@ fn help_lists_the_exit_codes() {
           check        Load and validate a collection and environment without sending anything (exit 0 or 2)
           vars         List each variable, its value (secrets masked) and where it came from
           curl         Print an equivalent curl command for requests of a collection (secrets masked)
+          token        Print a valid access token: the kept one while it is fresh, else a new one
           completions  Print a shell completion script: `courier completions bash >
                        /etc/bash_completion.d/courier`
           man          Print the manual page (roff): `courier man > courier.1`

@@ -11,6 +11,7 @@ mod html;
 mod import;
 mod inputs;
 mod months;
+mod oauth2;
 mod passes;
 mod preview;
 mod readme;

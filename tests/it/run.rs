@@ -41,6 +41,7 @@ fn bundled_collection_passes_against_the_emulator() {
           ✓ $.expires_in type integer
           ✓ $.expires_in > 0
           ✓ $.scope type string
+          ✓ granted scope includes user:read
           → captured access_token, refresh_token, api_url
 
         ✓ Get current user
@@ -55,7 +56,7 @@ fn bundled_collection_passes_against_the_emulator() {
           ✓ status 200
           ✓ $.status == "success"
 
-        3 requests: 3 passed · 15 checks: 15 passed · [TIME]
+        3 requests: 3 passed · 16 checks: 16 passed · [TIME]
 
         ----- stderr -----
         "#);
@@ -82,6 +83,7 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
           ✓ $.expires_in type integer
           ✓ $.expires_in > 0
           ✓ $.scope type string
+          ✓ granted scope includes user:read
           → captured access_token, refresh_token, api_url
 
         ✓ Get current user
@@ -96,7 +98,7 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
           ✓ status 200
           ✓ $.status == "success"
 
-        3 requests: 3 passed · 15 checks: 15 passed · [TIME]
+        3 requests: 3 passed · 16 checks: 16 passed · [TIME]
 
         ----- stderr -----
         using the embedded Zoom OAuth emulator at http://127.0.0.1:[PORT]

@@ -301,6 +301,7 @@ pub fn seed() -> Seed {
         refresh_token: REFRESH_TOKEN.into(),
         account_id: None,
         token_lifetime: None,
+        scope: None,
     }
 }
 

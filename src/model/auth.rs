@@ -1,0 +1,468 @@
+//! `auth:` as written on a request or once on a collection, validated into [`Auth`]. An
+//! `oauth2` auth also becomes a [`TokenSource`]: the token request courier sends for it, built
+//! here from the settings so the runner sends, checks, saves and masks it like any request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+use serde_saphyr::Spanned;
+
+use super::Tmpl;
+use super::request::{Body, Capture, CaptureSource, Checks, Request, is_identifier};
+use super::yaml::{self, Text};
+use crate::assert::{Query, StatusSpec};
+use crate::diag::{Diagnostic, SourceFile, Spot};
+use crate::error::Result;
+
+/// How long before its expiry a cached access token is refreshed, unless `margin:` says.
+pub const DEFAULT_MARGIN: Duration = Duration::from_secs(300);
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Auth", transform = crate::model::schema::exactly_one_auth)]
+pub(crate) struct AuthDoc {
+    /// HTTP Basic authentication: `{ username: "{{ ClientID }}", password: "{{ ClientSecret }}" }`.
+    #[serde(default)]
+    basic: Option<BasicDoc>,
+    /// A bearer token, sent as `Authorization: Bearer <token>`; a template:
+    /// `"{{ access_token }}"`.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    bearer: Option<Spanned<Text>>,
+    /// OAuth 2.0: courier gets the access token itself, keeps it in the state file until it
+    /// nears expiry, saves a rotated refresh token, and sends `Authorization: Bearer <token>`.
+    #[serde(default)]
+    oauth2: Option<OAuth2Doc>,
+    /// `true`: send no credentials, even when the collection's `auth:` says otherwise.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    none: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "BasicAuth")]
+struct BasicDoc {
+    /// The user name (for OAuth, the client ID); a template.
+    #[schemars(with = "Text")]
+    username: Spanned<Text>,
+    /// The password (for OAuth, the client secret); a template. Keep real values out of the
+    /// file: `"{{ env('CLIENT_SECRET') }}"`.
+    #[schemars(with = "Text")]
+    password: Spanned<Text>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "OAuth2Auth")]
+struct OAuth2Doc {
+    /// How the token is obtained: `refresh_token` (exchange a refresh token, which the server
+    /// may rotate), `client_credentials`, or `account_credentials` (Zoom's Server-to-Server
+    /// OAuth, with `account_id`).
+    #[schemars(schema_with = "crate::model::schema::grant")]
+    grant: Spanned<String>,
+    /// The token endpoint, a template: `"{{ base_url }}/oauth/token"`.
+    #[schemars(with = "Text")]
+    token_url: Spanned<Text>,
+    /// The client ID; a template.
+    #[schemars(with = "Text")]
+    client_id: Spanned<Text>,
+    /// The client secret; a template. Keep real values out of the file.
+    #[schemars(with = "Text")]
+    client_secret: Spanned<Text>,
+    /// How the client authenticates to the token endpoint: `basic` (an `Authorization: Basic`
+    /// header, Zoom's way) or `body` (`client_id` and `client_secret` in the form). Default:
+    /// `basic`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::client_auth")]
+    client_auth: Option<Spanned<String>>,
+    /// For `grant: refresh_token`: the variable that holds the refresh token, as
+    /// `"{{ refresh_token }}"`. The token the server rotates in is saved to it, in the state file.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    refresh_token: Option<Spanned<Text>>,
+    /// For `grant: account_credentials`: the Zoom account ID; a template.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    account_id: Option<Spanned<Text>>,
+    /// The scope to ask for, space-separated; a template. Default: none sent (the server grants
+    /// what the app has).
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    scope: Option<Spanned<Text>>,
+    /// How long before its expiry a cached token is replaced: a duration (`5m`, `90s`) or
+    /// seconds. Default: `5m`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::timeout")]
+    margin: Option<Spanned<Text>>,
+}
+
+/// How a request authenticates: one variant per kind, each rendered by `crate::auth`.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    Basic(BasicAuth),
+    Bearer(BearerAuth),
+    OAuth2(Box<OAuth2Auth>),
+    /// `none: true`: no credentials, whatever the collection says.
+    None,
+}
+
+/// `basic: { username, password }`.
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    pub username: Tmpl,
+    pub password: Tmpl,
+}
+
+/// `bearer: TOKEN`.
+#[derive(Debug, Clone)]
+pub struct BearerAuth {
+    pub token: Tmpl,
+}
+
+/// The grants courier can run itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    RefreshToken,
+    ClientCredentials,
+    /// Zoom's Server-to-Server OAuth.
+    AccountCredentials,
+}
+
+impl Grant {
+    const ALL: [(&'static str, Grant); 3] = [
+        ("refresh_token", Grant::RefreshToken),
+        ("client_credentials", Grant::ClientCredentials),
+        ("account_credentials", Grant::AccountCredentials),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::RefreshToken => "refresh_token",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::AccountCredentials => "account_credentials",
+        }
+    }
+}
+
+/// How the client authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    Basic,
+    Body,
+}
+
+/// `oauth2: { … }`, validated.
+#[derive(Debug, Clone)]
+pub struct OAuth2Auth {
+    pub grant: Grant,
+    pub token_url: Tmpl,
+    pub client_id: Tmpl,
+    pub client_secret: Tmpl,
+    pub client_auth: ClientAuth,
+    /// The refresh token's template and the variable it names (`refresh_token` grant).
+    pub refresh_token: Option<(Tmpl, String)>,
+    pub account_id: Option<Tmpl>,
+    pub scope: Option<Tmpl>,
+    pub margin: Duration,
+    /// Where `oauth2:` is written.
+    pub spot: Spot,
+    /// Which of the collection's [`TokenSource`]s gets the token (set by the collection).
+    pub source: usize,
+    /// The template the `Authorization` header is rendered from: it reads the variable the
+    /// token source fills (set by the collection).
+    pub token: Tmpl,
+}
+
+/// The token request of one `oauth2` auth, and what it fills.
+#[derive(Debug)]
+pub struct TokenSource {
+    /// A POST to the token endpoint, built from the settings: it captures the access token
+    /// into `variable` and a rotated refresh token into the variable that held it.
+    pub request: Request,
+    /// The variable requests read the access token from.
+    pub variable: String,
+    pub auth: OAuth2Auth,
+}
+
+impl TokenSource {
+    /// The variable the refresh token is read from and saved to, for the `refresh_token` grant.
+    pub fn refresh_variable(&self) -> Option<&str> {
+        self.auth
+            .refresh_token
+            .as_ref()
+            .map(|(_, name)| name.as_str())
+    }
+}
+
+/// The variable the `index`-th token source fills: a name no user would pick.
+pub fn token_variable(index: usize) -> String {
+    format!("courier_oauth2_token_{index}")
+}
+
+/// Validates `auth:` as written in `file`.
+pub(crate) fn auth(file: &Arc<SourceFile>, doc: &Spanned<AuthDoc>) -> Result<Auth> {
+    let text = |s: &Spanned<Text>| Tmpl::new(s.value.0.clone(), yaml::spot_of(file, s));
+    let written = &doc.value;
+    let kinds = [
+        written.basic.is_some(),
+        written.bearer.is_some(),
+        written.oauth2.is_some(),
+        written.none.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err(Diagnostic::new(
+            "`auth` needs exactly one of `basic`, `bearer`, `oauth2` or `none`",
+        )
+        .at(yaml::spot_of(file, doc))
+        .help("write `auth: { basic: { username: …, password: … } }`, `auth: { bearer: … }`, `auth: { oauth2: { grant: …, … } }` or `auth: { none: true }`")
+        .into());
+    }
+    if let Some(basic) = &written.basic {
+        return Ok(Auth::Basic(BasicAuth {
+            username: text(&basic.username),
+            password: text(&basic.password),
+        }));
+    }
+    if let Some(token) = &written.bearer {
+        return Ok(Auth::Bearer(BearerAuth { token: text(token) }));
+    }
+    if let Some(none) = &written.none {
+        if !none.value {
+            return Err(Diagnostic::new("`none: false` says nothing")
+                .at(yaml::spot_of(file, none))
+                .help("write `auth: { none: true }` to send no credentials, or remove `auth:` to use the collection's")
+                .into());
+        }
+        return Ok(Auth::None);
+    }
+    let Some(oauth2) = &written.oauth2 else {
+        unreachable!("exactly one kind is set");
+    };
+    Ok(Auth::OAuth2(Box::new(oauth2_auth(
+        file,
+        oauth2,
+        yaml::spot_of(file, doc),
+    )?)))
+}
+
+fn oauth2_auth(file: &Arc<SourceFile>, doc: &OAuth2Doc, spot: Spot) -> Result<OAuth2Auth> {
+    let text = |s: &Spanned<Text>| Tmpl::new(s.value.0.clone(), yaml::spot_of(file, s));
+    let at = |s: &Spanned<String>| yaml::spot_of(file, s);
+    let grant = Grant::ALL
+        .iter()
+        .find(|(name, _)| *name == doc.grant.value)
+        .map(|(_, grant)| *grant)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Grant::ALL.iter().map(|(name, _)| *name).collect();
+            let mut d = Diagnostic::new(format!("unknown OAuth2 grant `{}`", doc.grant.value))
+                .at(at(&doc.grant))
+                .label("not a grant courier runs");
+            d = match crate::diag::did_you_mean(&doc.grant.value, names.iter().copied()) {
+                Some(near) => d.help(format!("did you mean `{near}`?")),
+                None => d.help(format!("write one of {}", crate::diag::backticked(&names))),
+            };
+            d
+        })?;
+    let client_auth = match doc.client_auth.as_ref().map(|c| (c.value.as_str(), c)) {
+        None | Some(("basic", _)) => ClientAuth::Basic,
+        Some(("body", _)) => ClientAuth::Body,
+        Some((other, c)) => {
+            return Err(Diagnostic::new(format!("unknown client_auth `{other}`"))
+                .at(at(c))
+                .help("write `basic` (an Authorization: Basic header, Zoom's way) or `body` (client_id and client_secret in the form)")
+                .into());
+        }
+    };
+    let misplaced = |field: &str, spot: Spot, needs: &str| -> crate::error::Error {
+        Diagnostic::new(format!(
+            "`{field}` does not belong to grant `{}`",
+            grant.as_str()
+        ))
+        .at(spot)
+        .help(format!("`{field}` is for `grant: {needs}`; remove it"))
+        .into()
+    };
+    let missing = |field: &str, example: &str| -> crate::error::Error {
+        Diagnostic::new(format!("grant `{}` needs `{field}`", grant.as_str()))
+            .at(at(&doc.grant))
+            .help(format!("add `{field}: {example}` to `oauth2:`"))
+            .into()
+    };
+    let refresh_token = match (&doc.refresh_token, grant) {
+        (Some(written), Grant::RefreshToken) => Some(refresh_variable(file, written)?),
+        (None, Grant::RefreshToken) => {
+            return Err(missing("refresh_token", "\"{{ refresh_token }}\""));
+        }
+        (Some(written), _) => {
+            return Err(misplaced(
+                "refresh_token",
+                yaml::spot_of(file, written),
+                "refresh_token",
+            ));
+        }
+        (None, _) => None,
+    };
+    let account_id = match (&doc.account_id, grant) {
+        (Some(written), Grant::AccountCredentials) => Some(text(written)),
+        (None, Grant::AccountCredentials) => {
+            return Err(missing("account_id", "\"{{ AccountID }}\""));
+        }
+        (Some(written), _) => {
+            return Err(misplaced(
+                "account_id",
+                yaml::spot_of(file, written),
+                "account_credentials",
+            ));
+        }
+        (None, _) => None,
+    };
+    let margin = match &doc.margin {
+        Some(written) => {
+            super::request::parse_duration(written, yaml::spot_of(file, written), "margin")?
+        }
+        None => DEFAULT_MARGIN,
+    };
+    Ok(OAuth2Auth {
+        grant,
+        token_url: text(&doc.token_url),
+        client_id: text(&doc.client_id),
+        client_secret: text(&doc.client_secret),
+        client_auth,
+        refresh_token,
+        account_id,
+        scope: doc.scope.as_ref().map(text),
+        margin,
+        token: Tmpl::new(String::new(), spot.clone()),
+        spot,
+        source: 0,
+    })
+}
+
+/// `refresh_token: "{{ name }}"`: the variable the rotated token is saved to. Anything else
+/// would leave nowhere to save it.
+fn refresh_variable(file: &Arc<SourceFile>, written: &Spanned<Text>) -> Result<(Tmpl, String)> {
+    let spot = yaml::spot_of(file, written);
+    let inner = written
+        .value
+        .0
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+        .map(str::trim)
+        .filter(|name| is_identifier(name));
+    match inner {
+        Some(name) => Ok((Tmpl::new(written.value.0.clone(), spot), name.to_string())),
+        None => Err(Diagnostic::new("`refresh_token` must name a variable")
+            .at(spot)
+            .label("courier saves the rotated token to the variable written here")
+            .note("the server kills the old refresh token when it issues a new one; the new one is saved to this variable's entry in the state file")
+            .help("write `refresh_token: \"{{ refresh_token }}\"` and define `refresh_token` in the environment (`\"{{ env('ZOOM_REFRESH_TOKEN') }}\"`)")
+            .into()),
+    }
+}
+
+/// Gives each `oauth2` auth of the collection its token source: the collection's own auth
+/// (inherited by every request that writes none) has one, and each request that writes its
+/// own has one.
+pub(crate) fn bind_token_sources(
+    collection_auth: Option<&Auth>,
+    requests: &mut [Request],
+) -> Vec<TokenSource> {
+    let mut sources = Vec::new();
+    let mut shared: Option<Auth> = collection_auth.cloned();
+    if let Some(Auth::OAuth2(oauth2)) = &mut shared {
+        bind(oauth2, &mut sources, "OAuth2 token".into());
+    }
+    for request in requests.iter_mut() {
+        match &mut request.auth {
+            None => request.auth = shared.clone(),
+            Some(Auth::OAuth2(oauth2)) => {
+                bind(
+                    oauth2,
+                    &mut sources,
+                    format!("OAuth2 token for {}", request.name),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    sources
+}
+
+fn bind(oauth2: &mut OAuth2Auth, sources: &mut Vec<TokenSource>, name: String) {
+    let index = sources.len();
+    let variable = token_variable(index);
+    oauth2.source = index;
+    oauth2.token = Tmpl::new(format!("{{{{ {variable} }}}}"), oauth2.spot.clone());
+    sources.push(TokenSource {
+        request: token_request(oauth2, name, &variable),
+        variable,
+        auth: oauth2.clone(),
+    });
+}
+
+/// The token request an `oauth2` auth sends: RFC 6749 §4.4 / §6, with Zoom's
+/// `account_credentials` beside them.
+fn token_request(oauth2: &OAuth2Auth, name: String, variable: &str) -> Request {
+    let spot = oauth2.spot.clone();
+    let literal = |text: &str| Tmpl::new(text, spot.clone());
+    let mut form = vec![("grant_type".to_string(), literal(oauth2.grant.as_str()))];
+    if let Some((template, _)) = &oauth2.refresh_token {
+        form.push(("refresh_token".into(), template.clone()));
+    }
+    if let Some(account) = &oauth2.account_id {
+        form.push(("account_id".into(), account.clone()));
+    }
+    if let Some(scope) = &oauth2.scope {
+        form.push(("scope".into(), scope.clone()));
+    }
+    let auth = match oauth2.client_auth {
+        ClientAuth::Basic => Some(Auth::Basic(BasicAuth {
+            username: oauth2.client_id.clone(),
+            password: oauth2.client_secret.clone(),
+        })),
+        ClientAuth::Body => {
+            form.push(("client_id".into(), oauth2.client_id.clone()));
+            form.push(("client_secret".into(), oauth2.client_secret.clone()));
+            Some(Auth::None)
+        }
+    };
+    let capture = |name: &str, path: &str, optional: bool| Capture {
+        name: name.to_string(),
+        source: CaptureSource::Json(Query::parse(path).expect("a fixed JSONPath parses")),
+        default: None,
+        optional,
+        spot: spot.clone(),
+    };
+    let mut captures = vec![capture(variable, "$.access_token", false)];
+    if let Some((_, refresh)) = &oauth2.refresh_token {
+        // A server that does not rotate answers without one: the old token stays.
+        captures.push(capture(refresh, "$.refresh_token", true));
+    }
+    let status = StatusSpec::parse(&json!(200)).expect("200 is a status");
+    Request {
+        name,
+        description: None,
+        file: Arc::clone(&spot.file),
+        name_spot: spot.clone(),
+        tags: Vec::new(),
+        always: false,
+        method: "POST".into(),
+        url: oauth2.token_url.clone(),
+        headers: vec![("Accept".into(), literal("application/json"))],
+        query: Vec::new(),
+        auth,
+        body: Some(Body::Form(form)),
+        checks: Checks {
+            status: Some((status, spot.clone())),
+            ..Checks::default()
+        },
+        captures,
+        timeout: None,
+        redirects: Some(0),
+    }
+}
