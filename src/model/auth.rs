@@ -177,6 +177,27 @@ pub struct OAuth2Auth {
     pub token: Tmpl,
 }
 
+impl OAuth2Auth {
+    /// True when `other` asks for the same token the same way, wherever it is written.
+    fn same_settings(&self, other: &OAuth2Auth) -> bool {
+        let text = |t: &Tmpl| t.text.clone();
+        let texts = |a: &OAuth2Auth| {
+            (
+                a.grant,
+                text(&a.token_url),
+                text(&a.client_id),
+                text(&a.client_secret),
+                a.client_auth,
+                a.refresh_token.as_ref().map(|(t, _)| text(t)),
+                a.account_id.as_ref().map(text),
+                a.scope.as_ref().map(text),
+                a.margin,
+            )
+        };
+        texts(self) == texts(other)
+    }
+}
+
 /// The token request of one `oauth2` auth, and what it fills.
 #[derive(Debug)]
 pub struct TokenSource {
@@ -394,6 +415,13 @@ pub(crate) fn bind_token_sources(
 }
 
 fn bind(oauth2: &mut OAuth2Auth, sources: &mut Vec<TokenSource>, name: String) {
+    // The same settings written on several requests (an import writes each request's own) get
+    // one token, not one each.
+    if let Some(same) = sources.iter().find(|s| s.auth.same_settings(oauth2)) {
+        oauth2.source = same.auth.source;
+        oauth2.token = same.auth.token.clone();
+        return;
+    }
     let index = sources.len();
     let variable = token_variable(index);
     oauth2.source = index;
@@ -464,5 +492,104 @@ fn token_request(oauth2: &OAuth2Auth, name: String, variable: &str) -> Request {
         captures,
         timeout: None,
         redirects: Some(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::request::load_request;
+
+    fn load(auth: &str) -> Result<Request> {
+        let text = format!("name: R\nmethod: GET\nurl: https://example.com\nauth:\n{auth}");
+        load_request(&SourceFile::new("r.yaml", text))
+    }
+
+    fn error(auth: &str) -> Diagnostic {
+        match load(auth) {
+            Err(crate::error::Error::Invalid(d)) => *d,
+            Err(other) => panic!("expected a diagnostic, got {other}"),
+            Ok(_) => panic!("expected a diagnostic"),
+        }
+    }
+
+    const S2S: &str = "  oauth2:\n    grant: account_credentials\n    token_url: https://zoom.us/oauth/token\n    \
+                       client_id: id\n    client_secret: s\n";
+
+    #[test]
+    fn each_grant_takes_its_own_fields_and_no_other() {
+        let request = load(&format!("{S2S}    account_id: acc\n    margin: 90s\n")).unwrap();
+        let Some(Auth::OAuth2(oauth2)) = &request.auth else {
+            panic!("an oauth2 auth");
+        };
+        assert_eq!(oauth2.grant, Grant::AccountCredentials);
+        assert_eq!(oauth2.margin, Duration::from_secs(90));
+        assert_eq!(oauth2.client_auth, ClientAuth::Basic);
+
+        let d = error(S2S);
+        assert_eq!(d.title, "grant `account_credentials` needs `account_id`");
+        assert_eq!(d.spot.unwrap().position(), "r.yaml:6:12");
+
+        let d = error(&format!(
+            "{S2S}    account_id: a\n    refresh_token: \"{{{{ rt }}}}\"\n"
+        ));
+        assert_eq!(
+            d.title,
+            "`refresh_token` does not belong to grant `account_credentials`"
+        );
+
+        let d = error(&format!(
+            "{S2S}    account_id: a\n    client_auth: header\n"
+        ));
+        assert_eq!(d.title, "unknown client_auth `header`");
+    }
+
+    #[test]
+    fn auth_takes_exactly_one_kind() {
+        let d = error("  bearer: x\n  none: true\n");
+        assert!(
+            d.title.starts_with("`auth` needs exactly one of"),
+            "{}",
+            d.title
+        );
+        let d = error("  none: false\n");
+        assert_eq!(d.title, "`none: false` says nothing");
+        assert!(matches!(
+            load("  none: true\n").unwrap().auth,
+            Some(Auth::None)
+        ));
+    }
+
+    #[test]
+    fn the_token_request_is_what_the_settings_say() {
+        let mut requests = vec![
+            load("  oauth2:\n    grant: refresh_token\n    token_url: \"{{ base }}/t\"\n    client_id: \"{{ id }}\"\n    client_secret: \"{{ secret }}\"\n    refresh_token: \"{{ rt }}\"\n    scope: a b\n").unwrap(),
+        ];
+        let sources = bind_token_sources(None, &mut requests);
+        assert_eq!(sources.len(), 1);
+        let token = &sources[0].request;
+        assert_eq!(token.method, "POST");
+        assert_eq!(token.url.text, "{{ base }}/t");
+        assert!(matches!(&token.auth, Some(Auth::Basic(b)) if b.username.text == "{{ id }}"));
+        let Some(Body::Form(form)) = &token.body else {
+            panic!("a form");
+        };
+        let form: Vec<(&str, &str)> = form
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.text.as_str()))
+            .collect();
+        assert_eq!(
+            form,
+            [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "{{ rt }}"),
+                ("scope", "a b")
+            ]
+        );
+        assert_eq!(sources[0].refresh_variable(), Some("rt"));
+        let Some(Auth::OAuth2(used)) = &requests[0].auth else {
+            panic!("an oauth2 auth");
+        };
+        assert_eq!(used.token.text, "{{ courier_oauth2_token_0 }}");
     }
 }

@@ -299,14 +299,13 @@ fn required_scopes_fail_a_token_answer_that_lacks_one_naming_it() {
     );
 
     let zoom = emulator_with(None, Some("user:read meeting:read"));
-    let project = project_for_bundled(&zoom, "required_scopes: [user:read, meeting:read]\n");
+    let project = project_for_bundled("required_scopes: [user:read, meeting:read]\n");
     let t = project.token(BUNDLED, &zoom.base_url(), &[]);
     assert_eq!(t.code, 0, "{t}");
 }
 
 /// `env.yaml` for the bundled collection, refresh token from the OS, persisted.
-fn project_for_bundled(zoom: &ZoomMock, extra: &str) -> Project {
-    let _ = zoom;
+fn project_for_bundled(extra: &str) -> Project {
     Project::new(&[(
         "env.yaml",
         &format!("{}{extra}", support::persisting_env_text()),
@@ -316,7 +315,7 @@ fn project_for_bundled(zoom: &ZoomMock, extra: &str) -> Project {
 #[test]
 fn courier_token_twice_sends_one_token_request_and_after_expiry_keeps_the_rotation() {
     let zoom = emulator_with(Some(Duration::from_secs(3)), None);
-    let project = project_for_bundled(&zoom, "");
+    let project = project_for_bundled("");
 
     let first = project.token(BUNDLED, &zoom.base_url(), &["--min-ttl", "2s"]);
     let second = project.token(BUNDLED, &zoom.base_url(), &["--min-ttl", "2s"]);
@@ -344,7 +343,7 @@ fn courier_token_twice_sends_one_token_request_and_after_expiry_keeps_the_rotati
 #[test]
 fn courier_token_prints_each_format_and_masks_under_github_actions() {
     let zoom = support::emulator();
-    let project = project_for_bundled(&zoom, "");
+    let project = project_for_bundled("");
     let bare = project.token(BUNDLED, &zoom.base_url(), &[]);
     let token = bare.stdout.trim_end().to_string();
 
@@ -388,7 +387,7 @@ fn courier_token_prints_each_format_and_masks_under_github_actions() {
 #[test]
 fn courier_token_with_a_dead_refresh_token_exits_4_and_prints_no_token() {
     let zoom = support::emulator();
-    let project = project_for_bundled(&zoom, "");
+    let project = project_for_bundled("");
     let mut command = support::courier();
     command
         .args(["token", BUNDLED, "--env", &project.file("env.yaml")])
@@ -412,7 +411,7 @@ fn courier_token_with_a_dead_refresh_token_exits_4_and_prints_no_token() {
 #[test]
 fn courier_token_no_refresh_fails_without_a_fresh_kept_token() {
     let zoom = support::emulator();
-    let project = project_for_bundled(&zoom, "");
+    let project = project_for_bundled("");
 
     let t = project.token(BUNDLED, &zoom.base_url(), &["--no-refresh"]);
 
@@ -618,6 +617,92 @@ fn the_readme_oauth2_collection_runs_as_written() {
 
     assert_eq!(t.code, 0, "{t}");
     assert_eq!(zoom.token_requests(), 1);
+    let live = zoom.live_refresh_token().expect("the grant is alive");
+    assert_eq!(
+        saved_refresh_token(project.file("env.state.yaml")).value,
+        live
+    );
+}
+
+#[test]
+fn concurrent_courier_tokens_share_one_refresh() {
+    let zoom = support::emulator();
+    let project = project_for_bundled("");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut command = support::courier();
+            command
+                .args(["token", BUNDLED, "--env", &project.file("env.yaml")])
+                .args(["--var", &format!("base_url={}", zoom.base_url())])
+                .env(REFRESH_TOKEN_VAR, REFRESH_TOKEN);
+            support::spawn(&mut command)
+        })
+        .collect();
+
+    let outputs: Vec<Transcript> = children.into_iter().map(support::finish).collect();
+
+    for t in &outputs {
+        assert_eq!(t.code, 0, "{t}");
+        assert_eq!(t.stdout, outputs[0].stdout, "one token for all");
+    }
+    // Each waited for the lock, read the state again, and found the first one's token.
+    assert_eq!(zoom.token_requests(), 1);
+    let live = zoom.live_refresh_token().expect("the grant is alive");
+    assert_eq!(
+        saved_refresh_token(project.file("env.state.yaml")).value,
+        live
+    );
+}
+
+#[test]
+fn a_fresh_kept_token_is_printed_while_a_run_holds_the_lock() {
+    let gate = support::Gate::new();
+    let held = gate.clone();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&answered);
+    // The first token request is answered at once; the later ones wait for the gate.
+    let server = Server::start(move |request| {
+        if !request.path.starts_with(USERS_ME) && count.fetch_add(1, Ordering::SeqCst) > 0 {
+            held.wait();
+        }
+        Some(support::token_answer(request))
+    });
+    let project = project_for_bundled("");
+    assert_eq!(project.token(BUNDLED, &server.url(), &[]).code, 0);
+    let mut run = support::courier();
+    run.args([
+        "run",
+        BUNDLED,
+        "--env",
+        &project.file("env.yaml"),
+        "--tag",
+        "smoke",
+    ])
+    .args(["--var", &format!("base_url={}", server.url())])
+    .env(REFRESH_TOKEN_VAR, REFRESH_TOKEN);
+    let run = support::spawn(&mut run);
+    support::wait_until("the run sent its refresh", || server.hits() == 2);
+
+    let t = project.token(BUNDLED, &server.url(), &["--lock-timeout", "1s"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(t.stdout, format!("{}\n", support::FAKE_ACCESS_TOKEN));
+    gate.open();
+    assert_eq!(support::finish(run).code, 0);
+}
+
+#[test]
+fn a_hundred_runs_that_each_refresh_keep_the_rotation_while_ci_injects_the_first_token() {
+    let zoom = support::emulator();
+    // A margin longer than the token's life: every run refreshes.
+    let project = project(&zoom.base_url(), "    margin: 2h\n", "GET", "");
+
+    for run in 1..=100 {
+        let t = project.run_app(&["--request", "Me", "-q"]);
+        assert_eq!(t.code, 0, "run {run}: {t}");
+    }
+
+    assert_eq!(zoom.token_requests(), 100);
     let live = zoom.live_refresh_token().expect("the grant is alive");
     assert_eq!(
         saved_refresh_token(project.file("env.state.yaml")).value,

@@ -493,12 +493,18 @@ fn convert_auth(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
     }
 }
 
-/// courier has no OAuth 2.0 flow: the settings are kept as a comment (never the client secret
-/// or a saved token), and the token is sent as a bearer token when a variable holding it is
-/// apparent.
+/// Postman's OAuth 2.0 becomes courier's `oauth2` auth when courier can run its grant: client
+/// credentials as they are, an authorization code (or PKCE) as the refresh of the token it gave,
+/// which the user supplies once. A client secret written in the export is never copied: it is
+/// read from `COURIER_POSTMAN_CLIENT_SECRET`. Other grants (implicit, password) keep their
+/// settings as a comment and send the token variable as a bearer token, when one is apparent.
 fn oauth2(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
+    if let Some(converted) = oauth2_auth(ctx, auth, r) {
+        set_auth(r, json!({ "oauth2": converted }));
+        return;
+    }
     let mut comment = vec![
-        "postman auth `oauth2` (not converted: courier has no OAuth 2.0 flow; fetch the token with a request of its own and capture it)".to_string(),
+        "postman auth `oauth2` (not converted: courier runs the client_credentials and refresh_token grants only; fetch the token with a request of its own and capture it)".to_string(),
     ];
     for field in [
         "grant_type",
@@ -553,6 +559,75 @@ fn oauth2(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
         None => "OAuth 2.0 auth not converted (kept as a comment; no token is sent)".into(),
     });
     r.auth_comment = comment;
+}
+
+/// The `oauth2:` settings for a Postman OAuth 2.0 auth whose grant courier runs, with a note
+/// on what the user must supply; `None` for a grant courier cannot run.
+fn oauth2_auth(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) -> Option<Value> {
+    let grant = auth
+        .attribute("grant_type")
+        .unwrap_or_else(|| "authorization_code".into());
+    let refreshes = matches!(
+        grant.as_str(),
+        "authorization_code" | "authorization_code_with_pkce"
+    );
+    if grant != "client_credentials" && !refreshes {
+        return None;
+    }
+    let token_url = auth
+        .attribute(if refreshes {
+            "refreshTokenUrl"
+        } else {
+            "accessTokenUrl"
+        })
+        .filter(|u| !u.is_empty())
+        .or_else(|| auth.attribute("accessTokenUrl"))
+        .filter(|u| !u.is_empty())?;
+    let mut settings = serde_json::Map::new();
+    let grant_name = if refreshes {
+        "refresh_token"
+    } else {
+        "client_credentials"
+    };
+    settings.insert("grant".into(), json!(grant_name));
+    settings.insert("token_url".into(), json!(ctx.names.template(&token_url)));
+    let client_id = auth.attribute("clientId").unwrap_or_default();
+    settings.insert("client_id".into(), json!(ctx.names.template(&client_id)));
+    let secret = auth.attribute("clientSecret").unwrap_or_default();
+    let secret = match pieces(secret.trim()).as_slice() {
+        [Piece::Var(_)] => ctx.names.template(secret.trim()),
+        _ => {
+            r.notes.push(
+                "OAuth 2.0 client secret read from COURIER_POSTMAN_CLIENT_SECRET (the export's value is not copied)".into(),
+            );
+            "{{ env('COURIER_POSTMAN_CLIENT_SECRET') }}".into()
+        }
+    };
+    settings.insert("client_secret".into(), json!(secret));
+    if auth.attribute("client_authentication").as_deref() == Some("body") {
+        settings.insert("client_auth".into(), json!("body"));
+    }
+    if refreshes {
+        let name = ctx.names.courier("refresh_token");
+        if !ctx.names.is_defined("refresh_token") && !ctx.collection_vars.contains_key(&name) {
+            ctx.collection_vars.insert(
+                name.clone(),
+                json!("{{ env('COURIER_POSTMAN_REFRESH_TOKEN') }}"),
+            );
+        }
+        ctx.names.used.insert(name.clone());
+        settings.insert("refresh_token".into(), json!(format!("{{{{ {name} }}}}")));
+        r.notes.push(format!(
+            "OAuth 2.0 {grant}: courier cannot open the browser step; authorize once and give the refresh token as `{name}` (COURIER_POSTMAN_REFRESH_TOKEN by default): courier refreshes and keeps it from then on"
+        ));
+    } else {
+        r.notes
+            .push("OAuth 2.0 client_credentials: converted to auth oauth2".into());
+    }
+    if let Some(scope) = auth.attribute("scope").filter(|s| !s.trim().is_empty()) {
+        settings.insert("scope".into(), json!(ctx.names.template(&scope)));
+    }
+    Some(Value::Object(settings))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -876,18 +876,21 @@ fn a_v21_collection_is_converted_rule_by_rule() {
         json!({ "api_key": "{{ api_key }}" })
     );
 
-    // OAuth 2.0: a comment without the client secret, and the token variable as bearer.
+    // OAuth 2.0 client credentials: courier's own oauth2 auth, the client secret not copied.
     let oauth = imported.yaml("oauth.yaml");
-    assert_eq!(oauth["auth"], json!({ "bearer": "{{ access_token }}" }));
-    let oauth_text = imported.text("oauth.yaml");
-    assert!(
-        oauth_text.contains("# postman auth `oauth2` (not converted"),
-        "{oauth_text}"
+    assert_eq!(
+        oauth["auth"],
+        json!({ "oauth2": {
+            "grant": "client_credentials",
+            "token_url": "https://auth.example.com/token",
+            "client_id": "",
+            "client_secret": "{{ env('COURIER_POSTMAN_CLIENT_SECRET') }}",
+        } })
     );
-    assert!(oauth_text.contains("accessTokenUrl: https://auth.example.com/token"));
-    assert!(!oauth_text.contains("very-secret-client"));
+    let oauth_text = imported.text("oauth.yaml");
+    assert!(!oauth_text.contains("very-secret-client"), "{oauth_text}");
     assert!(
-        notes.contains("OAuth: OAuth 2.0 auth not converted"),
+        notes.contains("OAuth: OAuth 2.0 client secret read from COURIER_POSTMAN_CLIENT_SECRET"),
         "{notes}"
     );
 
@@ -934,7 +937,7 @@ fn a_v21_collection_is_converted_rule_by_rule() {
     );
     assert!(notes.contains("`api_key_value` looks secret"), "{notes}");
     assert!(
-        notes.contains("variables used but defined nowhere in the collection or its environments (Postman globals, or set by scripts): `token`, `age`, `user`, `user_id`, `access_token`"),
+        notes.contains("variables used but defined nowhere in the collection or its environments (Postman globals, or set by scripts): `token`, `age`, `user`, `user_id`;"),
         "{notes}"
     );
 
@@ -946,9 +949,11 @@ fn a_v21_collection_is_converted_rule_by_rule() {
             ("age", "3"),
             ("user", "u"),
             ("user_id", "7"),
-            ("access_token", "a"),
         ],
-        &[("COURIER_POSTMAN_PASSWORD", "pw")],
+        &[
+            ("COURIER_POSTMAN_PASSWORD", "pw"),
+            ("COURIER_POSTMAN_CLIENT_SECRET", "cs"),
+        ],
     );
 }
 
@@ -1571,4 +1576,48 @@ fn newman_encoding_and_variable_fixtures_import() {
         imported.yaml("environments/disabled-and-duplicates.yaml")["variables"],
         json!({ "oneDisabled": "1", "duplicate": "2" })
     );
+}
+
+#[test]
+fn an_authorization_code_oauth2_becomes_one_refreshing_oauth2_auth() {
+    let mut collection = v21(json!([
+        { "name": "Me", "request": { "method": "GET", "url": "{{base_url}}/me" } },
+        { "name": "You", "request": { "method": "GET", "url": "{{base_url}}/you" } }
+    ]));
+    collection["auth"] = json!({ "type": "oauth2", "oauth2": [
+        { "key": "grant_type", "value": "authorization_code" },
+        { "key": "accessTokenUrl", "value": "{{base_url}}/oauth/token" },
+        { "key": "clientId", "value": "{{client_id}}" },
+        { "key": "clientSecret", "value": "{{client_secret}}" },
+        { "key": "scope", "value": "user:read" },
+        { "key": "client_authentication", "value": "header" }
+    ] });
+    collection["variable"] = json!([{ "key": "base_url", "value": "https://zoom.us" }]);
+
+    let imported = import(&collection, &[]);
+
+    let expected = json!({ "oauth2": {
+        "grant": "refresh_token",
+        "token_url": "{{ base_url }}/oauth/token",
+        "client_id": "{{ client_id }}",
+        "client_secret": "{{ client_secret }}",
+        "refresh_token": "{{ refresh_token }}",
+        "scope": "user:read",
+    } });
+    assert_eq!(imported.yaml("me.yaml")["auth"], expected);
+    assert_eq!(imported.yaml("you.yaml")["auth"], expected);
+    assert_eq!(
+        imported.yaml("collection.yaml")["variables"]["refresh_token"],
+        "{{ env('COURIER_POSTMAN_REFRESH_TOKEN') }}"
+    );
+    assert!(
+        imported
+            .notes()
+            .contains("authorize once and give the refresh token as `refresh_token`"),
+        "{}",
+        imported.notes()
+    );
+    // The two requests share one token: one token request per run, not one each.
+    let loaded = model::load_collection(&imported.out()).unwrap();
+    assert_eq!(loaded.tokens.len(), 1);
 }
