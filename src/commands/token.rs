@@ -77,6 +77,14 @@ pub(crate) async fn print_token(config: TokenConfig) -> Result<i32> {
     let got = executor
         .access_token(&client, target, config.min_ttl, force, &mut told)
         .await;
+    for check in executor.take_carried_checks() {
+        let outcome = &check.outcome;
+        let text = format!(
+            "warning: {}: expected {}, got {}",
+            check.subject, outcome.expected, outcome.actual
+        );
+        eprintln!("{}", executor.redactor().redact(&text));
+    }
     for notice in executor.state_notices() {
         eprintln!("state: {}", executor.redactor().redact(notice));
     }

@@ -75,7 +75,7 @@ impl Recorder {
     }
 }
 
-static SCOPE: LazyLock<Arc<str>> = LazyLock::new(|| "granted scope".into());
+pub(super) static SCOPE: LazyLock<Arc<str>> = LazyLock::new(|| "granted scope".into());
 
 /// The environment's `required_scopes:` on a token answer (a successful JSON answer with an
 /// `access_token` and a `scope`): one check, failed when any required scope is missing, naming

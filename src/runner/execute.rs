@@ -96,6 +96,9 @@ pub struct Executor<'p> {
     /// For each token source: its token request failed in this run, so no later request gets
     /// a token from it.
     pub(super) token_failed: Vec<bool>,
+    /// Failed checks of a token request whose token is used all the same (a required scope
+    /// missing): told with the result of the request that used it.
+    pub(super) carried: Vec<super::CheckResult>,
 }
 
 /// Why the rest of a pass is not sent.
@@ -116,6 +119,7 @@ impl<'p> Executor<'p> {
             tokens: vec![None; plan.vars.collection.tokens.len()],
             replaced: vec![false; plan.vars.collection.tokens.len()],
             token_failed: vec![false; plan.vars.collection.tokens.len()],
+            carried: Vec::new(),
         }
     }
 
@@ -202,6 +206,8 @@ impl<'p> Executor<'p> {
                 .await;
             self.after_refused_token(client, index, &mut result, &mut scope, reporter)
                 .await;
+            let carried = self.take_carried_checks();
+            result.checks.splice(0..0, carried);
             result.pass = pass.label.clone();
             summary.add(&result);
             stopped = self.stop_after(&result, request).or(stopped);

@@ -220,7 +220,9 @@ impl Executor<'_> {
         let target = TokenTarget::Source(index);
         let threshold = threshold(&self.plan.vars, target, None);
         if let Some(held) = &self.tokens[index]
-            && held.token.fresh(threshold, SystemTime::now())
+            // A token whose answer named no lifetime serves the run that got it (it is never
+            // read back from the state file).
+            && (held.token.expires_at.is_none() || held.token.fresh(threshold, SystemTime::now()))
         {
             let value = Value::String(held.token.access_token.clone());
             let variable = self.plan.vars.collection.tokens[index].variable.as_str();
@@ -316,10 +318,16 @@ impl Executor<'_> {
             .send_once_more_if_refused(client, step, None, scope, reporter)
             .await;
         let by = &self.plan.vars.request(step).name;
+        // A token that lacks a required scope is still a token: the drift is told with the
+        // request that uses it, which is still sent.
+        let usable = result.failure.is_none()
+            && result
+                .failed_checks()
+                .all(|c| Arc::ptr_eq(&c.subject, &super::evaluate::SCOPE));
         let token = result
             .exchange
             .as_ref()
-            .filter(|_| result.passed())
+            .filter(|_| usable)
             .and_then(|e| read_answer(&e.body, SystemTime::now(), &result.url, by));
         let Some(token) = token else {
             return Err(result);
@@ -327,8 +335,16 @@ impl Executor<'_> {
         if let Some(binding) = &mut self.binding {
             binding.save_token(&key, token.clone());
         }
+        self.carried
+            .extend(result.checks.into_iter().filter(|c| !c.outcome.passed));
         self.hold(target, scope, token.clone(), key, true);
         Ok(token)
+    }
+
+    /// The failed checks of a token request whose token was still used (a required scope
+    /// missing), for the result of the request that used it; emptied by the call.
+    pub fn take_carried_checks(&mut self) -> Vec<super::CheckResult> {
+        std::mem::take(&mut self.carried)
     }
 
     fn hold(
@@ -365,6 +381,11 @@ impl Executor<'_> {
             result.name = Arc::clone(&step.name);
             result.file = Arc::clone(&step.file);
         }
+        // The variable the token goes into is courier's own, not the user's.
+        let variables = &self.plan.vars.collection.tokens;
+        result
+            .captured
+            .retain(|name| !variables.iter().any(|t| *t.variable == **name));
         let getting = "getting the OAuth2 access token";
         result.failure = match result.failure.take() {
             Some(Failure::Rejected(why)) => Some(Failure::Rejected(format!("{getting}: {why}"))),

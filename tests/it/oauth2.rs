@@ -709,3 +709,119 @@ fn a_hundred_runs_that_each_refresh_keep_the_rotation_while_ci_injects_the_first
         live
     );
 }
+
+#[test]
+fn a_token_without_a_lifetime_serves_its_run_but_is_not_read_back() {
+    let server = Server::start(|request| {
+        Some(match request.path.starts_with(USERS_ME) {
+            true => support::user_answer(),
+            false => Reply::json(
+                r#"{"access_token":"no-expiry-token","token_type":"bearer","refresh_token":"rt-x"}"#,
+            ),
+        })
+    });
+    let project = project(&server.url(), "", "GET", "");
+    let token_requests = || {
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/oauth/token")
+            .count()
+    };
+
+    assert_eq!(project.run_app(&[]).code, 0);
+    assert_eq!(token_requests(), 1, "one token for both requests");
+    assert_eq!(project.run_app(&[]).code, 0);
+    assert_eq!(
+        token_requests(),
+        2,
+        "a token of unknown life is not trusted later"
+    );
+}
+
+#[test]
+fn check_and_vars_say_what_the_oauth2_auth_will_do() {
+    let zoom = support::emulator();
+    let project = project(&zoom.base_url(), "", "GET", "");
+    let args = |command: &str| {
+        let mut c = support::courier();
+        c.args([
+            command,
+            &project.file("app"),
+            "--env",
+            &project.file("env.yaml"),
+        ])
+        .env(REFRESH_TOKEN_VAR, REFRESH_TOKEN);
+        support::transcript(&mut c)
+    };
+
+    let check = args("check");
+    assert_transcript!(check, @r#"
+        exit_code: 0
+        ----- stdout -----
+        ok: My Zoom app (2 requests, collection [TEMP]/app), environment [TEMP]/env.yaml
+        oauth2 `OAuth2 token`: grant refresh_token, POST {{ base_url }}/oauth/token, client authentication basic
+
+        ----- stderr -----
+        "#);
+
+    assert_eq!(project.run_app(&[]).code, 0);
+    let mut vars = args("vars");
+    // The kept token's expiry is an hour from now.
+    let at = vars
+        .stdout
+        .find("keeps a token until ")
+        .expect("the kept token is told")
+        + 20;
+    vars.stdout.replace_range(at..at + 20, "[EXPIRES]");
+    assert_transcript!(vars, @r#"
+        exit_code: 0
+        ----- stdout -----
+        NAME           VALUE                   SOURCE
+        base_url       http://127.0.0.1:[PORT]  environment
+        ClientID       courier-demo-client     environment
+        ClientSecret   ***                     environment
+        refresh_token  ***                     state ([TEMP]/env.state.yaml)
+
+        refresh_token: saved value used: the injected value was already replaced by a rotation
+
+        oauth2 `OAuth2 token`: grant refresh_token from POST http://127.0.0.1:[PORT]/oauth/token; the rotated refresh token is saved to `refresh_token`; not sent now: the state file keeps a token until [EXPIRES] (scope user:read), used until 5m before
+
+        ----- stderr -----
+        "#);
+    vars.assert_hides(&[&project.kept_access_token()]);
+    assert_eq!(zoom.token_requests(), 1, "neither sends anything");
+}
+
+#[test]
+fn a_token_answer_without_a_required_scope_is_told_in_the_report() {
+    let zoom = support::emulator();
+    let project = project(
+        &zoom.base_url(),
+        "",
+        "GET",
+        "required_scopes: [user:read, meeting:read]\n",
+    );
+
+    let t = project.run_app(&["--request", "Me"]);
+
+    assert_transcript!(t, @r#"
+        exit_code: 1
+        ----- stdout -----
+        My Zoom app · 1 request · [TEMP]/env.yaml
+
+        ✗ Me
+          GET http://127.0.0.1:[PORT]/v2/users/me → 200 OK · [TIME]
+          ✗ granted scope includes user:read meeting:read
+              expected  includes user:read meeting:read
+              actual    "user:read", which lacks `meeting:read` (scope drift: add the scope to the app in the Zoom App Marketplace, then authorize the app again)
+              at [TEMP]/env.yaml:7:19
+          ✓ status 200
+          ✓ $.id type string
+          response body: {"id":"emuUser0000000000000001","first_name":"Emulated","last_name":"User","display_name":"Emulated User","email":"emulated.user@example.com","type":1,"role_name":"Owner","account_id":"emuAccount000000000001","status":"active"}
+
+        1 request: 0 passed, 1 failed · 3 checks: 2 passed, 1 failed · [TIME]
+
+        ----- stderr -----
+        "#);
+}
