@@ -149,6 +149,32 @@ const REQUESTS: &[(bool, &str)] = &[
         true,
         "capture: { a: $.a, b: { json: $.b }, c: { header: X-C } }",
     ),
+    (true, "auth: { none: true }"),
+    (
+        true,
+        "auth: { oauth2: { grant: client_credentials, token_url: u, client_id: a, client_secret: b } }",
+    ),
+    (
+        true,
+        "auth:\n  oauth2:\n    grant: account_credentials\n    token_url: u\n    client_id: a\n    client_secret: b\n    account_id: c\n    client_auth: body\n    scope: x y\n    margin: 90s",
+    ),
+    (
+        true,
+        "auth: { oauth2: { grant: refresh_token, token_url: u, client_id: a, client_secret: b, refresh_token: \"{{ rt }}\" } }",
+    ),
+    (
+        false,
+        "auth: { oauth2: { grant: refresh, token_url: u, client_id: a, client_secret: b } }",
+    ),
+    (
+        false,
+        "auth: { oauth2: { grant: client_credentials, token_url: u, client_id: a } }",
+    ),
+    (
+        false,
+        "auth: { oauth2: { grant: client_credentials, token_url: u, client_id: a, client_secret: b, client_auth: header } }",
+    ),
+    (false, "auth: { none: true, bearer: x }"),
     (false, "method: PSOT"),
     (false, "heders: {}"),
     (false, "tags: ~"),
@@ -199,11 +225,18 @@ const COLLECTIONS: &[(bool, &str)] = &[
     (false, "requests: [r.yaml]"),
     (false, "name: c\nvariables: ~\nrequests: [r.yaml]"),
     (false, "name: c\nrequest: [r.yaml]"),
+    (
+        true,
+        "name: c\nauth: { oauth2: { grant: client_credentials, token_url: u, client_id: a, client_secret: b } }\nrequests: [r.yaml]",
+    ),
+    (false, "name: c\nauth: { oauth2: {} }\nrequests: [r.yaml]"),
 ];
 
 const ENVIRONMENTS: &[(bool, &str)] = &[
     (true, "name: ~\nvariables: { a: \"{{ env('A') }}\" }"),
     (true, "variables: { a: 1 }\nsecrets: [a]\npersist: [a]"),
+    (true, "required_scopes: [user:read, \"meeting:read\"]"),
+    (false, "required_scopes: user:read"),
     (false, "secrets: a"),
     (false, "variable: {}"),
 ];
