@@ -515,25 +515,7 @@ where
             requests: curl.requests,
             show_secrets: curl.show_secrets,
         },
-        CommandArgs::Token(token) => Command::Token(Box::new(TokenConfig {
-            target: token.target.into(),
-            request: token.request,
-            format: match token.format {
-                TokenFormatArg::Bare => TokenFormat::Bare,
-                TokenFormatArg::Header => TokenFormat::Header,
-                TokenFormatArg::Json => TokenFormat::Json,
-                TokenFormatArg::Env => TokenFormat::Env,
-            },
-            min_ttl: token.min_ttl,
-            refresh: match (token.force_refresh, token.no_refresh) {
-                (true, _) => Refresh::Always,
-                (_, true) => Refresh::Never,
-                _ => Refresh::WhenDue,
-            },
-            lock_timeout: token.lock_timeout,
-            timeout: token.timeout,
-            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-        })),
+        CommandArgs::Token(token) => Command::Token(Box::new(token.resolve())),
         CommandArgs::Completions { shell } => Command::Completions(Shell(shell)),
         CommandArgs::Import(ImportArgs::Postman {
             collection,
@@ -571,6 +553,31 @@ where
         }),
     };
     Ok(Config { command, colors })
+}
+
+impl TokenArgs {
+    /// The flags of `courier token`, as the command reads them.
+    fn resolve(self) -> TokenConfig {
+        TokenConfig {
+            target: self.target.into(),
+            request: self.request,
+            format: match self.format {
+                TokenFormatArg::Bare => TokenFormat::Bare,
+                TokenFormatArg::Header => TokenFormat::Header,
+                TokenFormatArg::Json => TokenFormat::Json,
+                TokenFormatArg::Env => TokenFormat::Env,
+            },
+            min_ttl: self.min_ttl,
+            refresh: match (self.force_refresh, self.no_refresh) {
+                (true, _) => Refresh::Always,
+                (_, true) => Refresh::Never,
+                _ => Refresh::WhenDue,
+            },
+            lock_timeout: self.lock_timeout,
+            timeout: self.timeout,
+            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        }
+    }
 }
 
 impl RunArgs {

@@ -3,9 +3,9 @@
 //! the runner's: by the time a request is built, the token is a variable like any capture, and
 //! this kind only sends it.
 
+use super::bearer::bearer_header;
 use super::{Kind, Render};
 use crate::diag::Diagnostic;
-use crate::http::rules::check_header_value;
 use crate::model::{OAuth2Auth, Tmpl};
 use crate::secrets::Redactor;
 
@@ -20,9 +20,7 @@ impl Kind for OAuth2Auth {
         redactor: &mut Redactor,
     ) -> Result<Vec<(String, String)>, Diagnostic> {
         let token = render(&self.token)?;
-        check_header_value(&self.spot, &token, "the OAuth2 access token")?;
-        redactor.add(&token);
-        Ok(vec![("Authorization".into(), format!("Bearer {token}"))])
+        bearer_header(&self.spot, &token, "the OAuth2 access token", redactor)
     }
 
     /// The token is known only once it is fetched; its request is checked as a request.

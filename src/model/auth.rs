@@ -272,75 +272,24 @@ pub(crate) fn auth(file: &Arc<SourceFile>, doc: &Spanned<AuthDoc>) -> Result<Aut
 
 fn oauth2_auth(file: &Arc<SourceFile>, doc: &OAuth2Doc, spot: Spot) -> Result<OAuth2Auth> {
     let text = |s: &Spanned<Text>| Tmpl::new(s.value.0.clone(), yaml::spot_of(file, s));
-    let at = |s: &Spanned<String>| yaml::spot_of(file, s);
-    let grant = Grant::ALL
-        .iter()
-        .find(|(name, _)| *name == doc.grant.value)
-        .map(|(_, grant)| *grant)
-        .ok_or_else(|| {
-            let names: Vec<&str> = Grant::ALL.iter().map(|(name, _)| *name).collect();
-            let mut d = Diagnostic::new(format!("unknown OAuth2 grant `{}`", doc.grant.value))
-                .at(at(&doc.grant))
-                .label("not a grant courier runs");
-            d = match crate::diag::did_you_mean(&doc.grant.value, names.iter().copied()) {
-                Some(near) => d.help(format!("did you mean `{near}`?")),
-                None => d.help(format!("write one of {}", crate::diag::backticked(&names))),
-            };
-            d
-        })?;
-    let client_auth = match doc.client_auth.as_ref().map(|c| (c.value.as_str(), c)) {
-        None | Some(("basic", _)) => ClientAuth::Basic,
-        Some(("body", _)) => ClientAuth::Body,
-        Some((other, c)) => {
-            return Err(Diagnostic::new(format!("unknown client_auth `{other}`"))
-                .at(at(c))
-                .help("write `basic` (an Authorization: Basic header, Zoom's way) or `body` (client_id and client_secret in the form)")
-                .into());
-        }
+    let grant = parse_grant(file, &doc.grant)?;
+    let field = GrantField {
+        file,
+        grant,
+        grant_spot: yaml::spot_of(file, &doc.grant),
     };
-    let misplaced = |field: &str, spot: Spot, needs: &str| -> crate::error::Error {
-        Diagnostic::new(format!(
-            "`{field}` does not belong to grant `{}`",
-            grant.as_str()
-        ))
-        .at(spot)
-        .help(format!("`{field}` is for `grant: {needs}`; remove it"))
-        .into()
-    };
-    let missing = |field: &str, example: &str| -> crate::error::Error {
-        Diagnostic::new(format!("grant `{}` needs `{field}`", grant.as_str()))
-            .at(at(&doc.grant))
-            .help(format!("add `{field}: {example}` to `oauth2:`"))
-            .into()
-    };
-    let refresh_token = match (&doc.refresh_token, grant) {
-        (Some(written), Grant::RefreshToken) => Some(refresh_variable(file, written)?),
-        (None, Grant::RefreshToken) => {
-            return Err(missing("refresh_token", "\"{{ refresh_token }}\""));
-        }
-        (Some(written), _) => {
-            return Err(misplaced(
-                "refresh_token",
-                yaml::spot_of(file, written),
-                "refresh_token",
-            ));
-        }
-        (None, _) => None,
-    };
-    let account_id = match (&doc.account_id, grant) {
-        (Some(written), Grant::AccountCredentials) => Some(text(written)),
-        (None, Grant::AccountCredentials) => {
-            return Err(missing("account_id", "\"{{ AccountID }}\""));
-        }
-        (Some(written), _) => {
-            return Err(misplaced(
-                "account_id",
-                yaml::spot_of(file, written),
-                "account_credentials",
-            ));
-        }
-        (None, _) => None,
-    };
+    let refresh_token = field.only_for(
+        Grant::RefreshToken,
+        ("refresh_token", "\"{{ refresh_token }}\""),
+        doc.refresh_token.as_ref(),
+        |written| refresh_variable(file, written),
+    )?;
+    let account_id = field.only_for(
+        Grant::AccountCredentials,
+        ("account_id", "\"{{ AccountID }}\""),
+        doc.account_id.as_ref(),
+        |written| Ok(text(written)),
+    )?;
     let margin = match &doc.margin {
         Some(written) => {
             super::request::parse_duration(written, yaml::spot_of(file, written), "margin")?
@@ -352,7 +301,7 @@ fn oauth2_auth(file: &Arc<SourceFile>, doc: &OAuth2Doc, spot: Spot) -> Result<OA
         token_url: text(&doc.token_url),
         client_id: text(&doc.client_id),
         client_secret: text(&doc.client_secret),
-        client_auth,
+        client_auth: parse_client_auth(file, doc.client_auth.as_ref())?,
         refresh_token,
         account_id,
         scope: doc.scope.as_ref().map(text),
@@ -361,6 +310,74 @@ fn oauth2_auth(file: &Arc<SourceFile>, doc: &OAuth2Doc, spot: Spot) -> Result<OA
         spot,
         source: 0,
     })
+}
+
+fn parse_grant(file: &Arc<SourceFile>, written: &Spanned<String>) -> Result<Grant> {
+    let found = Grant::ALL.iter().find(|(name, _)| *name == written.value);
+    if let Some((_, grant)) = found {
+        return Ok(*grant);
+    }
+    let names: Vec<&str> = Grant::ALL.iter().map(|(name, _)| *name).collect();
+    let d = Diagnostic::new(format!("unknown OAuth2 grant `{}`", written.value))
+        .at(yaml::spot_of(file, written))
+        .label("not a grant courier runs");
+    Err(
+        match crate::diag::did_you_mean(&written.value, names.iter().copied()) {
+            Some(near) => d.help(format!("did you mean `{near}`?")),
+            None => d.help(format!("write one of {}", crate::diag::backticked(&names))),
+        }
+        .into(),
+    )
+}
+
+fn parse_client_auth(
+    file: &Arc<SourceFile>,
+    written: Option<&Spanned<String>>,
+) -> Result<ClientAuth> {
+    match written.map(|c| (c.value.as_str(), c)) {
+        None | Some(("basic", _)) => Ok(ClientAuth::Basic),
+        Some(("body", _)) => Ok(ClientAuth::Body),
+        Some((other, c)) => Err(Diagnostic::new(format!("unknown client_auth `{other}`"))
+            .at(yaml::spot_of(file, c))
+            .help("write `basic` (an Authorization: Basic header, Zoom's way) or `body` (client_id and client_secret in the form)")
+            .into()),
+    }
+}
+
+/// The fields that belong to one grant: required there, refused elsewhere.
+struct GrantField<'f> {
+    file: &'f Arc<SourceFile>,
+    grant: Grant,
+    grant_spot: Spot,
+}
+
+impl GrantField<'_> {
+    fn only_for<T>(
+        &self,
+        owner: Grant,
+        (name, example): (&str, &str),
+        written: Option<&Spanned<Text>>,
+        convert: impl FnOnce(&Spanned<Text>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let grant = self.grant.as_str();
+        match (written, self.grant == owner) {
+            (Some(written), true) => convert(written).map(Some),
+            (None, false) => Ok(None),
+            (None, true) => Err(Diagnostic::new(format!("grant `{grant}` needs `{name}`"))
+                .at(self.grant_spot.clone())
+                .help(format!("add `{name}: {example}` to `oauth2:`"))
+                .into()),
+            (Some(written), false) => Err(Diagnostic::new(format!(
+                "`{name}` does not belong to grant `{grant}`"
+            ))
+            .at(yaml::spot_of(self.file, written))
+            .help(format!(
+                "`{name}` is for `grant: {}`; remove it",
+                owner.as_str()
+            ))
+            .into()),
+        }
+    }
 }
 
 /// `refresh_token: "{{ name }}"`: the variable the rotated token is saved to. Anything else
