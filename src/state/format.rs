@@ -484,6 +484,41 @@ mod tests {
     }
 
     #[test]
+    fn kept_tokens_read_back_unchanged() {
+        let mut state = State::default();
+        for (i, value) in ["eyJ.a.b", "", "yes", "line\nbreak", "'q' \"d\""]
+            .iter()
+            .enumerate()
+        {
+            state.tokens.insert(
+                CachedToken::key(&["refresh_token", &i.to_string()]),
+                CachedToken {
+                    access_token: value.to_string(),
+                    token_type: Some("bearer".into()),
+                    expires_at: Some(at(1_795_870_800 + i as u64)),
+                    scope: (i % 2 == 0).then(|| "user:read meeting:read".into()),
+                    api_url: Some("https://api-eu.zoom.us".into()),
+                    token_url: "https://zoom.us/oauth/token".into(),
+                    by: None,
+                },
+            );
+        }
+        let text = render(&state).unwrap();
+        assert_eq!(parse(&file(&text)).unwrap(), state, "{text}");
+        // A token is good while more than the margin is left, never when it is not known.
+        let token = &state.tokens[0];
+        let margin = Duration::from_secs(300);
+        assert!(token.fresh(margin, at(1_795_870_800 - 301)));
+        assert!(!token.fresh(margin, at(1_795_870_800 - 300)));
+        assert!(!token.fresh(margin, at(1_795_870_900)));
+        let unknown = CachedToken {
+            expires_at: None,
+            ..token.clone()
+        };
+        assert!(!unknown.fresh(margin, at(0)));
+    }
+
+    #[test]
     fn awkward_values_read_back_unchanged() {
         let values = [
             "",

@@ -791,3 +791,33 @@ fn check_and_vars_say_what_the_oauth2_auth_will_do() {
     vars.assert_hides(&[&project.kept_access_token()]);
     assert_eq!(zoom.token_requests(), 1, "neither sends anything");
 }
+
+#[test]
+fn courier_token_on_an_oauth2_collection_keeps_the_token_the_run_then_uses() {
+    let zoom = support::emulator();
+    let project = project(&zoom.base_url(), "", "GET", "");
+
+    let t = project.token(&project.file("app"), &zoom.base_url(), &[]);
+
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(t.stdout.trim_end(), project.kept_access_token());
+    assert_eq!(project.run_app(&[]).code, 0);
+    assert_eq!(
+        zoom.token_requests(),
+        1,
+        "the run used the token courier token kept"
+    );
+    // `--request` names a request whose auth is oauth2 as well.
+    let named = project.token(
+        &project.file("app"),
+        &zoom.base_url(),
+        &["--request", "Me again"],
+    );
+    assert_eq!(named.stdout, t.stdout);
+    let wrong = project.token(
+        &project.file("app"),
+        &zoom.base_url(),
+        &["--request", "Nope"],
+    );
+    assert_eq!(wrong.code, 2, "{wrong}");
+}
