@@ -58,6 +58,53 @@ fn failed_run() -> FailedRun {
     }
 }
 
+/// Validates a JUnit file against the schema the Jenkins xUnit plugin uses (`../shared/`),
+/// with `xmllint` (Debian's `libxml2-utils`, which `.ci/run` installs).
+#[track_caller]
+fn assert_strict_junit(path: &str) {
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/junit-xsd/jenkins-xunit-junit-10.xsd"
+    );
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", xsd, path])
+        .output()
+        .expect("xmllint runs (install libxml2-utils, as .ci/run does)");
+    assert!(
+        out.status.success(),
+        "{path} fails junit-10.xsd:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
+#[test]
+fn junit_reports_validate_against_the_schema_strict_consumers_use() {
+    // Failed checks, an error, requests not run, passes: every element courier writes.
+    let failing = Server::start(|request| {
+        Some(match request.path.starts_with(support::USERS_ME) {
+            true => support::user_answer(),
+            false => support::Reply::json(&wrong_token_type(&support::api_url(request))),
+        })
+    });
+    let project = Project::new(&[]);
+    for (name, url, extra) in [
+        ("failed.xml", failing.url(), vec!["-n", "2"]),
+        (
+            "error.xml",
+            format!("http://127.0.0.1:{}", support::closed_port()),
+            vec![],
+        ),
+    ] {
+        let junit = project.file(name);
+        let mut args = vec!["--report-junit", junit.as_str()];
+        args.extend(extra);
+        let t = support::run_bundled(&url, &args);
+        assert_ne!(t.code, 0, "{t}");
+        assert_strict_junit(&junit);
+    }
+}
+
 /// The line of the bundled refresh request where `text` is written.
 fn line_of(text: &str) -> usize {
     1 + REFRESH_REQUEST
