@@ -148,8 +148,10 @@ impl<'p> Executor<'p> {
     }
 
     /// Sends the selected requests once and reports each, in order. Failed assertions are
-    /// results; the pass stops early on `--bail`, a transport failure or a request that cannot
-    /// be built, after which only `always: true` requests (teardown) still run.
+    /// results; a transport failure leaves the requests that need its captures unsent. The pass
+    /// stops early on `--bail`, a request that cannot be built or a transport failure of one
+    /// that spent a rotating token, after which only `always: true` requests (teardown) still
+    /// run.
     pub async fn run_pass(
         &mut self,
         client: &Client,
@@ -252,7 +254,10 @@ impl<'p> Executor<'p> {
             ));
         }
         match &result.failure {
-            Some(Failure::Transport(_)) => Some(format!(
+            // Requests that need its captures are not run for lack of them; the others go on,
+            // as in every peer. Not after a request that spent a rotating token whose answer
+            // may be lost: a later one could send the dead token again.
+            Some(Failure::Transport(_)) if self.spends_rotating_token(request) => Some(format!(
                 "the run stopped when `{}` had a transport failure",
                 request.name
             )),

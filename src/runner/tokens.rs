@@ -241,6 +241,15 @@ impl Executor<'_> {
         }
     }
 
+    /// True when sending `request` spends a rotating token: it sends a persistent variable, or
+    /// its `oauth2` auth refreshes one.
+    pub(super) fn spends_rotating_token(&self, request: &Request) -> bool {
+        let vars = &self.plan.vars;
+        vars.carries_persistent(request)
+            || matches!(TokenTarget::of(request), TokenTarget::Source(index)
+                if vars.collection.tokens[index].refresh_variable().is_some())
+    }
+
     /// Why `request` cannot have its `oauth2` token: the token request failed earlier in the
     /// run.
     pub(super) fn token_unavailable(&self, request: &Request) -> Option<String> {

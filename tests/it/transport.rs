@@ -300,3 +300,50 @@ fn a_test_cannot_reach_the_internet() {
         "{t}"
     );
 }
+
+#[test]
+fn a_transport_failure_leaves_the_independent_requests_running() {
+    let server = Server::start(|_| Some(Reply::json(r#"{"id":"abc"}"#)));
+    let nowhere = format!("http://127.0.0.1:{}", support::closed_port());
+    let get = |name: &str, url: &str, extra: &str| {
+        format!("name: {name}\nmethod: GET\nurl: \"{url}\"\n{extra}")
+    };
+    let project = Project::collection(&[
+        (
+            "down.yaml",
+            &get("Down", &format!("{nowhere}/x"), "capture:\n  id: $.id\n"),
+        ),
+        ("up.yaml", &get("Up", &format!("{}/y", server.url()), "")),
+        (
+            "needs.yaml",
+            &get(
+                "Needs the id",
+                &format!("{}/z/{{{{ id }}}}", server.url()),
+                "",
+            ),
+        ),
+    ]);
+
+    let t = project.run(&server.url(), &["-q"]);
+
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only the independent request was sent"
+    );
+    assert_eq!(server.requests()[0].path, "/y");
+    assert_transcript!(t, @r#"
+        exit_code: 3
+        ----- stdout -----
+        ✗ Down
+          GET http://127.0.0.1:[PORT]/x
+          error: transport failure: cannot connect: error sending request for url (http://127.0.0.1:[PORT]/x): client error (Connect): tcp connect error: Connection refused (os error 111)
+
+        – Needs the id
+          not run: needs `id`, which `Down` did not capture
+
+        3 requests: 1 passed, 1 failed, 1 not run · 0 checks: 0 passed · [TIME]
+
+        ----- stderr -----
+        "#);
+}
