@@ -197,6 +197,9 @@ struct RunArgs {
     /// Stop at the first request that fails (requests marked `always: true` still run)
     #[arg(long)]
     bail: bool,
+    /// Keep no cookies: by default each pass sends back the cookies answers set, to their site
+    #[arg(long)]
+    no_cookies: bool,
     /// Retry a failed request up to N times when it is safe (see the README: a request that
     /// carries a rotating token is never sent twice blindly)
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -603,6 +606,7 @@ impl RunArgs {
             timeout: self.timeout,
             max_redirects: self.max_redirects,
             bail: self.bail,
+            cookies: !self.no_cookies,
             show_secrets: self.show_secrets,
             retry: RetryPolicy {
                 retries: self.retry,

@@ -6,7 +6,10 @@
 //! leaves this module: callers build an [`Outgoing`] and get an [`Exchange`] or a
 //! [`TransportError`] back.
 
+mod cookies;
 pub mod rules;
+
+pub use cookies::Jar;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -202,26 +205,42 @@ impl Client {
 
     /// Sends the request, following redirects up to its limit, within its timeout, which
     /// `watchdog` keeps.
+    ///
+    /// With a `jar`, its cookies for each hop's URL are sent, and each hop's `Set-Cookie` kept.
     pub async fn exchange(
         &self,
         outgoing: Arc<Outgoing>,
         watchdog: &mut Watchdog,
+        jar: Option<&mut Jar>,
     ) -> Result<Exchange, TransportError> {
         let timeout = outgoing.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
-        match watchdog.within(deadline, self.follow(outgoing)).await {
+        match watchdog.within(deadline, self.follow(outgoing, jar)).await {
             Some(result) => result,
             None => Err(TransportError::Timeout(timeout)),
         }
     }
 
-    async fn follow(&self, mut outgoing: Arc<Outgoing>) -> Result<Exchange, TransportError> {
+    async fn follow(
+        &self,
+        mut outgoing: Arc<Outgoing>,
+        mut jar: Option<&mut Jar>,
+    ) -> Result<Exchange, TransportError> {
         let started = Instant::now();
         // Worked out at the first redirect: most requests have none.
         let mut origin = None;
         let mut redirects = Vec::new();
         loop {
-            let response = self.send_once(&outgoing).await?;
+            // What goes out: the request with the jar's cookies for this hop's URL. A redirect
+            // starts again from the request without them.
+            let sent = match jar.as_deref().and_then(|j| j.header_for(&outgoing.url)) {
+                Some(cookies) => Arc::new(cookies::with_cookies(&outgoing, cookies)),
+                None => Arc::clone(&outgoing),
+            };
+            let response = self.send_once(&sent).await?;
+            if let Some(jar) = jar.as_deref_mut() {
+                jar.store(response.headers(), &sent.url);
+            }
             let status = response.status().as_u16();
             let location = response
                 .headers()
@@ -232,8 +251,7 @@ impl Client {
                 Some(next) if response.status().is_redirection() && status != 304 => {
                     if redirects.len() as u32 >= outgoing.max_redirects {
                         if outgoing.max_redirects == 0 {
-                            return finish(outgoing, response, started, redirects, self.max_body)
-                                .await;
+                            return finish(sent, response, started, redirects, self.max_body).await;
                         }
                         return Err(TransportError::TooManyRedirects(outgoing.max_redirects));
                     }
@@ -246,7 +264,7 @@ impl Client {
                         origin,
                     ));
                 }
-                _ => return finish(outgoing, response, started, redirects, self.max_body).await,
+                _ => return finish(sent, response, started, redirects, self.max_body).await,
             }
         }
     }

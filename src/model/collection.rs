@@ -45,6 +45,11 @@ pub(crate) struct CollectionDoc {
     #[serde(default)]
     #[schemars(with = "Option<super::auth::AuthDoc>")]
     auth: Option<Spanned<super::auth::AuthDoc>>,
+    /// `false`: no cookie jar. By default each pass keeps the cookies answers set and sends
+    /// them back to their site, as Newman does (`--no-cookies` turns it off for one run).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    cookies: Option<bool>,
     /// The request files, in run order, as paths relative to this folder. Example:
     /// `- refresh-access-token.yaml`.
     #[schemars(with = "Vec<String>", length(min = 1))]
@@ -69,6 +74,8 @@ pub struct Collection {
     /// The token request of each `oauth2` auth, in the order the auths are written (the
     /// collection's first).
     pub tokens: Vec<super::TokenSource>,
+    /// Whether passes keep a cookie jar (`cookies:`, default true).
+    pub cookies: bool,
 }
 
 impl Collection {
@@ -129,6 +136,7 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
     let tokens = super::auth::bind_token_sources(auth.as_ref(), &mut requests);
     Ok(Collection {
         tokens,
+        cookies: doc.cookies.unwrap_or(true),
         name: doc.name,
         description: doc.description,
         dir,

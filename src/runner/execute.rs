@@ -15,7 +15,7 @@ use super::{
     build, credentials, evaluate, layered, retry, scope,
 };
 use crate::assert::Document;
-use crate::http::{Client, Exchange, Outgoing, TransportError, Watchdog};
+use crate::http::{Client, Exchange, Jar, Outgoing, TransportError, Watchdog};
 use crate::model::Request;
 use crate::secrets::name_looks_secret;
 
@@ -96,6 +96,8 @@ pub struct Executor<'p> {
     /// For each token source: its token request failed in this run, so no later request gets
     /// a token from it.
     pub(super) token_failed: Vec<bool>,
+    /// The cookies of the pass under way (none with `--no-cookies` or `cookies: false`).
+    jar: Option<Jar>,
     /// Failed checks of a token request whose token is used all the same (a required scope
     /// missing): told with the result of the request that used it.
     pub(super) carried: Vec<super::CheckResult>,
@@ -120,6 +122,7 @@ impl<'p> Executor<'p> {
             replaced: vec![false; plan.vars.collection.tokens.len()],
             token_failed: vec![false; plan.vars.collection.tokens.len()],
             carried: Vec::new(),
+            jar: None,
         }
     }
 
@@ -168,6 +171,8 @@ impl<'p> Executor<'p> {
             }
             Some(row) => layered(&plan.vars.base, Some(row), &self.overrides),
         };
+        // Each pass starts with an empty jar, as each Newman iteration does.
+        self.jar = plan.vars.cookies().then(Jar::new);
         let mut stopped: Stopped = None;
         // The steps past the selected requests are token requests, sent when needed.
         let selected = &plan.steps[..plan.vars.selected.len()];
@@ -320,8 +325,15 @@ impl<'p> Executor<'p> {
             outgoing,
             &mut result.retries,
             &mut self.watchdog,
+            self.jar.as_mut(),
         )
         .await;
+        // A cookie that looks like a credential is masked before anything shows it.
+        for value in self.jar.as_mut().map(Jar::take_secrets).unwrap_or_default() {
+            if self.redactor.add(&value) {
+                reporter.secret_learned(&value);
+            }
+        }
         match exchanged {
             Ok(exchange) => self.take_answer(index, exchange, scope, reporter, &mut result),
             Err(e) => {
@@ -590,6 +602,7 @@ async fn exchange_with_retries(
     outgoing: Arc<Outgoing>,
     retries: &mut u32,
     watchdog: &mut Watchdog,
+    mut jar: Option<&mut Jar>,
 ) -> Result<Exchange, TransportError> {
     loop {
         let attempt = retry::Attempted {
@@ -597,7 +610,8 @@ async fn exchange_with_retries(
             carries_rotating_token,
             retries_done: *retries,
         };
-        let wait = match client.exchange(Arc::clone(&outgoing), watchdog).await {
+        let sent = client.exchange(Arc::clone(&outgoing), watchdog, jar.as_deref_mut());
+        let wait = match sent.await {
             Ok(exchange) => {
                 let retry_after = exchange.header("retry-after");
                 match policy.after_status(attempt, exchange.status, retry_after.as_deref()) {

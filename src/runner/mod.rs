@@ -53,6 +53,8 @@ pub struct Settings {
     /// Whether passing checks carry their expected and actual texts: only when some output
     /// shows them (the console without `--quiet`, JSON and HTML reports).
     pub check_texts: bool,
+    /// Keep a cookie jar per pass (not with `--no-cookies`).
+    pub cookies: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
             client: ClientOptions::default(),
             selection: Selection::default(),
             check_texts: true,
+            cookies: true,
         }
     }
 }

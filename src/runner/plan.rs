@@ -188,6 +188,12 @@ impl<'a> Resolved<'a> {
         Ok(&self.state_report)
     }
 
+    /// Whether passes keep a cookie jar: unless `--no-cookies` or the collection's
+    /// `cookies: false` says not.
+    pub(super) fn cookies(&self) -> bool {
+        self.settings.cookies && self.collection.cookies
+    }
+
     /// The `index`-th step's request: a selected one, or past them, a token source's.
     pub(super) fn request(&self, index: usize) -> &'a Request {
         match self.selected.get(index) {

@@ -682,7 +682,6 @@ fn quiet_still_counts_every_check() {
         "{t}"
     );
     let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
-    assert!(xml.contains(r#"assertions="3""#), "{xml}");
     assert!(xml.contains("1 of 3 checks failed"), "{xml}");
 }
 

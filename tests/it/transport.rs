@@ -347,3 +347,112 @@ fn a_transport_failure_leaves_the_independent_requests_running() {
         ----- stderr -----
         "#);
 }
+
+/// Sets cookies at `/login` (then redirects to `/home`), and answers any other path with the
+/// `Cookie` header it received.
+fn cookie_server() -> Server {
+    Server::start(|request| {
+        Some(match request.path.as_str() {
+            "/login" => Reply::redirect(302, "/home")
+                .header("Set-Cookie", "theme=dark; Path=/")
+                .header(
+                    "Set-Cookie",
+                    "sessionid=s3cret-session-value; Path=/; HttpOnly",
+                ),
+            _ => Reply::json(&format!(
+                r#"{{"cookie":"{}"}}"#,
+                request.header("cookie").unwrap_or("")
+            )),
+        })
+    })
+}
+
+fn cookie_project(other_site: &str) -> Project {
+    let get = |name: &str, path: &str, expect: &str| {
+        format!(
+            "name: {name}\nmethod: GET\nurl: \"{{{{ base_url }}}}{path}\"\nassert:\n  json:\n    $.cookie: \"{expect}\"\n"
+        )
+    };
+    Project::collection(&[
+        (
+            "login.yaml",
+            &get(
+                "Log in",
+                "/login",
+                "theme=dark; sessionid=s3cret-session-value",
+            ),
+        ),
+        (
+            "again.yaml",
+            &get(
+                "Again",
+                "/again",
+                "theme=dark; sessionid=s3cret-session-value",
+            ),
+        ),
+        (
+            "other.yaml",
+            &format!(
+                "name: Other site\nmethod: GET\nurl: \"{other_site}/x\"\nassert:\n  json:\n    $.cookie: \"\"\n"
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn cookies_set_by_an_answer_go_back_to_their_site_across_redirects_and_only_there() {
+    let server = cookie_server();
+    // The same server under another name is another site.
+    let other = server.url().replace("127.0.0.1", "localhost");
+    let project = cookie_project(&other);
+
+    let t = project.run(&server.url(), &["-v"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    // The redirect's target got the cookies its own hop set; the credential-like one is masked.
+    t.assert_shows(&["Cookie: theme=dark; sessionid=***"]);
+    t.assert_hides(&["s3cret-session-value"]);
+    let sent: Vec<(String, Option<String>)> = server
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.header("cookie").map(str::to_string)))
+        .collect();
+    let with = Some("theme=dark; sessionid=s3cret-session-value".to_string());
+    assert_eq!(
+        sent,
+        [
+            ("/login".into(), None),
+            ("/home".into(), with.clone()),
+            ("/again".into(), with),
+            ("/x".into(), None),
+        ]
+    );
+}
+
+#[test]
+fn no_cookies_keeps_no_jar_and_each_pass_starts_empty() {
+    let server = cookie_server();
+    let project = cookie_project(&server.url().replace("127.0.0.1", "localhost"));
+
+    let t = project.run(&server.url(), &["--no-cookies", "-q"]);
+    assert_eq!(t.code, 1, "{t}");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.header("cookie").is_none())
+    );
+
+    // Two passes: the second logs in again with an empty jar.
+    let server = cookie_server();
+    let project = cookie_project(&server.url().replace("127.0.0.1", "localhost"));
+    let t = project.run(&server.url(), &["-n", "2", "-q"]);
+    assert_eq!(t.code, 0, "{t}");
+    let requests = server.requests();
+    let logins: Vec<Option<&str>> = requests
+        .iter()
+        .filter(|r| r.path == "/login")
+        .map(|r| r.header("cookie"))
+        .collect();
+    assert_eq!(logins, [None, None]);
+}
