@@ -281,6 +281,9 @@ enum ImportArgs {
         /// An exported environment (repeatable); each becomes `environments/<name>.yaml`
         #[arg(long = "environment", value_name = "ENV.json")]
         environments: Vec<PathBuf>,
+        /// Exported Postman globals (repeatable): their variables join the collection's, which win
+        #[arg(long = "globals", value_name = "GLOBALS.json")]
+        globals: Vec<PathBuf>,
         /// The folder to write the courier collection into (must not hold one already)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -523,11 +526,13 @@ where
         CommandArgs::Import(ImportArgs::Postman {
             collection,
             environments,
+            globals,
             out,
         }) => Command::Import(crate::import::ImportOptions {
             format: crate::import::Format::Postman,
             collection,
             environments,
+            globals,
             out,
         }),
         CommandArgs::Schema { kind, out } => match (kind, out) {

@@ -25,6 +25,9 @@ pub struct ImportOptions {
     /// Exported environments (`*.postman_environment.json`), each written to
     /// `environments/<name>.yaml` under `out`.
     pub environments: Vec<PathBuf>,
+    /// Exported Postman globals: their variables join the collection's `variables:`, beneath
+    /// the collection's own, as Postman ranks them.
+    pub globals: Vec<PathBuf>,
     /// The collection folder to create.
     pub out: PathBuf,
 }

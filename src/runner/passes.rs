@@ -203,7 +203,9 @@ pub fn load_data(path: &Path) -> Result<Vec<DataRow>> {
 
 fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    // Flexible, as Newman reads data files: a short row's missing cells are empty. A long row
+    // is refused below: its extra cells have no variable to go to.
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let invalid = |e: csv::Error| {
         let position = e
             .position()
@@ -214,7 +216,7 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> 
                 "invalid CSV in `{}`{position}: {e}",
                 path.display()
             ))
-            .help("the first row names the variables; every row needs as many cells as the first"),
+            .help("the first row names the variables; a row has at most as many cells as it"),
         )
     };
     let headers: Vec<String> = reader
@@ -227,10 +229,23 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> 
         .records()
         .map(|record| {
             let record = record.map_err(invalid)?;
+            if record.len() > headers.len() {
+                let line = record.position().map_or(0, csv::Position::line);
+                return Err(Diagnostic::new(format!(
+                    "invalid CSV in `{}` (line {line}): {} cells, but the first row names {} variables",
+                    path.display(),
+                    record.len(),
+                    headers.len()
+                ))
+                .help("name every column in the first row, or remove the extra cells")
+                .into());
+            }
+            let cell = |i: usize| record.get(i).unwrap_or_default().to_string();
             Ok(headers
                 .iter()
                 .cloned()
-                .zip(record.iter().map(str::to_string))
+                .enumerate()
+                .map(|(i, name)| (name, cell(i)))
                 .collect())
         })
         .collect()
@@ -434,10 +449,14 @@ mod tests {
     }
 
     #[test]
-    fn ragged_csv_is_refused() {
+    fn a_short_csv_row_is_padded_and_a_long_one_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.csv");
+        let path = dir.path().join("rows.csv");
         std::fs::write(&path, "a,b\n1,2\n3\n").unwrap();
+        let rows = load_data(&path).unwrap();
+        assert_eq!(rows[1].values["a"], "3");
+        assert_eq!(rows[1].values["b"], "");
+        std::fs::write(&path, "a,b\n1,2\n3,4,5\n").unwrap();
         let e = load_data(&path).unwrap_err().to_string();
         assert!(e.contains("invalid CSV") && e.contains("line 3"), "{e}");
     }

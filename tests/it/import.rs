@@ -133,13 +133,14 @@ fn a_file_that_is_no_collection_is_refused() {
         ----- stdout -----
 
         ----- stderr -----
-        error: not a Postman collection: `tests/fixtures/postman/newman-disabled-and-duplicates.postman_environment.json` has no `info.schema`, and no `info` with an `item` list
+        error: not a Postman collection: `tests/fixtures/postman/newman-disabled-and-duplicates.postman_environment.json` has no `info.schema` and no `item` list
          --> tests/fixtures/postman/newman-disabled-and-duplicates.postman_environment.json:1:1
           |
         1 | {
           | ^ expected a Postman collection export
           |
-          = help: in Postman, use Export on the collection and choose Collection v2.1; pass that `.json` file
+          = note: this file is a Postman environment (or globals) export: pass it with `--environment`, and the collection as the first argument
+          = help: in Postman, open the collection's `…` menu, choose Export, pick Collection v2.1 and Export; pass that `.json` file
         "#);
 }
 

@@ -707,3 +707,29 @@ fn quiet_prints_nothing_but_the_summary_when_all_pass() {
     assert_eq!(lines.len(), 1, "{t}");
     assert!(lines[0].starts_with("1 request: 1 passed"), "{t}");
 }
+
+#[test]
+fn a_short_csv_row_leaves_its_missing_cells_empty_and_a_long_one_is_refused() {
+    let server =
+        Server::start(|request| Some(Reply::json(&format!(r#"{{"path":"{}"}}"#, request.path))));
+    let project = Project::collection(&[(
+        "get.yaml",
+        "name: Get\nmethod: GET\nurl: \"{{ base_url }}/{{ a }}/x{{ b }}\"\n",
+    )])
+    .with("rows.csv", "a,b\none,1\ntwo\n");
+
+    let t = project.run(&server.url(), &["--data", &project.file("rows.csv"), "-q"]);
+
+    assert_eq!(t.code, 0, "{t}");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/one/x1", "/two/x"],
+        "a missing cell is empty, as in Newman"
+    );
+
+    let project = project.with("rows.csv", "a,b\none,1,extra\n");
+    let t = project.run(&server.url(), &["--data", &project.file("rows.csv")]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["(line 2): 3 cells, but the first row names 2 variables"]);
+}

@@ -15,6 +15,7 @@ pub(super) struct Collection {
     pub info: Info,
     pub item: Vec<Item>,
     pub auth: Option<Auth>,
+    #[serde(deserialize_with = "one_or_many")]
     pub event: Vec<Event>,
     pub variable: Vec<KeyValue>,
 }
@@ -35,6 +36,7 @@ pub(super) struct Item {
     pub description: Option<Description>,
     pub item: Option<Vec<Item>>,
     pub request: Option<RequestOrUrl>,
+    #[serde(deserialize_with = "one_or_many")]
     pub event: Vec<Event>,
     /// A folder's auth, inherited by its requests.
     pub auth: Option<Auth>,
@@ -287,4 +289,25 @@ fn split_lines(text: &str) -> Vec<String> {
 pub(super) struct Environment {
     pub name: Option<String>,
     pub values: Vec<KeyValue>,
+}
+
+/// A list, or one item where the list would be (`"event": { "listen": "test", … }`), which
+/// Newman runs.
+fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+        Nothing(()),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Many(items) => items,
+        OneOrMany::One(item) => vec![item],
+        OneOrMany::Nothing(()) => Vec::new(),
+    })
 }

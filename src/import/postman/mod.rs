@@ -43,7 +43,15 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         let (env, json) = source::read_environment(path)?;
         environments.push((path, env, json));
     }
-    let envs_json: Vec<&Value> = environments.iter().map(|(_, _, j)| j).collect();
+    let mut globals = Vec::with_capacity(options.globals.len());
+    for path in &options.globals {
+        globals.push(source::read_environment(path)?);
+    }
+    let envs_json: Vec<&Value> = environments
+        .iter()
+        .map(|(_, _, j)| j)
+        .chain(globals.iter().map(|(_, j)| j))
+        .collect();
     let names = first_pass(&collection_json, &envs_json);
 
     let mut importer = Importer {
@@ -55,6 +63,15 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
     };
     let source = file_name(&options.collection);
     let (mut collection_vars, head) = importer.collection(&collection, &source)?;
+    for ((env, _), path) in globals.iter().zip(&options.globals) {
+        let from_globals = variables::convert(&mut importer.ctx.names, &env.values);
+        let added = variables::beneath(&mut collection_vars, from_globals);
+        importer.notes.push(format!(
+            "{added} variable{} from the globals `{}` joined the collection's `variables:` (the collection's own win)",
+            if added == 1 { "" } else { "s" },
+            file_name(path)
+        ));
+    }
     let mut env_vars: Vec<Variables> = environments
         .iter()
         .map(|(_, env, _)| variables::convert(&mut importer.ctx.names, &env.values))

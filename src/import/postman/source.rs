@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 const COLLECTION: &str = "Postman collection";
 const ENVIRONMENT: &str = "Postman environment";
 
-const EXPORT_HELP: &str = "in Postman, use Export on the collection and choose Collection v2.1; \
-                           pass that `.json` file";
+const EXPORT_HELP: &str = "in Postman, open the collection's `…` menu, choose Export, pick \
+                           Collection v2.1 and Export; pass that `.json` file";
 
 /// Reads and checks a collection export.
 pub(super) fn read_collection(path: &Path) -> Result<(postman::Collection, Value)> {
@@ -127,8 +127,9 @@ fn check_collection_shape(file: &Arc<SourceFile>, json: &Value) -> Result<()> {
                 .help(EXPORT_HELP)
                 .into(),
         ),
-        // Hand-written and generated collections often leave the schema out.
-        None if info.is_some() && json.get("item").is_some_and(Value::is_array) => Ok(()),
+        // Hand-written and generated collections often leave the schema out, or `info` whole
+        // (Newman runs them).
+        None if json.get("item").is_some_and(Value::is_array) => Ok(()),
         None if json.get("requests").is_some() && json.get("order").is_some() => Err(not_a(
             file,
             COLLECTION,
@@ -136,10 +137,18 @@ fn check_collection_shape(file: &Arc<SourceFile>, json: &Value) -> Result<()> {
         )
         .help(EXPORT_HELP)
         .into()),
+        None if json.get("values").is_some_and(Value::is_array) => Err(not_a(
+            file,
+            COLLECTION,
+            "has no `info.schema` and no `item` list",
+        )
+        .note("this file is a Postman environment (or globals) export: pass it with `--environment`, and the collection as the first argument")
+        .help(EXPORT_HELP)
+        .into()),
         None => Err(not_a(
             file,
             COLLECTION,
-            "has no `info.schema`, and no `info` with an `item` list",
+            "has no `info.schema` and no `item` list",
         )
         .help(EXPORT_HELP)
         .into()),

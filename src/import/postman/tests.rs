@@ -70,6 +70,7 @@ fn import_bytes(collection: &[u8], environments: &[&[u8]]) -> Result<Imported> {
         .collect();
     let options = ImportOptions {
         format: Format::Postman,
+        globals: Vec::new(),
         collection: collection_path,
         environments,
         out: dir.path().join("out"),
@@ -1256,7 +1257,10 @@ fn a_json_file_that_is_not_a_collection_is_refused_by_name() {
             && error.contains("in.postman_collection.json` has no `info.schema`"),
         "{error}"
     );
-    assert!(error.contains("help: in Postman, use Export"), "{error}");
+    assert!(
+        error.contains("help: in Postman, open the collection's `…` menu, choose Export"),
+        "{error}"
+    );
     let v1 = import_err(br#"{"id": "x", "name": "old", "order": [], "requests": []}"#);
     assert!(v1.contains("is in the old format v1"), "{v1}");
     let other =
@@ -1314,6 +1318,7 @@ fn an_existing_collection_is_never_overwritten() {
     let before = imported.text("a.yaml");
     let options = ImportOptions {
         format: Format::Postman,
+        globals: Vec::new(),
         collection: imported.dir.path().join("in.postman_collection.json"),
         environments: vec![],
         out: imported.out(),
@@ -1332,6 +1337,7 @@ fn an_existing_collection_is_never_overwritten() {
     std::fs::write(out.join("a.yaml"), "mine").unwrap();
     let error = import_postman(&ImportOptions {
         format: Format::Postman,
+        globals: Vec::new(),
         out: out.clone(),
         ..options.clone()
     })
@@ -1345,6 +1351,7 @@ fn an_existing_collection_is_never_overwritten() {
     std::fs::remove_file(out.join("a.yaml")).unwrap();
     import_postman(&ImportOptions {
         format: Format::Postman,
+        globals: Vec::new(),
         out: out.clone(),
         ..options
     })
@@ -1487,6 +1494,7 @@ fn import_fixture(collection: &str, environments: &[&str]) -> Imported {
     let dir = TempDir::new().unwrap();
     let options = ImportOptions {
         format: Format::Postman,
+        globals: Vec::new(),
         collection: fixture(collection),
         environments: environments.iter().map(|e| fixture(e)).collect(),
         out: dir.path().join("out"),
@@ -1620,4 +1628,89 @@ fn an_authorization_code_oauth2_becomes_one_refreshing_oauth2_auth() {
     // The two requests share one token: one token request per run, not one each.
     let loaded = model::load_collection(&imported.out()).unwrap();
     assert_eq!(loaded.tokens.len(), 1);
+}
+
+#[test]
+fn a_collection_without_info_and_with_one_event_object_imports_as_newman_runs_it() {
+    let collection = json!({
+        "item": [{
+            "name": "Status",
+            "event": {
+                "listen": "test",
+                "script": { "exec": ["pm.test('ok', function () { pm.response.to.have.status(200); });"] }
+            },
+            "request": { "method": "GET", "url": "https://example.com/status" }
+        }],
+        "event": { "listen": "prerequest", "script": { "exec": "" } }
+    });
+
+    let imported = import(&collection, &[]);
+
+    assert_eq!(
+        imported.yaml("collection.yaml")["name"],
+        "Imported from Postman"
+    );
+    assert_eq!(imported.yaml("status.yaml")["assert"]["status"], 200);
+    check(&imported, &[], &[]);
+}
+
+#[test]
+fn a_v1_export_is_refused_with_the_menu_path_to_a_v21_one() {
+    let text = import_err(br#"{"id": "x", "name": "Old", "order": [], "requests": []}"#);
+    assert!(text.contains("is in the old format v1"), "{text}");
+    assert!(
+        text.contains("open the collection's `…` menu, choose Export, pick Collection v2.1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn globals_join_the_collection_variables_beneath_its_own() {
+    let collection = v21(json!([{
+        "name": "Get",
+        "request": { "method": "GET", "url": "{{host}}/{{path}}?k={{api_key}}" }
+    }]));
+    let mut collection = collection;
+    collection["variable"] = json!([{ "key": "path", "value": "from-collection" }]);
+    let globals = json!({
+        "name": "Globals",
+        "_postman_variable_scope": "globals",
+        "values": [
+            { "key": "host", "value": "https://example.com", "enabled": true },
+            { "key": "path", "value": "from-globals", "enabled": true },
+            { "key": "api_key", "value": "k-1", "type": "secret", "enabled": true }
+        ]
+    });
+    let dir = TempDir::new().unwrap();
+    let collection_path = dir.path().join("c.postman_collection.json");
+    let globals_path = dir.path().join("g.postman_globals.json");
+    std::fs::write(&collection_path, collection.to_string()).unwrap();
+    std::fs::write(&globals_path, globals.to_string()).unwrap();
+    let report = import_postman(&ImportOptions {
+        format: Format::Postman,
+        collection: collection_path,
+        environments: Vec::new(),
+        globals: vec![globals_path],
+        out: dir.path().join("out"),
+    })
+    .unwrap();
+    let imported = Imported { dir, report };
+
+    let variables = &imported.yaml("collection.yaml")["variables"];
+    assert_eq!(
+        variables,
+        &json!({
+            "host": "https://example.com",
+            "api_key": "{{ env('COURIER_POSTMAN_API_KEY') }}",
+            "path": "from-collection",
+        })
+    );
+    assert!(
+        imported
+            .notes()
+            .contains("2 variables from the globals `g.postman_globals.json`"),
+        "{}",
+        imported.notes()
+    );
+    check(&imported, &[], &[("COURIER_POSTMAN_API_KEY", "k")]);
 }

@@ -28,6 +28,41 @@ pub(super) struct Variables {
     pub uses: IndexMap<String, Vec<String>>,
 }
 
+/// Puts `lower` (Postman globals) beneath `upper` (the collection's variables): its names that
+/// `upper` defines are dropped, the others come first, so `upper`'s values may use them.
+/// Returns how many were added.
+pub(super) fn beneath(upper: &mut Variables, lower: Variables) -> usize {
+    let Variables {
+        values,
+        secrets,
+        from_os,
+        written_secrets,
+        uses,
+    } = lower;
+    let kept: IndexMap<String, Value> = values
+        .into_iter()
+        .filter(|(name, _)| !upper.values.contains_key(name))
+        .collect();
+    let added = kept.len();
+    let keeps = |name: &String| kept.contains_key(name);
+    for name in secrets.into_iter().filter(keeps) {
+        push_once(&mut upper.secrets, &name);
+    }
+    upper
+        .from_os
+        .extend(from_os.into_iter().filter(|(name, _)| keeps(name)));
+    for name in written_secrets.into_iter().filter(keeps) {
+        push_once(&mut upper.written_secrets, &name);
+    }
+    for (name, used) in uses.into_iter().filter(|(name, _)| keeps(name)) {
+        upper.uses.insert(name, used);
+    }
+    let mut values = kept;
+    values.extend(std::mem::take(&mut upper.values));
+    upper.values = values;
+    added
+}
+
 /// Converts the enabled entries of a variable list; a name given twice takes the last value, as
 /// in Postman.
 pub(super) fn convert(names: &mut Names, list: &[KeyValue]) -> Variables {
