@@ -45,6 +45,13 @@ pub(crate) struct CollectionDoc {
     #[serde(default)]
     #[schemars(with = "Option<super::auth::AuthDoc>")]
     auth: Option<Spanned<super::auth::AuthDoc>>,
+    /// What a variable that nothing defines or captures becomes: `error` (the default: the run
+    /// is refused before anything is sent) or `literal`, for collections imported from Postman:
+    /// it is sent as the text `{{name}}`, as Newman does. Never in a request that sends a
+    /// persistent variable.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::undefined")]
+    undefined: Option<Spanned<String>>,
     /// `false`: no cookie jar. By default each pass keeps the cookies answers set and sends
     /// them back to their site, as Newman does (`--no-cookies` turns it off for one run).
     #[serde(default)]
@@ -76,6 +83,8 @@ pub struct Collection {
     pub tokens: Vec<super::TokenSource>,
     /// Whether passes keep a cookie jar (`cookies:`, default true).
     pub cookies: bool,
+    /// `undefined: literal`: a variable nothing defines is sent as the text `{{name}}`.
+    pub undefined_as_literal: bool,
 }
 
 impl Collection {
@@ -134,9 +143,21 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         .map(|written| super::auth::auth(&file, written))
         .transpose()?;
     let tokens = super::auth::bind_token_sources(auth.as_ref(), &mut requests);
+    let undefined_as_literal = match &doc.undefined {
+        None => false,
+        Some(word) if word.value == "error" => false,
+        Some(word) if word.value == "literal" => true,
+        Some(word) => {
+            return Err(Diagnostic::new(format!("unknown `undefined: {}`", word.value))
+                .at(yaml::spot_of(&file, word))
+                .help("write `undefined: error` (the default) or `undefined: literal` (send `{{name}}` as text, as Postman does)")
+                .into());
+        }
+    };
     Ok(Collection {
         tokens,
         cookies: doc.cookies.unwrap_or(true),
+        undefined_as_literal,
         name: doc.name,
         description: doc.description,
         dir,

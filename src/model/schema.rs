@@ -204,6 +204,13 @@ pub(crate) fn grant(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `undefined` of a collection.
+pub(crate) fn undefined(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [{ "type": "string", "enum": ["error", "literal"] }, null_schema()]
+    })
+}
+
 /// `client_auth` of an `oauth2` auth.
 pub(crate) fn client_auth(_: &mut SchemaGenerator) -> Schema {
     json_schema!({

@@ -68,6 +68,8 @@ pub struct Resolved<'a> {
     pub(super) persistent: BTreeSet<String>,
     /// For each request (by name), the variables its templates read, worked out once.
     pub(super) uses: ByRequest<Uses>,
+    /// Names nothing defines or captures, sent as the text `{{name}}` (`undefined: literal`).
+    pub(super) literal: BTreeSet<String>,
     pub(super) state: Option<StateFile>,
     state_report: StateReport,
 }
@@ -94,6 +96,8 @@ impl<'a> Resolved<'a> {
         };
         let (lookup, os_secrets) = watch_secret_reads(lookup, listed().collect());
         let (engine, base) = resolve_variables(collection, environment, lookup, grants)?;
+        let uses = uses(&engine, collection)?;
+        let (base, literal) = undefined_as_literal(collection, &uses, base, vars);
         let overrides: Vec<(String, Value, Origin)> = vars
             .iter()
             .map(|(name, value, origin)| {
@@ -114,7 +118,6 @@ impl<'a> Resolved<'a> {
                     .filter_map(|t| t.refresh_variable().map(str::to_string)),
             )
             .collect();
-        let uses = uses(&engine, collection)?;
         let redactor = match settings.show_secrets {
             true => Redactor::disabled(),
             false => Redactor::default(),
@@ -133,6 +136,7 @@ impl<'a> Resolved<'a> {
             os_secrets,
             persistent,
             uses,
+            literal,
             state: None,
             state_report: StateReport::default(),
         };
@@ -305,6 +309,37 @@ fn resolve_variables(
         )?;
     }
     Ok((engine, base.frozen()))
+}
+
+/// With `undefined: literal`, every name a request reads that nothing defines, captures or
+/// sets on the command line becomes the text `{{name}}` at the lowest precedence, as Newman
+/// sends it: an environment, a data row or `--var` that defines it still wins.
+fn undefined_as_literal(
+    collection: &Collection,
+    uses: &ByRequest<Uses>,
+    mut base: Scope,
+    vars: &[(String, String, Origin)],
+) -> (Scope, BTreeSet<String>) {
+    if !collection.undefined_as_literal {
+        return (base, BTreeSet::new());
+    }
+    let captured = |name: &str| {
+        collection
+            .all_requests()
+            .any(|r| r.captures.iter().any(|c| c.name == name))
+    };
+    let literal: BTreeSet<String> = uses
+        .values()
+        .flat_map(|u| u.names.iter())
+        .filter(|name| !base.contains(name) && !captured(name))
+        .filter(|name| !vars.iter().any(|(n, _, _)| n == *name))
+        .cloned()
+        .collect();
+    for name in &literal {
+        let text = Value::String(format!("{{{{{name}}}}}"));
+        base.set(name.as_str(), text, Origin::Literal);
+    }
+    (base.frozen(), literal)
 }
 
 /// What each request's templates read, worked out once per run: the run consults it before

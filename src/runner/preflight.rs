@@ -42,8 +42,16 @@ fn check_request<'r>(
     captured: &mut Vec<(&'r str, &'r str)>,
 ) -> Result<()> {
     let mut uses_capture = false;
+    // A token is never sent beside a variable nothing defines: `undefined: literal` is for
+    // imported collections, not for what spends a rotating token.
+    let strict = vars.carries_persistent(request) || vars.token_source(request).is_some();
     for template in build::templates(request) {
         for name in vars.engine.variables_used(template)? {
+            if strict && vars.literal.contains(&name) {
+                return Err(undefined(vars, &name, template, request, captured)
+                    .note("`undefined: literal` never applies to a request that sends a persistent variable or gets a token")
+                    .into());
+            }
             if scope.contains(&name) {
                 continue;
             }

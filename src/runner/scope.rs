@@ -28,6 +28,8 @@ pub enum Origin {
     Data(usize),
     /// The access token of an `oauth2` auth.
     Token,
+    /// Defined nowhere, sent as the text `{{name}}` (`undefined: literal`).
+    Literal,
 }
 
 impl fmt::Display for Origin {
@@ -42,6 +44,7 @@ impl fmt::Display for Origin {
             Origin::State(path) => write!(f, "state ({})", path.display()),
             Origin::Data(row) => write!(f, "data row {row}"),
             Origin::Token => f.write_str("oauth2"),
+            Origin::Literal => f.write_str("defined nowhere: sent as text (undefined: literal)"),
         }
     }
 }

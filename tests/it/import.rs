@@ -79,17 +79,29 @@ fn conduit_imports_into_a_collection_that_checks() {
         "{check}"
     );
 
-    // Leaving one out is the undefined-variable error, pointing into the imported files.
-    let only_url = support::run([
+    // Leaving one out sends it as `{{EMAIL}}`, as Newman does (`undefined: literal`)…
+    let only_url = [
         "check",
         &out.display().to_string(),
         "--var",
         "APIURL=http://x",
-    ]);
-    assert_eq!(only_url.code, 2, "{only_url}");
+    ];
+    let lenient = support::run(only_url);
+    assert_eq!(lenient.code, 0, "{lenient}");
+    // …and `undefined: error` brings back courier's own rule, pointing into the imported files.
+    let index = out.join("collection.yaml");
+    let text = std::fs::read_to_string(&index).unwrap();
+    assert!(text.contains("\nundefined: literal\n"), "{text}");
+    std::fs::write(
+        &index,
+        text.replace("undefined: literal", "undefined: error"),
+    )
+    .unwrap();
+    let strict = support::run(only_url);
+    assert_eq!(strict.code, 2, "{strict}");
     assert!(
-        only_url.stderr.contains("error: undefined variable"),
-        "{only_url}"
+        strict.stderr.contains("error: undefined variable"),
+        "{strict}"
     );
 }
 

@@ -207,3 +207,57 @@ fn vars_names_the_variables_file_a_value_came_from() {
         "{t}"
     );
 }
+
+#[test]
+fn undefined_literal_sends_what_nothing_defines_as_text_but_never_beside_a_rotating_token() {
+    let server = crate::support::Server::start(|_| Some(crate::support::Reply::json("{}")));
+    let get = "name: Get\nmethod: GET\nurl: \"{{ base_url }}/x\"\nquery:\n  t: \"{{ missing }}\"\n";
+    let project = crate::support::Project::new(&[
+        (
+            "c/collection.yaml",
+            "name: Imported\nundefined: literal\nrequests: [get.yaml]\n",
+        ),
+        ("c/get.yaml", get),
+    ]);
+
+    let t = crate::support::run_collection(
+        &project.file("c"),
+        crate::support::EMULATOR_ENV,
+        &server.url(),
+        &[],
+    );
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(server.requests()[0].path, "/x?t=%7B%7Bmissing%7D%7D");
+    // A value given on the command line wins over the text.
+    let t = crate::support::run_collection(
+        &project.file("c"),
+        crate::support::EMULATOR_ENV,
+        &server.url(),
+        &["--var", "missing=given"],
+    );
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(server.requests()[1].path, "/x?t=given");
+
+    // A request that spends a rotating token is held to the strict rule.
+    let project = project
+        .with(
+            "c/collection.yaml",
+            "name: Imported\nundefined: literal\npersist: [refresh_token]\nrequests: [get.yaml]\n",
+        )
+        .with(
+            "c/get.yaml",
+            &format!("{get}  rt: \"{{{{ refresh_token }}}}\"\ncapture:\n  refresh_token: $.refresh_token\n"),
+        );
+    let t = crate::support::run_collection(
+        &project.file("c"),
+        crate::support::EMULATOR_ENV,
+        &server.url(),
+        &[],
+    );
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&[
+        "undefined variable `missing`",
+        "`undefined: literal` never applies to a request that sends a persistent variable",
+    ]);
+    assert_eq!(server.requests().len(), 2, "nothing sent");
+}

@@ -80,7 +80,8 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         .notes
         .extend(variables::settle_order(&mut collection_vars, &mut env_vars));
 
-    let collection_file = importer.collection_file(head, &collection_vars);
+    let undefined = !importer.undefined(&collection_vars, &env_vars).is_empty();
+    let collection_file = importer.collection_file(head, &collection_vars, undefined);
     let mut env_slugs = Unique::default();
     let env_files = environments
         .iter()
@@ -239,7 +240,12 @@ impl Importer {
         Ok((vars, head))
     }
 
-    fn collection_file(&mut self, head: CollectionHead, vars: &Variables) -> Vec<Entry> {
+    fn collection_file(
+        &mut self,
+        head: CollectionHead,
+        vars: &Variables,
+        undefined: bool,
+    ) -> Vec<Entry> {
         let mut entries = vec![
             Entry::Comment(vec![format!(
                 "imported from the Postman collection `{}` by `courier import postman`",
@@ -261,6 +267,13 @@ impl Importer {
             .collect();
         if !secrets.is_empty() {
             entries.push(Entry::Field("secrets".into(), json!(secrets)));
+        }
+        if undefined {
+            entries.push(Entry::Comment(vec![
+                "Postman sends a variable nothing defines as the text `{{name}}`; so does this collection.".into(),
+                "`undefined: error` makes courier refuse such a run before sending anything.".into(),
+            ]));
+            entries.push(Entry::Field("undefined".into(), json!("literal")));
         }
         entries.push(Entry::Field(
             "requests".into(),
@@ -408,6 +421,21 @@ impl Importer {
 
     /// Renames, literal `{{…}}` text, dynamic variables courier lacks, and variables that
     /// nothing defines.
+    /// The names requests use that nothing imported defines or captures.
+    fn undefined(&self, collection: &Variables, environments: &[Variables]) -> Vec<String> {
+        self.ctx
+            .names
+            .used
+            .iter()
+            .filter(|n| {
+                !collection.values.contains_key(*n)
+                    && !self.ctx.captured.contains(*n)
+                    && !environments.iter().any(|e| e.values.contains_key(*n))
+            })
+            .cloned()
+            .collect()
+    }
+
     fn variable_notes(&mut self, collection: &Variables, environments: &[Variables]) {
         let names = &self.ctx.names;
         for (from, to) in &names.renames {
@@ -430,16 +458,7 @@ impl Importer {
                 "dynamic variable `{{{{{dynamic}}}}}` kept as literal text: {why}"
             ));
         }
-        let undefined: Vec<String> = names
-            .used
-            .iter()
-            .filter(|n| {
-                !collection.values.contains_key(*n)
-                    && !self.ctx.captured.contains(*n)
-                    && !environments.iter().any(|e| e.values.contains_key(*n))
-            })
-            .cloned()
-            .collect();
+        let undefined = self.undefined(collection, environments);
         if !undefined.is_empty() {
             let scope = if environments.is_empty() {
                 "the collection"
@@ -447,7 +466,7 @@ impl Importer {
                 "the collection or its environments"
             };
             self.notes.push(format!(
-                "variables used but defined nowhere in {scope} (Postman globals, or set by scripts): {}; pass them with --var NAME=VALUE or add them to an environment file",
+                "variables used but defined nowhere in {scope} (Postman globals, or set by scripts): {}; sent as the text `{{{{name}}}}`, as Newman does (`undefined: literal` in collection.yaml), unless --var NAME=VALUE or an environment file defines them",
                 variables::backticked(&undefined)
             ));
         }

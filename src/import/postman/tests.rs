@@ -1714,3 +1714,22 @@ fn globals_join_the_collection_variables_beneath_its_own() {
     );
     check(&imported, &[], &[("COURIER_POSTMAN_API_KEY", "k")]);
 }
+
+#[test]
+fn an_import_that_uses_undefined_variables_sends_them_as_newman_does() {
+    let collection = v21(json!([{
+        "name": "Get",
+        "request": { "method": "GET", "url": "https://example.com/{{nowhere}}" }
+    }]));
+    let imported = import(&collection, &[]);
+    assert_eq!(imported.yaml("collection.yaml")["undefined"], "literal");
+    // Loads and prechecks with nothing given: `{{nowhere}}` is text, as in Newman.
+    check(&imported, &[], &[]);
+
+    let defined = v21(json!([{
+        "name": "Get",
+        "request": { "method": "GET", "url": "https://example.com/" }
+    }]));
+    let imported = import(&defined, &[]);
+    assert_eq!(imported.yaml("collection.yaml").get("undefined"), None);
+}
