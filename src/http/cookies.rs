@@ -26,6 +26,10 @@ impl Jar {
 
     /// The `Cookie` header for a request to `url`, if the jar has cookies for it.
     pub(super) fn header_for(&self, url: &Url) -> Option<String> {
+        // Most runs never receive a cookie: nothing to match, every request.
+        if self.arrived.is_empty() {
+            return None;
+        }
         let mut cookies = self.store.matches(url);
         if cookies.is_empty() {
             return None;
@@ -49,6 +53,9 @@ impl Jar {
 
     /// Keeps the cookies an answer from `url` sets.
     pub(super) fn store(&mut self, headers: &reqwest::header::HeaderMap, url: &Url) {
+        if !headers.contains_key(reqwest::header::SET_COOKIE) {
+            return;
+        }
         let cookies: Vec<RawCookie<'static>> = headers
             .get_all(reqwest::header::SET_COOKIE)
             .iter()
