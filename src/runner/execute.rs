@@ -186,13 +186,16 @@ impl<'p> Executor<'p> {
             }
             // An `oauth2` auth's token first: a failure to get it is the request's, and the
             // later ones that need it are not run (a dead refresh token is sent once).
+            let oauth2 = matches!(request.auth, Some(crate::model::Auth::OAuth2(_)));
             if let Some(reason) = self.token_unavailable(request) {
                 summary.not_run(request, reason, pass.label.clone());
                 continue;
             }
-            if let Err(mut failed) = self
-                .ensure_token(client, request, &mut scope, reporter)
-                .await
+            // Boxed: the token path sends a request of its own, and a pass's future would
+            // otherwise carry its state for every request, oauth2 or not.
+            if oauth2
+                && let Err(mut failed) =
+                    Box::pin(self.ensure_token(client, request, &mut scope, reporter)).await
             {
                 failed.pass = pass.label.clone();
                 summary.add(&failed);
@@ -211,8 +214,11 @@ impl<'p> Executor<'p> {
             let mut result = self
                 .send_once_more_if_refused(client, index, built, &mut scope, reporter)
                 .await;
-            self.after_refused_token(client, index, &mut result, &mut scope, reporter)
-                .await;
+            if oauth2 {
+                let refused =
+                    self.after_refused_token(client, index, &mut result, &mut scope, reporter);
+                Box::pin(refused).await;
+            }
             let carried = self.take_carried_checks();
             result.checks.splice(0..0, carried);
             result.pass = pass.label.clone();
