@@ -85,6 +85,17 @@ impl Project {
     }
 }
 
+/// The refresh token the emulator's grant lives on is the one the project's state file keeps.
+#[track_caller]
+fn assert_rotation_kept(zoom: &ZoomMock, project: &Project) {
+    let live = zoom.live_refresh_token().expect("the grant is alive");
+    let saved = saved_refresh_token(project.file("env.state.yaml")).value;
+    assert_eq!(
+        saved, live,
+        "the state keeps the refresh token the grant lives on"
+    );
+}
+
 fn emulator_with(lifetime: Option<Duration>, scope: Option<&str>) -> ZoomMock {
     let seed = Seed {
         token_lifetime: lifetime,
@@ -129,11 +140,7 @@ fn a_token_near_expiry_is_replaced_and_the_new_rotation_saved() {
 
     assert_eq!(t.code, 0, "{t}");
     assert_eq!(zoom.token_requests(), 2, "less than the margin was left");
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 }
 
 /// A token endpoint that counts what it issues (`tok-N`, `rt-N`), and a `/v2/users/me` that
@@ -315,11 +322,7 @@ fn required_scopes_fail_a_token_answer_that_lacks_one_naming_it() {
         ----- stderr -----
         "#);
     // The rotation it came with is saved all the same.
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 
     let zoom = emulator_with(None, Some("user:read meeting:read"));
     let project = project_for_bundled("required_scopes: [user:read, meeting:read]\n");
@@ -356,11 +359,7 @@ fn courier_token_twice_sends_one_token_request_and_after_expiry_keeps_the_rotati
     assert_eq!(third.code, 0, "{third}");
     assert_eq!(zoom.token_requests(), 2);
     assert_ne!(third.stdout, first.stdout);
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 }
 
 #[test]
@@ -441,11 +440,7 @@ fn courier_token_no_refresh_fails_without_a_fresh_kept_token() {
     assert_eq!(forced.code, 0, "{forced}");
     assert_ne!(forced.stdout, t.stdout);
     assert_eq!(zoom.token_requests(), 2);
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 }
 
 #[test]
@@ -623,11 +618,7 @@ fn the_readme_oauth2_collection_runs_as_written() {
 
     assert_eq!(t.code, 0, "{t}");
     assert_eq!(zoom.token_requests(), 1);
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 }
 
 #[test]
@@ -646,11 +637,7 @@ fn concurrent_courier_tokens_share_one_refresh() {
     }
     // Each waited for the lock, read the state again, and found the first one's token.
     assert_eq!(zoom.token_requests(), 1);
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 }
 
 #[test]
@@ -702,11 +689,7 @@ fn a_hundred_runs_that_each_refresh_keep_the_rotation_while_ci_injects_the_first
     }
 
     assert_eq!(zoom.token_requests(), 100);
-    let live = zoom.live_refresh_token().expect("the grant is alive");
-    assert_eq!(
-        saved_refresh_token(project.file("env.state.yaml")).value,
-        live
-    );
+    assert_rotation_kept(&zoom, &project);
 }
 
 #[test]
