@@ -66,7 +66,15 @@ impl CachedToken {
     /// token URL, client ID, account and scope asked for), so another app or account never
     /// reads it.
     pub fn key(parts: &[&str]) -> String {
-        let mut print = fingerprint(&parts.join("\u{0}"));
+        // Each part with its length first: no two lists of parts give the same text, whatever
+        // characters they hold (a separator alone would let `["a,b", "c"]` meet `["a", "b,c"]`).
+        let mut text = String::new();
+        for part in parts {
+            text.push_str(&part.len().to_string());
+            text.push(':');
+            text.push_str(part);
+        }
+        let mut print = fingerprint(&text);
         print.truncate(16);
         print
     }
@@ -481,6 +489,27 @@ mod tests {
         );
         assert_eq!(text, expected);
         assert_eq!(parse(&file(&text)).unwrap(), state);
+    }
+
+    proptest::proptest! {
+        /// Two credentials told apart by any part never share a kept token.
+        #[test]
+        fn token_keys_differ_when_any_part_does(
+            a in proptest::collection::vec(".{0,12}", 1..6),
+            b in proptest::collection::vec(".{0,12}", 1..6),
+        ) {
+            let (a, b): (Vec<&str>, Vec<&str>) =
+                (a.iter().map(String::as_str).collect(), b.iter().map(String::as_str).collect());
+            proptest::prop_assert_eq!(CachedToken::key(&a) == CachedToken::key(&b), a == b);
+        }
+    }
+
+    #[test]
+    fn token_keys_do_not_meet_across_a_separator() {
+        assert_ne!(
+            CachedToken::key(&["a\u{0}b", "c"]),
+            CachedToken::key(&["a", "b\u{0}c"])
+        );
     }
 
     #[test]
