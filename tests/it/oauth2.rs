@@ -96,7 +96,11 @@ impl Project {
                 None => line.to_string(),
             })
             .collect();
-        assert_ne!(lines.join("\n"), text.trim_end(), "a kept token with a lifetime: {text}");
+        assert_ne!(
+            lines.join("\n"),
+            text.trim_end(),
+            "a kept token with a lifetime: {text}"
+        );
         std::fs::write(&path, lines.join("\n") + "\n").expect("the state file is written");
     }
 }
