@@ -83,7 +83,7 @@ mod tests {
     /// A valid operand for each predicate, to ask courier's own parser which names it accepts.
     fn sample_operand(name: &str) -> Value {
         match name {
-            "exists" => json!(true),
+            "exists" | "truthy" => json!(true),
             "type" => json!("string"),
             "gt" | "gte" | "lt" | "lte" | "length" => json!(1),
             _ => json!("a"),

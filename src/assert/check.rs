@@ -42,9 +42,11 @@ pub fn check(p: &Predicate, actual: Option<&Value>) -> Outcome {
         diff: None,
     };
     let Some(v) = actual else {
-        return outcome(matches!(p, Predicate::Exists(false)), NOTHING.to_owned());
+        return outcome(holds(p, None), NOTHING.to_owned());
     };
     match p {
+        Predicate::LooselyEquals(want) => outcome(loosely_equal(v, want), show(v)),
+        Predicate::Truthy(want) => outcome(truthy(v) == *want, show(v)),
         Predicate::Equals(want) => {
             let passed = json_eq(v, want);
             let diff = if !passed && is_structured(v) && is_structured(want) {
@@ -96,7 +98,13 @@ pub fn check(p: &Predicate, actual: Option<&Value>) -> Outcome {
 /// output shows a passing check (`--quiet`, no JSON or HTML report). It allocates nothing.
 pub fn holds(p: &Predicate, actual: Option<&Value>) -> bool {
     let Some(v) = actual else {
-        return matches!(p, Predicate::Exists(false));
+        // A missing value is JavaScript's `undefined`: falsy, and `== null`.
+        return matches!(
+            p,
+            Predicate::Exists(false)
+                | Predicate::Truthy(false)
+                | Predicate::LooselyEquals(Value::Null)
+        );
     };
     let number = |bound: &Number, accept: fn(Ordering) -> bool| match v {
         Value::Number(n) => cmp_numbers(n, bound).is_some_and(accept),
@@ -119,6 +127,8 @@ pub fn holds(p: &Predicate, actual: Option<&Value>) -> bool {
         Predicate::Gte(n) => number(n, Ordering::is_ge),
         Predicate::Lt(n) => number(n, Ordering::is_lt),
         Predicate::Lte(n) => number(n, Ordering::is_le),
+        Predicate::LooselyEquals(want) => loosely_equal(v, want),
+        Predicate::Truthy(want) => truthy(v) == *want,
         Predicate::Length(want) => match v {
             Value::String(s) => s.chars().count() as u64 == *want,
             Value::Array(items) => items.len() as u64 == *want,
@@ -158,6 +168,9 @@ fn expected_text(p: &Predicate) -> String {
         Predicate::Lt(n) => format!("< {n}"),
         Predicate::Lte(n) => format!("<= {n}"),
         Predicate::Length(n) => format!("length {n}"),
+        Predicate::LooselyEquals(v) => format!("== {}", show(v)),
+        Predicate::Truthy(true) => "truthy".to_owned(),
+        Predicate::Truthy(false) => "falsy".to_owned(),
     }
 }
 
@@ -172,6 +185,93 @@ fn has_type(v: &Value, t: JsonType) -> bool {
 
 /// JSON equality as a user means it: numbers compare by value (`1` equals `1.0`), at any depth,
 /// and objects compare regardless of key order.
+/// JavaScript's truthiness of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+/// JavaScript's `==` (the Abstract Equality Comparison) on JSON values. Objects and arrays are
+/// equal only to themselves in JavaScript, so never to a value written in a file; against a
+/// primitive they compare as their string form (`[1,2]` as `"1,2"`).
+fn loosely_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Number(_), Value::Number(_)) => json_eq(a, b),
+        (Value::Bool(x), _) => loosely_equal(&Value::from(u8::from(*x)), b),
+        (_, Value::Bool(y)) => loosely_equal(a, &Value::from(u8::from(*y))),
+        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
+            js_number(s).is_some_and(|x| n.as_f64() == Some(x))
+        }
+        (Value::Array(_) | Value::Object(_), Value::Array(_) | Value::Object(_)) => false,
+        (Value::Array(_) | Value::Object(_), primitive)
+        | (primitive, Value::Array(_) | Value::Object(_)) => {
+            let text = if a.is_array() || a.is_object() { a } else { b };
+            loosely_equal(&Value::String(js_string_form(text)), primitive)
+        }
+    }
+}
+
+/// JavaScript's `String(v)` of an array or object.
+fn js_string_form(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(js_string_form)
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Object(_) => "[object Object]".into(),
+        other => other.to_string(),
+    }
+}
+
+/// JavaScript's `Number(s)`: blank is 0, decimal, `0x`/`0o`/`0b`, `Infinity`; else NaN (`None`).
+fn js_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Some(0.0);
+    }
+    for (prefix, radix) in [
+        ("0x", 16),
+        ("0X", 16),
+        ("0o", 8),
+        ("0O", 8),
+        ("0b", 2),
+        ("0B", 2),
+    ] {
+        if let Some(digits) = t.strip_prefix(prefix) {
+            return u64::from_str_radix(digits, radix).ok().map(|n| n as f64);
+        }
+    }
+    let unsigned = t.trim_start_matches(['+', '-']);
+    if unsigned == "Infinity" {
+        return Some(if t.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    // Rust also reads `inf`, `nan` and `1_0`-free forms JavaScript rejects; only digits, one
+    // dot and an exponent pass.
+    let valid = unsigned
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+        && unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if !valid {
+        return None;
+    }
+    t.parse().ok()
+}
+
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => cmp_numbers(x, y) == Some(Ordering::Equal),
@@ -629,5 +729,71 @@ mod tests {
             Some(Ordering::Less)
         );
         assert_eq!(cmp_int_float(0, f64::NAN), None);
+    }
+}
+
+#[cfg(test)]
+mod javascript_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn loose_equality_follows_javascript() {
+        let cases = [
+            (json!("1"), json!(1), true),
+            (json!(1), json!("1.0"), true),
+            (json!(" 2 "), json!(2), true),
+            (json!(""), json!(0), true),
+            (json!("0x10"), json!(16), true),
+            (json!("abc"), json!(0), false),
+            (json!("inf"), json!(f64::MAX), false),
+            (json!(true), json!(1), true),
+            (json!(true), json!("1"), true),
+            (json!(false), json!(""), true),
+            (json!(null), json!(0), false),
+            (json!(null), json!(null), true),
+            (json!([1, 2]), json!("1,2"), true),
+            (json!([]), json!(false), true),
+            (json!({"a": 1}), json!("[object Object]"), true),
+            (json!([1]), json!([1]), false),
+            (json!("a"), json!("a"), true),
+            (json!("a"), json!("A"), false),
+        ];
+        for (actual, operand, want) in cases {
+            let p = Predicate::LooselyEquals(operand.clone());
+            assert_eq!(holds(&p, Some(&actual)), want, "{actual} == {operand}");
+            assert_eq!(
+                check(&p, Some(&actual)).passed,
+                want,
+                "{actual} == {operand}"
+            );
+        }
+        // A missing value is `undefined`, which is `== null` and nothing else.
+        assert!(holds(&Predicate::LooselyEquals(json!(null)), None));
+        assert!(!holds(&Predicate::LooselyEquals(json!(0)), None));
+        assert!(check(&Predicate::LooselyEquals(json!(null)), None).passed);
+    }
+
+    #[test]
+    fn truthiness_follows_javascript() {
+        let falsy = [json!(false), json!(0), json!(0.0), json!(""), json!(null)];
+        let truthy = [
+            json!(true),
+            json!(1),
+            json!("0"),
+            json!(" "),
+            json!([]),
+            json!({}),
+        ];
+        for v in falsy {
+            assert!(holds(&Predicate::Truthy(false), Some(&v)), "{v}");
+            assert!(!check(&Predicate::Truthy(true), Some(&v)).passed, "{v}");
+        }
+        for v in truthy {
+            assert!(holds(&Predicate::Truthy(true), Some(&v)), "{v}");
+            assert!(!check(&Predicate::Truthy(false), Some(&v)).passed, "{v}");
+        }
+        assert!(holds(&Predicate::Truthy(false), None));
+        assert!(!holds(&Predicate::Truthy(true), None));
     }
 }

@@ -25,6 +25,10 @@ pub enum Predicate {
     Lt(Number),
     Lte(Number),
     Length(u64),
+    /// JavaScript's `==`, for checks imported from Postman scripts: `"1"` loosely equals `1`.
+    LooselyEquals(Value),
+    /// JavaScript's truthiness: not `false`, `0`, `""`, `null` or missing.
+    Truthy(bool),
 }
 
 impl Predicate {
@@ -43,6 +47,8 @@ impl Predicate {
             Predicate::Lt(_) => "lt",
             Predicate::Lte(_) => "lte",
             Predicate::Length(_) => "length",
+            Predicate::LooselyEquals(_) => "loosely_equals",
+            Predicate::Truthy(_) => "truthy",
         }
     }
 }
@@ -208,8 +214,19 @@ const LENGTH: PredicateDoc = PredicateDoc {
     description: "Has this length: characters of a string, items of an array, keys of an object.",
 };
 
+const LOOSELY_EQUALS: PredicateDoc = PredicateDoc {
+    name: "loosely_equals",
+    operand: any_value,
+    description: "Equals this value as JavaScript's `==` compares (`\"1\"` loosely equals `1`, `null` loosely equals a missing value); what `courier import postman` writes for a script's `==`.",
+};
+const TRUTHY: PredicateDoc = PredicateDoc {
+    name: "truthy",
+    operand: boolean,
+    description: "`true`: the value is truthy as JavaScript reads it (not `false`, `0`, `\"\"`, `null` or missing); `false`: it is falsy.",
+};
+
 /// The predicates of JSON values, in the order editors list them.
-pub static JSON_PREDICATES: [PredicateDoc; 12] = [
+pub static JSON_PREDICATES: [PredicateDoc; 14] = [
     EQUALS,
     NOT_EQUALS,
     EXISTS,
@@ -222,6 +239,8 @@ pub static JSON_PREDICATES: [PredicateDoc; 12] = [
     LT,
     LTE,
     LENGTH,
+    LOOSELY_EQUALS,
+    TRUTHY,
 ];
 
 /// Headers are text: `equals` and `contains` take a scalar, compared as its text.
@@ -386,6 +405,11 @@ fn parse_one(name: &str, operand: &Value, target: Target) -> Result<Predicate, S
         "lt" => Predicate::Lt(number_operand(name, operand)?),
         "lte" => Predicate::Lte(number_operand(name, operand)?),
         "length" => Predicate::Length(length_operand(operand)?),
+        "loosely_equals" => Predicate::LooselyEquals(operand.clone()),
+        "truthy" => match operand {
+            Value::Bool(b) => Predicate::Truthy(*b),
+            _ => return Err(bad_operand(name, "`true` or `false`", operand)),
+        },
         _ => unreachable!("`{name}` is in the allowed list but has no parser"),
     })
 }
@@ -653,7 +677,7 @@ mod tests {
             e.help.as_deref(),
             Some(
                 "valid predicates: equals, not_equals, exists, type, matches, contains, \
-                 starts_with, gt, gte, lt, lte, length; \
+                 starts_with, gt, gte, lt, lte, length, loosely_equals, truthy; \
                  to compare with an object, write `{ equals: { ... } }`"
             )
         );

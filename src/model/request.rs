@@ -222,6 +222,9 @@ pub struct Capture {
 pub enum CaptureSource {
     Json(Query),
     Header(String),
+    /// `{ value: V }`: a value written in the file, taken when the response has come, as
+    /// Postman's `pm.environment.set("name", "value")` in a test script does.
+    Value(Value),
 }
 
 impl CaptureSource {
@@ -231,6 +234,7 @@ impl CaptureSource {
         match self {
             CaptureSource::Json(query) => crate::secrets::name_looks_secret(query.as_str()),
             CaptureSource::Header(name) => crate::secrets::name_looks_secret(name),
+            CaptureSource::Value(_) => false,
         }
     }
 }
@@ -469,7 +473,7 @@ fn capture(
     let bad = || {
         Diagnostic::new(format!("invalid capture `{}`", name.value))
             .at(spot.clone())
-            .help("write a JSONPath (`$.access_token`), `{ json: $.access_token }` or `{ header: Location }`, with `default: VALUE` beside `json` or `header` for an optional value")
+            .help("write a JSONPath (`$.access_token`), `{ json: $.access_token }`, `{ header: Location }` or `{ value: VALUE }`, with `default: VALUE` beside `json` or `header` for an optional value")
     };
     let (source, default) = match &source.value {
         Value::String(path) => (CaptureSource::Json(parse_capture_path(path, &spot)?), None),
@@ -482,6 +486,9 @@ fn capture(
                 }
                 (Some((kind, Value::String(arg))), None) if kind == "header" => {
                     CaptureSource::Header(arg.clone())
+                }
+                (Some((kind, value)), None) if kind == "value" && default.is_none() => {
+                    CaptureSource::Value(value.clone())
                 }
                 _ => return Err(bad().into()),
             };

@@ -286,6 +286,16 @@ pub(crate) fn captures(_: &mut SchemaGenerator) -> Schema {
                     },
                     "required": ["header"],
                     "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "value": {
+                            "description": "A value written here, captured when the response has come (what `pm.environment.set(\"name\", \"value\")` in a Postman test script does): `{ value: alpha }`."
+                        }
+                    },
+                    "required": ["value"],
+                    "additionalProperties": false
                 }
             ]
         }

@@ -224,6 +224,7 @@ where
                 .and_then(|doc| query.select_in(doc))
                 .map(std::borrow::Cow::into_owned),
             CaptureSource::Header(name) => exchange.header(name).map(Value::String),
+            CaptureSource::Value(value) => Some(value.clone()),
         };
         match found.or_else(|| capture.default.clone()) {
             Some(value) => captured.push((index, value)),
@@ -236,6 +237,7 @@ where
                 let looked_for = match &capture.source {
                     CaptureSource::Json(query) => format!("JSONPath `{}`", query.as_str()),
                     CaptureSource::Header(name) => format!("header `{name}`"),
+                    CaptureSource::Value(_) => "the value written".to_string(),
                 };
                 results.keep(
                     format!("capture {}", capture.name).into(),

@@ -311,9 +311,10 @@ fn resolve_variables(
     Ok((engine, base.frozen()))
 }
 
-/// With `undefined: literal`, every name a request reads that nothing defines, captures or
-/// sets on the command line becomes the text `{{name}}` at the lowest precedence, as Newman
-/// sends it: an environment, a data row or `--var` that defines it still wins.
+/// With `undefined: literal`, every name a request reads that nothing defines or sets on the
+/// command line, and no request before it captures, becomes the text `{{name}}` at the lowest
+/// precedence, as Newman sends it: an environment, a data row, `--var` or a later capture
+/// that defines it still wins.
 fn undefined_as_literal(
     collection: &Collection,
     uses: &ByRequest<Uses>,
@@ -323,18 +324,22 @@ fn undefined_as_literal(
     if !collection.undefined_as_literal {
         return (base, BTreeSet::new());
     }
-    let captured = |name: &str| {
-        collection
-            .all_requests()
-            .any(|r| r.captures.iter().any(|c| c.name == name))
-    };
-    let literal: BTreeSet<String> = uses
-        .values()
-        .flat_map(|u| u.names.iter())
-        .filter(|name| !base.contains(name) && !captured(name))
-        .filter(|name| !vars.iter().any(|(n, _, _)| n == *name))
-        .cloned()
-        .collect();
+    let mut captured: BTreeSet<&str> = BTreeSet::new();
+    let mut literal: BTreeSet<String> = BTreeSet::new();
+    for request in collection.all_requests() {
+        let names = uses
+            .get(&request.name)
+            .map(|u| u.names.as_slice())
+            .unwrap_or_default();
+        literal.extend(
+            names
+                .iter()
+                .filter(|name| !base.contains(name) && !captured.contains(name.as_str()))
+                .filter(|name| !vars.iter().any(|(n, _, _)| n == *name))
+                .cloned(),
+        );
+        captured.extend(request.captures.iter().map(|c| c.name.as_str()));
+    }
     for name in &literal {
         let text = Value::String(format!("{{{{{name}}}}}"));
         base.set(name.as_str(), text, Origin::Literal);
