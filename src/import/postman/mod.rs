@@ -80,6 +80,7 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         .notes
         .extend(variables::settle_order(&mut collection_vars, &mut env_vars));
 
+    importer.pre_request_sets(&mut collection_vars, &env_vars);
     let undefined = !importer.undefined(&collection_vars, &env_vars).is_empty();
     let collection_file = importer.collection_file(head, &collection_vars, undefined);
     let mut env_slugs = Unique::default();
@@ -419,18 +420,45 @@ impl Importer {
         (relative, entries)
     }
 
+    /// A pre-request script's `pm.environment.set("var", "value")` sets the variable before
+    /// the request is sent, for it and every later one. When nothing else defines or captures
+    /// the name, a collection variable does the same (the one difference: a request before it
+    /// would see the value too, where Postman sends `{{var}}`).
+    fn pre_request_sets(&mut self, collection: &mut Variables, environments: &[Variables]) {
+        for set in std::mem::take(&mut self.ctx.pre_sets) {
+            let (request, name) = (&set.request, &set.var);
+            let defined = collection.values.contains_key(name)
+                || environments.iter().any(|e| e.values.contains_key(name))
+                || set.captured_earlier;
+            if defined {
+                self.notes.push(format!(
+                    "{request}: pre-request script sets `{name}`, which the collection, an environment or an earlier capture also defines: not converted (kept out of the request file)"
+                ));
+            } else {
+                self.notes.push(format!(
+                    "{request}: pre-request script sets `{name}` to a written value: it is a collection variable"
+                ));
+                collection.values.insert(set.var, set.value);
+            }
+        }
+    }
+
     /// Renames, literal `{{…}}` text, dynamic variables courier lacks, and variables that
     /// nothing defines.
-    /// The names requests use that nothing imported defines or captures.
+    /// The names requests use that nothing imported defines, or that a request uses before any
+    /// request captures them.
     fn undefined(&self, collection: &Variables, environments: &[Variables]) -> Vec<String> {
         self.ctx
             .names
             .used
             .iter()
             .filter(|n| {
-                !collection.values.contains_key(*n)
-                    && !self.ctx.captured.contains(*n)
-                    && !environments.iter().any(|e| e.values.contains_key(*n))
+                let defined = collection.values.contains_key(*n)
+                    || environments.iter().any(|e| e.values.contains_key(*n));
+                // A capture defines it only for the requests after the one that captures it.
+                let captured_first =
+                    self.ctx.captured.contains(*n) && !self.ctx.used_before_capture.contains(*n);
+                !defined && !captured_first
             })
             .cloned()
             .collect()

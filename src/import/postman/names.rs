@@ -143,6 +143,8 @@ pub(super) struct Names {
     pub unknown_dynamic: IndexSet<String>,
     /// courier names written into templates, in the order met.
     pub used: IndexSet<String>,
+    /// The names written since the caller last cleared it (one request's).
+    pub current: IndexSet<String>,
 }
 
 impl Names {
@@ -257,6 +259,7 @@ impl Names {
         if self.is_variable(name) {
             let courier = self.courier(name);
             self.used.insert(courier.clone());
+            self.current.insert(courier.clone());
             Some(courier)
         } else {
             self.literal.insert(name.to_string());

@@ -29,6 +29,21 @@ pub(super) struct Context {
     pub collection_vars: IndexMap<String, Value>,
     /// Names captured by some request's converted test script.
     pub captured: HashSet<String>,
+    /// Each variable a pre-request script sets to a value written in it.
+    pub pre_sets: Vec<PreSet>,
+    /// Names a request uses that no request before it captures (Newman sends them as
+    /// `{{name}}` there, even when a later capture defines them).
+    pub used_before_capture: HashSet<String>,
+}
+
+/// `pm.environment.set("var", "value")` in a request's pre-request script.
+pub(super) struct PreSet {
+    pub request: String,
+    /// The courier name.
+    pub var: String,
+    pub value: Value,
+    /// A request before this one captures the name.
+    pub captured_earlier: bool,
 }
 
 /// A converted request: its file's entries and what was not carried over.
@@ -40,6 +55,27 @@ pub(super) struct Converted {
 /// Converts a request named `name` (already unique in the collection). `Err` is the reason it
 /// cannot be imported at all.
 pub(super) fn convert(
+    ctx: &mut Context,
+    name: &str,
+    item: &Item,
+    request: &postman::RequestOrUrl,
+    inherited_auth: Option<&Auth>,
+) -> Result<Converted, String> {
+    let captured_before = ctx.captured.clone();
+    ctx.names.current.clear();
+    let converted = convert_request(ctx, name, item, request, inherited_auth);
+    let uncaptured = ctx
+        .names
+        .current
+        .iter()
+        .filter(|n| !captured_before.contains(*n))
+        .cloned()
+        .collect::<Vec<_>>();
+    ctx.used_before_capture.extend(uncaptured);
+    converted
+}
+
+fn convert_request(
     ctx: &mut Context,
     name: &str,
     item: &Item,
@@ -86,7 +122,7 @@ pub(super) fn convert(
         }
     }
     redirects(item, &mut r);
-    events(ctx, item, &mut r);
+    events(ctx, name, item, &mut r);
     let description = request
         .description
         .as_ref()
@@ -895,16 +931,15 @@ fn redirects(item: &Item, r: &mut RequestFile) {
     }
 }
 
-fn events(ctx: &mut Context, item: &Item, r: &mut RequestFile) {
-    for event in &item.event {
+fn events(ctx: &mut Context, name: &str, item: &Item, r: &mut RequestFile) {
+    // The pre-request script runs first, whatever order the export lists the events in.
+    let (pre, rest): (Vec<_>, Vec<_>) = item.event.iter().partition(|e| e.is("prerequest"));
+    for event in pre.into_iter().chain(rest) {
         let Some(lines) = event.lines() else {
             continue;
         };
         if event.is("prerequest") {
-            let mut comment = vec!["postman pre-request script (not converted):".to_string()];
-            comment.extend(lines.iter().map(|l| format!("  {l}")));
-            r.comments.push(comment);
-            r.notes.push("pre-request script kept as a comment".into());
+            pre_request(ctx, name, &lines, r);
         } else if event.is("test") {
             let outcome = scripts::convert_test_script(
                 &lines,
@@ -913,18 +948,35 @@ fn events(ctx: &mut Context, item: &Item, r: &mut RequestFile) {
                 &mut ctx.names,
             );
             ctx.captured.extend(r.captures.keys().cloned());
+            if let Some(note) = outcome.note("test") {
+                r.notes.push(note);
+            }
             if let Some(comment) = outcome.comment {
                 r.comments.push(comment);
-                r.notes.push(if outcome.converted > 0 {
-                    format!(
-                        "test script partly converted ({} statement{} to assert/capture), the rest kept as a comment",
-                        outcome.converted,
-                        if outcome.converted == 1 { "" } else { "s" }
-                    )
-                } else {
-                    "test script kept as a comment".into()
-                });
             }
         }
+    }
+}
+
+/// A pre-request script that only sets variables to written values is carried over (see
+/// `Importer::pre_request_sets`); any other is kept as a comment.
+fn pre_request(ctx: &mut Context, name: &str, lines: &[String], r: &mut RequestFile) {
+    let Some(sets) = scripts::pre_request_sets(&lines.join("\n")) else {
+        let mut comment = vec!["postman pre-request script (not converted):".to_string()];
+        comment.extend(lines.iter().map(|l| format!("  {l}")));
+        r.comments.push(comment);
+        r.notes
+            .push(scripts::pre_request_note(lines, &mut ctx.names));
+        return;
+    };
+    for (var, value) in sets {
+        let var = ctx.names.courier(&var);
+        let captured_earlier = ctx.captured.contains(&var);
+        ctx.pre_sets.push(PreSet {
+            request: name.to_string(),
+            var,
+            value,
+            captured_earlier,
+        });
     }
 }

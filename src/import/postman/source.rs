@@ -32,6 +32,11 @@ pub(super) fn read_collection(path: &Path) -> Result<(postman::Collection, Value
 /// Reads and checks an environment (or globals) export.
 pub(super) fn read_environment(path: &Path) -> Result<(postman::Environment, Value)> {
     let (file, json) = read_json(path, ENVIRONMENT)?;
+    // Newman also reads the older export that is the bare list of variables.
+    if json.is_array() {
+        let values = typed(&file, ENVIRONMENT)?;
+        return Ok((postman::Environment { name: None, values }, json));
+    }
     if !json.get("values").is_some_and(Value::is_array) {
         let is_collection = json.get("info").is_some() && json.get("item").is_some();
         let mut d = not_a(&file, ENVIRONMENT, "has no `values` list");

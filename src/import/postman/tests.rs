@@ -492,6 +492,179 @@ fn conditional_and_unknown_statements_stay_as_a_comment() {
     assert!(comment.contains(&"  console.log(pm.response.json());".to_string()));
 }
 
+fn outcome_of(lines: &[&str]) -> (Value, Value, super::scripts::Outcome) {
+    let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    let mut asserts = Asserts::default();
+    let mut captures = indexmap::IndexMap::new();
+    let mut names = Names::new(["token"], []);
+    let outcome = convert_test_script(&lines, &mut asserts, &mut captures, &mut names);
+    let captures = Value::Object(captures.into_iter().collect());
+    (asserts.to_value(), captures, outcome)
+}
+
+#[test]
+fn code_after_a_return_never_runs_and_becomes_nothing() {
+    // Newman's `redirect-test` fixture: the check after `return` is dead in Newman too.
+    let (asserts, _, outcome) =
+        outcome_of(&["return 0; tests[\"Returned 302\"] = responseCode.code===302;"]);
+    assert_eq!(asserts, json!({}));
+    assert_eq!(outcome.dead, 1);
+    assert!(outcome.left.is_empty(), "{:?}", outcome.left);
+    let note = outcome.note("test").expect("a note");
+    assert!(note.contains("1 line after `return` never runs"), "{note}");
+    // Inside a `pm.test` callback, `return` ends only the callback.
+    let (asserts, _, _) = outcome_of(&[
+        "pm.test('a', function () { return; pm.response.to.have.status(500); });",
+        "pm.response.to.have.status(200);",
+    ]);
+    assert_eq!(asserts, json!({ "status": 200 }));
+}
+
+#[test]
+fn loose_and_strict_equality_stay_apart() {
+    let (asserts, _, _) = outcome_of(&[
+        "var json = JSON.parse(responseBody);",
+        "tests['loose'] = json.count == 1;",
+        "tests['strict'] = json.name === '1';",
+        "tests['undefined'] = json.gone === undefined;",
+        "tests['status'] = responseCode.code == '200';",
+    ]);
+    assert_eq!(
+        asserts,
+        json!({
+            "status": 200,
+            "json": {
+                "$.count": { "loosely_equals": 1 },
+                "$.name": "1",
+                "$.gone": { "exists": false }
+            }
+        })
+    );
+    let (_, _, outcome) = outcome_of(&["tests['x'] = JSON.parse(responseBody).a != 1;"]);
+    assert!(outcome.left[0].1.contains("`!=`"), "{:?}", outcome.left);
+}
+
+#[test]
+fn conditions_combine_negate_and_read_truthiness() {
+    let (asserts, _, outcome) = outcome_of(&[
+        "var res = JSON.parse(responseBody);",
+        "tests['gzip'] = res.gzipped;",
+        "tests['both'] = responseCode.code === 200 && res.items.length === 2;",
+        "tests['absent'] = !res.headers['disabled-header'];",
+        "tests['has'] = responseBody.has('ok') && 'id' in res;",
+        "tests['file'] = _.startsWith(res.files['a.json'], 'data:');",
+        "tests['guid'] = /^[0-9a-f-]{36}$/i.test(res.form['FriendlyName']);",
+        "tests['header'] = postman.getResponseHeader('contenT-TypE') === 'application/json';",
+    ]);
+    assert!(outcome.left.is_empty(), "{:?}", outcome.left);
+    assert_eq!(
+        asserts,
+        json!({
+            "status": 200,
+            "headers": { "contenT-TypE": "application/json" },
+            "json": {
+                "$.gzipped": { "truthy": true },
+                "$.items": { "length": 2 },
+                "$.headers['disabled-header']": { "truthy": false },
+                "$.id": { "exists": true },
+                "$.files['a.json']": { "starts_with": "data:" },
+                "$.form.FriendlyName": { "matches": "(?i)^[0-9a-f-]{36}$" }
+            },
+            "body": "ok"
+        })
+    );
+}
+
+#[test]
+fn an_if_converts_only_as_an_idiom_or_under_a_checked_condition() {
+    let (asserts, captures, outcome) = outcome_of(&[
+        "var ok = responseCode.code === 200;",
+        "tests['ok'] = ok;",
+        "if (ok) {",
+        "    var body = JSON.parse(responseBody);",
+        "    tests['id'] = body.id === 7;",
+        "    postman.setEnvironmentVariable('token', body.token);",
+        "}",
+        "if (JSON.parse(responseBody).a === 1) { tests['b'] = true; } else { tests['b'] = false; }",
+        "if (JSON.parse(responseBody).flag) { tests['c'] = JSON.parse(responseBody).c === 1; }",
+    ]);
+    assert_eq!(
+        asserts,
+        json!({ "status": 200, "json": { "$.id": 7, "$.a": 1 } })
+    );
+    // A capture under the guard would happen in courier when the condition fails.
+    assert_eq!(captures, json!({}));
+    let lines: Vec<usize> = outcome.left.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [6, 9], "{:?}", outcome.left);
+    assert!(outcome.left[1].1.contains("an `if`"), "{:?}", outcome.left);
+}
+
+#[test]
+fn a_set_of_a_written_value_is_a_value_capture() {
+    let (_, captures, _) = outcome_of(&[
+        "postman.setEnvironmentVariable('FOO', 'alpha');",
+        "pm.environment.set('count', 2);",
+    ]);
+    assert_eq!(
+        captures,
+        json!({ "FOO": { "value": "alpha" }, "count": { "value": 2 } })
+    );
+}
+
+#[test]
+fn what_is_not_converted_is_named_with_its_line() {
+    let (_, _, outcome) = outcome_of(&[
+        "pm.test('env', function () {",
+        "    pm.expect(pm.environment.get('x')).to.eql('1');",
+        "});",
+        "postman.setNextRequest('other');",
+        "for (var i = 0; i < 3; i++) { tests['n'] = true; }",
+    ]);
+    let left: Vec<(usize, &str)> = outcome.left.iter().map(|(l, w)| (*l, w.as_str())).collect();
+    assert_eq!(
+        left,
+        [
+            (
+                2,
+                "reads a variable (`pm.environment`), not the response: courier checks responses"
+            ),
+            (
+                4,
+                "`setNextRequest` changes the order of requests; courier runs them in order"
+            ),
+            (5, "a loop: courier checks are not repeated"),
+        ]
+    );
+    let (_, _, outcome) = outcome_of(&["pm.test('x', function () {"]);
+    assert!(
+        outcome.left[0]
+            .1
+            .starts_with("not JavaScript the parser reads"),
+        "{:?}",
+        outcome.left
+    );
+}
+
+#[test]
+fn a_pre_request_script_that_only_sets_written_values_is_read() {
+    use super::scripts::pre_request_sets;
+    assert_eq!(
+        pre_request_sets(
+            "pm.globals.set('v', 'g');\npm.environment.set('v', 'e');\nconsole.log(1);"
+        ),
+        Some(vec![("v".to_string(), json!("e"))]),
+        "the environment is read before the globals, whatever the order"
+    );
+    assert_eq!(
+        pre_request_sets("pm.environment.set('v', Date.now());"),
+        None
+    );
+    assert_eq!(
+        pre_request_sets("if (x) { pm.environment.set('v', 1); }"),
+        None
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // A hand-built v2.1 collection covering each rule
 
