@@ -5,12 +5,15 @@
 
 mod support;
 
+mod echo;
+
 mod bad_input;
 mod cli;
 mod html;
 mod import;
 mod inputs;
 mod months;
+mod newman;
 mod oauth2;
 mod passes;
 mod preview;

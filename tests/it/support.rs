@@ -345,7 +345,8 @@ impl Recorded {
 pub struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    body: Vec<u8>,
+    head_only: bool,
 }
 
 impl Reply {
@@ -370,11 +371,19 @@ impl Reply {
         self
     }
 
-    fn new(status: u16, content_type: &str, body: &str) -> Reply {
+    /// The answer to a `HEAD`: its headers, with the length of the body it does not carry.
+    pub fn without_body(mut self) -> Reply {
+        self.head_only = true;
+        self
+    }
+
+    /// Any answer: `body` may be bytes that are not text (a gzip stream).
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
         Reply {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
+            head_only: false,
         }
     }
 }
@@ -566,13 +575,21 @@ fn read_request(stream: &TcpStream) -> Option<Recorded> {
         };
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    let length = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        read_chunks(&mut reader)?
+    } else {
+        let length = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        body
+    };
     Some(Recorded {
         method,
         path,
@@ -581,8 +598,37 @@ fn read_request(stream: &TcpStream) -> Option<Recorded> {
     })
 }
 
+/// A `Transfer-Encoding: chunked` body (Newman streams file uploads that way).
+fn read_chunks(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        let size = line.trim().split(';').next()?;
+        let size = usize::from_str_radix(size, 16).ok()?;
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
 fn write_reply(mut stream: &TcpStream, reply: &Reply) {
-    let mut head = format!("HTTP/1.1 {} Status\r\n", reply.status);
+    let reason = match reply.status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        _ => "Status",
+    };
+    let mut head = format!("HTTP/1.1 {} {reason}\r\n", reply.status);
     for (name, value) in &reply.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -591,7 +637,9 @@ fn write_reply(mut stream: &TcpStream, reply: &Reply) {
         reply.body.len()
     ));
     let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(reply.body.as_bytes());
+    if !reply.head_only {
+        let _ = stream.write_all(&reply.body);
+    }
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
