@@ -142,6 +142,12 @@ struct AssertDoc {
     #[serde(default)]
     #[schemars(with = "Option<u64>")]
     duration: Option<Spanned<u64>>,
+    /// Checks on variables as this request was sent (before its captures), name: JSON
+    /// predicates; a bare value means `equals`. What `courier import postman` writes for a
+    /// script's `pm.environment.get("x")`. Example: `region: { exists: true }`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::var_assertions")]
+    vars: IndexMap<Spanned<String>, Spanned<Value>>,
 }
 
 /// One request of a collection, validated.
@@ -196,6 +202,8 @@ pub struct Checks {
     pub body: Vec<(Predicate, Spot)>,
     /// The answer must come in under this many milliseconds.
     pub duration: Option<(u64, Spot)>,
+    /// Variables as the request was sent: name, predicates.
+    pub vars: Vec<(String, Vec<Predicate>, Spot)>,
 }
 
 #[derive(Debug)]
@@ -454,6 +462,28 @@ fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
         .duration
         .as_ref()
         .map(|d| (d.value, yaml::spot_of(file, d)));
+    for (name, value) in &doc.vars {
+        let name_spot = yaml::spot_of(file, name);
+        if !is_identifier(&name.value) {
+            return Err(
+                Diagnostic::new(format!("invalid variable name `{}`", name.value))
+                    .at(name_spot)
+                    .help("variable names are letters, digits and `_`, not starting with a digit")
+                    .into(),
+            );
+        }
+        let spot = yaml::spot_of(file, value);
+        let predicates = assert::parse_json_predicates(&value.value).map_err(|e| {
+            spec_error(
+                e,
+                spot,
+                &format!("invalid assertion on variable `{}`", name.value),
+            )
+        })?;
+        checks
+            .vars
+            .push((name.value.clone(), predicates, name_spot));
+    }
     Ok(checks)
 }
 

@@ -362,6 +362,25 @@ pub(crate) fn json_assertions(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `assert.vars`: variable name → a bare value (equals) or JSON predicates.
+pub(crate) fn var_assertions(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": {
+            "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"
+        },
+        "additionalProperties": {
+            "anyOf": [
+                {
+                    "type": NOT_A_MAP,
+                    "description": "A bare value: the variable equals it."
+                },
+                predicates("json", "Predicates on the variable's value, all of which must hold.")
+            ]
+        }
+    })
+}
+
 /// `assert.body`: a bare string (contains) or a map of body predicates.
 pub(crate) fn body_assertion(_: &mut SchemaGenerator) -> Schema {
     json_schema!({

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use serde_json::Value;
 
 use super::result::CheckResult;
+use super::{Origin, Scope};
 use crate::assert::{self, Document, Outcome};
 use crate::diag::Spot;
 use crate::http::Exchange;
@@ -122,6 +123,31 @@ pub fn check_scopes(
         },
         diff: None,
     });
+    evaluation.checks.extend(recorder.kept);
+    evaluation.passed_untold += recorder.untold;
+}
+
+/// The `vars:` checks of `request` on the variables it was sent with (`scope`, before its
+/// captures). A name nothing defines, or that `undefined: literal` stands in for, is missing.
+pub fn check_vars(request: &Request, scope: &Scope, texts: bool, evaluation: &mut Evaluation) {
+    if request.checks.vars.is_empty() {
+        return;
+    }
+    let mut recorder = Recorder {
+        kept: Vec::new(),
+        untold: 0,
+        texts,
+    };
+    for (name, predicates, spot) in &request.checks.vars {
+        let actual = scope
+            .get(name)
+            .filter(|var| var.origin != Origin::Literal)
+            .map(|var| &var.value);
+        for predicate in predicates {
+            let subject = || format!("variable {name}").into();
+            recorder.predicate(subject, spot, predicate, actual);
+        }
+    }
     evaluation.checks.extend(recorder.kept);
     evaluation.passed_untold += recorder.untold;
 }

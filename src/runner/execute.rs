@@ -403,6 +403,7 @@ impl<'p> Executor<'p> {
         result.failure = credentials::rejection(&exchange, json.as_ref()).map(Failure::Rejected);
         let check_texts = plan.vars.settings.check_texts;
         let mut evaluation = evaluate::evaluate(request, &exchange, json.as_ref(), check_texts);
+        evaluate::check_vars(request, scope, check_texts, &mut evaluation);
         if let Some(environment) = plan.vars.environment {
             let required = &environment.required_scopes;
             let parsed = json.as_ref();
