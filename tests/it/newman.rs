@@ -26,19 +26,18 @@ const FIXTURES: &str = "tests/fixtures/newman";
 /// courier's run) that say why.
 const KNOWN: &[(&str, &str)] = &[
     ("clear-vars-sandbox", "removes variables"),
-    ("comma-test-csv", "reads a variable (`data`)"),
+    // Newman reads an unquoted number in a CSV cell as a number; courier's data values are
+    // text (a template renders them the same).
+    ("comma-test-csv", "variable numberWithoutQuotes == 7890"),
     ("crypto-md5", "uses a sandbox library (`CryptoJS`)"),
-    ("csv-with-bom", "reads a variable (`data`)"),
-    (
-        "disabled-and-duplicates",
-        "reads a variable (`pm.environment`)",
-    ),
+    // Newman trims CSV cells and leaves a short row's missing cells undefined; courier keeps
+    // the spaces and reads a missing cell as empty.
+    ("csv-with-bom", "variable c3 does not exist"),
     (
         "distinct-random-int",
         "`{{$randomInt}}` kept as literal text",
     ),
     ("echo-v2", "digest auth not converted"),
-    ("globals-env-data-files", "reads a variable (`pm.globals`)"),
     ("helper", "oauth1 auth not converted"),
     (
         "inherited-entities",
@@ -62,7 +61,7 @@ const KNOWN: &[(&str, &str)] = &[
 
 /// Reproduced at least this many of the 40: the figure reached, so that it cannot fall
 /// unseen (the bar is 30).
-const AT_LEAST: usize = 21;
+const AT_LEAST: usize = 23;
 
 #[test]
 fn courier_reproduces_newmans_verdict_on_newmans_own_fixtures() {

@@ -278,3 +278,41 @@ fn an_access_token_the_api_refuses_exits_4() {
     ]);
     t.assert_hides(&[support::FAKE_ACCESS_TOKEN]);
 }
+
+/// `vars:` checks read the variables as the request was sent, before its captures; a
+/// `{ value: … }` capture is there for the requests after it.
+#[test]
+fn variable_checks_read_the_values_each_request_was_sent_with() {
+    let server = support::Server::answering_json(r#"{"ok": true}"#);
+    let first = "name: First\nmethod: GET\nurl: \"{{ base_url }}/a\"\n\
+                 assert:\n  vars:\n    stage: { exists: false }\n    base_url: { truthy: true }\n\
+                 capture:\n  stage: { value: done }\n";
+    let second = "name: Second\nmethod: GET\nurl: \"{{ base_url }}/b?stage={{ stage }}\"\n\
+                  assert:\n  vars:\n    stage: done\n    count: { loosely_equals: \"2\" }\n";
+    let third = "name: Third\nmethod: GET\nurl: \"{{ base_url }}/c\"\n\
+                 assert:\n  vars:\n    stage: { equals: other }\n";
+    let project = Project::collection(&[
+        ("first.yaml", first),
+        ("second.yaml", second),
+        ("third.yaml", third),
+    ]);
+    let t = support::run(
+        [
+            "run",
+            &project.dir(),
+            "--var",
+            &format!("base_url={}", server.url()),
+        ]
+        .into_iter()
+        .chain(["--var", "count=2"]),
+    );
+
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "✓ variable stage does not exist",
+        "✓ variable stage == \"done\"",
+        "✓ variable count == \"2\"",
+        "✗ variable stage == \"other\"",
+    ]);
+    assert!(server.requests()[1].path.ends_with("?stage=done"));
+}

@@ -81,6 +81,7 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         .extend(variables::settle_order(&mut collection_vars, &mut env_vars));
 
     importer.pre_request_sets(&mut collection_vars, &env_vars);
+    importer.drop_unknowable_var_checks();
     let undefined = !importer.undefined(&collection_vars, &env_vars).is_empty();
     let collection_file = importer.collection_file(head, &collection_vars, undefined);
     let mut env_slugs = Unique::default();
@@ -386,6 +387,8 @@ impl Importer {
             )];
             comment.extend(lines.iter().map(|l| format!("  {l}")));
             self.collection_comments.push(comment);
+            let set = scripts::names_set(&lines.join("\n"));
+            self.ctx.names.set_by_scripts.extend(set);
             self.notes.push(format!(
                 "{owner}: {kind} script kept as a comment in {COLLECTION_FILE}"
             ));
@@ -418,6 +421,60 @@ impl Importer {
             vars,
         ));
         (relative, entries)
+    }
+
+    /// A `vars:` check on a name that a script courier keeps as a comment sets or unsets
+    /// cannot know the value Postman would see: it is left out, and listed.
+    fn drop_unknowable_var_checks(&mut self) {
+        let unknowable: HashSet<String> = {
+            let names = &mut self.ctx.names;
+            let set: Vec<String> = names.set_by_scripts.iter().cloned().collect();
+            set.iter()
+                .map(|n| {
+                    if n == "*" {
+                        n.clone()
+                    } else {
+                        names.courier(n)
+                    }
+                })
+                .collect()
+        };
+        if unknowable.is_empty() {
+            return;
+        }
+        for (_, entries) in &mut self.files {
+            let name = entries.iter().find_map(|e| match e {
+                Entry::Field(key, Value::String(name)) if key == "name" => Some(name.clone()),
+                _ => None,
+            });
+            for entry in entries.iter_mut() {
+                let Entry::Field(key, Value::Object(asserts)) = entry else {
+                    continue;
+                };
+                if key != "assert" {
+                    continue;
+                }
+                let Some(Value::Object(vars)) = asserts.get_mut("vars") else {
+                    continue;
+                };
+                let all = unknowable.contains("*");
+                let dropped: Vec<String> = vars
+                    .keys()
+                    .filter(|v| all || unknowable.contains(*v))
+                    .cloned()
+                    .collect();
+                for var in &dropped {
+                    vars.remove(var);
+                    self.notes.push(format!(
+                        "{}: check on variable `{var}` left out: a script courier does not convert sets it",
+                        name.as_deref().unwrap_or("a request")
+                    ));
+                }
+                if vars.is_empty() {
+                    asserts.remove("vars");
+                }
+            }
+        }
     }
 
     /// A pre-request script's `pm.environment.set("var", "value")` sets the variable before

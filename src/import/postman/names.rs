@@ -145,6 +145,9 @@ pub(super) struct Names {
     pub used: IndexSet<String>,
     /// The names written since the caller last cleared it (one request's).
     pub current: IndexSet<String>,
+    /// Postman names that a script courier does not convert sets, unsets or computes: a check
+    /// on one of them cannot know the value Postman would see.
+    pub set_by_scripts: IndexSet<String>,
 }
 
 impl Names {

@@ -615,7 +615,7 @@ fn a_set_of_a_written_value_is_a_value_capture() {
 fn what_is_not_converted_is_named_with_its_line() {
     let (_, _, outcome) = outcome_of(&[
         "pm.test('env', function () {",
-        "    pm.expect(pm.environment.get('x')).to.eql('1');",
+        "    pm.expect(CryptoJS.MD5('a').toString()).to.eql('1');",
         "});",
         "postman.setNextRequest('other');",
         "for (var i = 0; i < 3; i++) { tests['n'] = true; }",
@@ -624,10 +624,7 @@ fn what_is_not_converted_is_named_with_its_line() {
     assert_eq!(
         left,
         [
-            (
-                2,
-                "reads a variable (`pm.environment`), not the response: courier checks responses"
-            ),
+            (2, "uses a sandbox library (`CryptoJS`)"),
             (
                 4,
                 "`setNextRequest` changes the order of requests; courier runs them in order"
@@ -643,6 +640,38 @@ fn what_is_not_converted_is_named_with_its_line() {
         "{:?}",
         outcome.left
     );
+}
+
+#[test]
+fn checks_on_variables_become_vars_checks_read_as_the_request_was_sent() {
+    let (asserts, _, outcome) = outcome_of(&[
+        "pm.test('env', function () {",
+        "    pm.expect(pm.environment.has('a')).to.be.true;",
+        "    pm.expect(pm.environment.get('b')).to.equal('2');",
+        "});",
+        "tests['old'] = postman.getEnvironmentVariable('c') === 'x' && !postman.getGlobalVariable('d');",
+        "tests['data'] = data.e == 1;",
+        "var data = JSON.parse(responseBody);",
+        "tests['json'] = data.e === 1;",
+        "postman.setEnvironmentVariable('f', 'set');",
+        "tests['after'] = postman.getEnvironmentVariable('f') === 'set';",
+    ]);
+    assert_eq!(
+        asserts,
+        json!({
+            "json": { "$.e": 1 },
+            "vars": {
+                "a": { "exists": true },
+                "b": "2",
+                "c": "x",
+                "d": { "truthy": false },
+                "e": { "loosely_equals": 1 }
+            }
+        })
+    );
+    // A variable the script set is read after the set in Postman, before it in courier.
+    assert_eq!(outcome.left.len(), 1, "{:?}", outcome.left);
+    assert!(outcome.left[0].1.contains("after this script sets it"));
 }
 
 #[test]

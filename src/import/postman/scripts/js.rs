@@ -22,7 +22,7 @@ use oxc_span::{GetSpan, SourceType, Span};
 use serde_json::{Value, json};
 
 use super::super::names::Names;
-use super::{Asserts, child_path, comparison, lodash_path, named_status, rust_regex};
+use super::{Asserts, child_path, comparison, lodash_path, named_status, names_set, rust_regex};
 
 /// What became of one line of the script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +219,17 @@ enum Subject {
         path: String,
         length: bool,
     },
+    /// A variable, by its Postman name: `pm.environment.get("x")`, `data.x`.
+    Var(String),
+    /// `pm.environment.has("x")`
+    HasVar(String),
+}
+
+/// What a value check is on.
+enum Target {
+    Json(String),
+    /// A variable, by its courier name.
+    Var(String),
 }
 
 /// Why a statement was left; `Ok(true)` when it added checks, `Ok(false)` when it needs none
@@ -385,6 +396,12 @@ impl<'a> Walker<'_> {
                 || c.ends_with(".clear")
                 || c.starts_with("postman.clear") =>
             {
+                let names = names_set(self.text(call.span));
+                if names.is_empty() {
+                    // `clearEnvironmentVariables()`: every name.
+                    self.names.set_by_scripts.insert("*".into());
+                }
+                self.names.set_by_scripts.extend(names);
                 format!("`{c}` removes variables; courier's variables last the whole pass")
             }
             "" => "a call courier does not know".into(),
@@ -584,17 +601,47 @@ impl<'a> Walker<'_> {
                     return Some(Subject::Header(name));
                 }
                 Some("pm.response.headers.has") => return Some(Subject::HasHeader(name)),
+                Some(
+                    "pm.environment.get"
+                    | "pm.globals.get"
+                    | "pm.variables.get"
+                    | "pm.collectionVariables.get"
+                    | "pm.iterationData.get"
+                    | "iterationData.get"
+                    | "postman.getEnvironmentVariable"
+                    | "postman.getGlobalVariable",
+                ) => return Some(Subject::Var(name)),
+                Some(
+                    "pm.environment.has"
+                    | "pm.globals.has"
+                    | "pm.variables.has"
+                    | "pm.collectionVariables.has"
+                    | "pm.iterationData.has",
+                ) => return Some(Subject::HasVar(name)),
                 _ => {}
             }
         }
+
         if let Some(member) = e.as_member_expression()
             && member.object().is_specific_id("responseHeaders")
             && let Some(name) = member.static_property_name()
         {
             return Some(Subject::Header(name.to_string()));
         }
-        self.json_path(e)
-            .map(|(path, length)| Subject::Json { path, length })
+        if let Some((path, length)) = self.json_path(e) {
+            return Some(Subject::Json { path, length });
+        }
+        // Postman's old globals, unless the script named a variable of its own so (`var data =
+        // JSON.parse(responseBody)` is an alias, found above).
+        if let Some(member) = e.as_member_expression()
+            && ["environment", "globals", "data", "iterationData"]
+                .iter()
+                .any(|scope| member.object().is_specific_id(scope))
+            && let Some(name) = member.static_property_name()
+        {
+            return Some(Subject::Var(name.to_string()));
+        }
+        None
     }
 
     /// Why an expression courier cannot read is out of reach, when a reason is known.
@@ -712,6 +759,8 @@ impl<'a> Walker<'_> {
                 self.asserts.add_header(&name, "exists", want.into())
             }
             Subject::Body if want => self.asserts.add_body("matches", "(?s).".into()),
+            Subject::Var(name) => return self.on_var(&name, "truthy", want.into()),
+            Subject::HasVar(name) => return self.on_var(&name, "exists", want.into()),
             _ => return Err("a truth test courier cannot express".into()),
         };
         added_or_contradicts(added)
@@ -815,6 +864,10 @@ impl<'a> Walker<'_> {
             ) => {
                 let (predicate, operand) = json_comparison(op, literal)?;
                 self.asserts.add_json(&path, predicate, operand)
+            }
+            (Subject::Var(name), op) => {
+                let (predicate, operand) = json_comparison(op, literal)?;
+                return self.on_var(&name, predicate, operand);
             }
             _ => return Err("a comparison courier cannot express".into()),
         };
@@ -1042,16 +1095,55 @@ impl<'a> Walker<'_> {
                 _ => return Err(format!("`{assertion}` on `headers.has`")),
             },
             Subject::Json { path, length } => {
-                return self.json_assertion(&path, length, assertion, &args, neg);
+                let target = Target::Json(path);
+                return self.json_assertion(&target, length, assertion, &args, neg);
             }
+            Subject::Var(name) => {
+                let name = self.readable_var(&name)?;
+                return self.json_assertion(&Target::Var(name), false, assertion, &args, neg);
+            }
+            Subject::HasVar(name) => match (assertion, neg) {
+                ("true" | "ok", false) | ("false", true) => {
+                    return self.on_var(&name, "exists", true.into());
+                }
+                ("false", false) | ("true" | "ok", true) => {
+                    return self.on_var(&name, "exists", false.into());
+                }
+                _ => return Err(format!("`{assertion}` on `has`")),
+            },
             _ => return Err(format!("`not.{assertion}` courier cannot express")),
         };
         added_or_contradicts(added)
     }
 
+    /// Adds a check on a part of the JSON or on a variable.
+    fn add(&mut self, target: &Target, predicate: &str, operand: Value) -> bool {
+        match target {
+            Target::Json(path) => self.asserts.add_json(path, predicate, operand),
+            Target::Var(name) => self.asserts.add_var(name, predicate, operand),
+        }
+    }
+
+    /// The courier name of a variable a check reads, unless this script has set it already:
+    /// courier checks variables as the request was sent.
+    fn readable_var(&mut self, name: &str) -> Result<String, String> {
+        let courier = self.names.courier(name);
+        if self.captures.contains_key(&courier) {
+            return Err(format!(
+                "reads `{name}` after this script sets it: courier checks variables as the request was sent"
+            ));
+        }
+        Ok(courier)
+    }
+
+    fn on_var(&mut self, name: &str, predicate: &str, operand: Value) -> Converted {
+        let name = self.readable_var(name)?;
+        added_or_contradicts(self.asserts.add_var(&name, predicate, operand))
+    }
+
     fn json_assertion(
         &mut self,
-        path: &str,
+        target: &Target,
         length: bool,
         assertion: &str,
         args: &[&Argument<'a>],
@@ -1066,7 +1158,7 @@ impl<'a> Walker<'_> {
             // `pm.expect(json.items.length).to.eql(3)`
             return match (assertion, literal(0), neg) {
                 (EQUAL!(), Some(Literal::Value(n)), false) if n.is_u64() => {
-                    added_or_contradicts(self.asserts.add_json(path, "length", n))
+                    added_or_contradicts(self.add(target, "length", n))
                 }
                 _ => Err(format!("`{assertion}` on a length")),
             };
@@ -1103,6 +1195,9 @@ impl<'a> Walker<'_> {
                 let key = match literal(0) {
                     Some(Literal::Value(Value::String(k))) => k,
                     _ => return Err("`property` with a name that is not a string".into()),
+                };
+                let Target::Json(path) = target else {
+                    return Err("`property` of a variable".into());
                 };
                 let child = child_path(path, &key);
                 let added = match (literal(1), args.len(), neg) {
@@ -1143,7 +1238,7 @@ impl<'a> Walker<'_> {
                 ));
             }
         };
-        added_or_contradicts(self.asserts.add_json(path, predicate, operand))
+        added_or_contradicts(self.add(target, predicate, operand))
     }
 
     /// `pm.response.to.have.status(200)`, `pm.response.to.be.ok`, `.to.have.header("X")`,
@@ -1249,6 +1344,9 @@ impl<'a> Walker<'_> {
             return Err("a `set` without a name and a value".into());
         };
         let name = string(name).ok_or("a `set` of a name that is not a string")?;
+        // Until it is converted, the value Postman would see is unknown; `atomic` drops this
+        // mark again when the statement converts.
+        let fresh = self.names.set_by_scripts.insert(name.clone());
         if self.guarded {
             return Err(format!(
                 "sets `{name}` under an `if`: courier would capture it even when the condition fails"
@@ -1266,6 +1364,9 @@ impl<'a> Walker<'_> {
                 None => return Err(self.unknown(value)),
             },
         };
+        if fresh {
+            self.names.set_by_scripts.shift_remove(&name);
+        }
         let name = self.names.courier(&name);
         // Postman's later `set` of a name wins; so does courier's later capture.
         self.captures.insert(name, source);

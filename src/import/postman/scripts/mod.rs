@@ -28,6 +28,7 @@ pub(super) struct Asserts {
     json: IndexMap<String, Map<String, Value>>,
     body: Map<String, Value>,
     duration: Option<u64>,
+    vars: IndexMap<String, Map<String, Value>>,
 }
 
 impl Asserts {
@@ -37,6 +38,7 @@ impl Asserts {
             && self.json.is_empty()
             && self.body.is_empty()
             && self.duration.is_none()
+            && self.vars.is_empty()
     }
 
     /// The `assert:` map of a request file, in the README's key order.
@@ -66,6 +68,14 @@ impl Asserts {
         }
         if let Some(ms) = self.duration {
             out.insert("duration".into(), ms.into());
+        }
+        if !self.vars.is_empty() {
+            let vars = self
+                .vars
+                .iter()
+                .map(|(name, preds)| (name.clone(), bare(preds, "equals")))
+                .collect();
+            out.insert("vars".into(), Value::Object(vars));
         }
         Value::Object(out)
     }
@@ -119,6 +129,17 @@ impl Asserts {
             .cloned()
             .unwrap_or_else(|| name.to_string());
         add_predicate(self.headers.entry(key).or_default(), predicate, operand)
+    }
+
+    fn add_var(&mut self, name: &str, predicate: &str, operand: Value) -> bool {
+        if parse_json_predicates(&json!({ predicate: operand.clone() })).is_err() {
+            return false;
+        }
+        add_predicate(
+            self.vars.entry(name.to_string()).or_default(),
+            predicate,
+            operand,
+        )
     }
 
     fn add_body(&mut self, predicate: &str, operand: Value) -> bool {
@@ -245,6 +266,47 @@ pub(super) fn convert_test_script(
 }
 
 pub(super) use self::js::pre_request_sets;
+
+/// Every name a script sets or unsets, read from its text (`pm.environment.set("x", …)`,
+/// `postman.setGlobalVariable('x', …)`, `pm.variables.unset("x")`), for scripts courier
+/// keeps as comments.
+pub(super) fn names_set(text: &str) -> Vec<String> {
+    static SETTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?:\.(?:set|unset)|\b(?:set|clear)(?:Environment|Global)Variable)\(\s*(?:"([^"]*)"|'([^']*)'|`([^`$]*)`)"#,
+        )
+        .expect("a valid regex")
+    });
+    SETTER
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).or(c.get(2)).or(c.get(3)))
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+/// A pre-request script whose checks are all on variables: they join `asserts` as `vars:`
+/// checks. `None` (and `asserts` untouched) when it checks the response, which does not exist
+/// yet, or sets anything.
+pub(super) fn pre_request_checks(
+    lines: &[String],
+    asserts: &mut Asserts,
+    names: &mut Names,
+) -> Option<Outcome> {
+    let mut found = Asserts::default();
+    let mut captures = IndexMap::new();
+    let outcome = convert_test_script(lines, &mut found, &mut captures, names);
+    let vars = std::mem::take(&mut found.vars);
+    if !captures.is_empty() || !found.is_empty() || vars.is_empty() {
+        return None;
+    }
+    for (name, predicates) in vars {
+        let taken = asserts.vars.entry(name).or_default();
+        for (predicate, operand) in predicates {
+            taken.insert(predicate, operand);
+        }
+    }
+    Some(outcome)
+}
 
 /// Why a pre-request script (other than one that only sets variables) is kept as a comment:
 /// what the walk over it could not read, statement by statement. Checks it would make are
