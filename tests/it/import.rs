@@ -203,3 +203,34 @@ fn a_secret_environment_value_is_written_nowhere() {
         "{check}"
     );
 }
+
+/// Newman's `request-chaining-test`: a test script sets written values the next request sends
+/// and checks; they become a `{ value }` capture and `vars:` checks, and the first request,
+/// which sends the names before anything sets them, sends `{{FOO}}` as Newman does. Needs no
+/// Newman (the differential test runs both).
+#[test]
+fn newmans_request_chaining_fixture_imports_as_captures_and_variable_checks() {
+    let project = Project::new(&[]);
+    let out = project.path().join("chaining");
+    let fixture =
+        "tests/fixtures/newman/request-chaining-test/request-chaining-test.postman_collection.json";
+    let imported = import(fixture, &out, &[]);
+    assert_eq!(imported.code, 0, "{imported}");
+    let files = tree(&out);
+
+    let first = &files["preliminary-request.yaml"];
+    assert!(
+        first.contains("capture:\n  FOO:\n    value: alpha\n  BAR:\n    value: beta\n"),
+        "{first}"
+    );
+    assert!(
+        first.contains("vars:\n    FOO:\n      truthy: false\n"),
+        "{first}"
+    );
+    let second = &files["secondary-request.yaml"];
+    assert!(
+        second.contains("vars:\n    FOO: alpha\n    BAR: beta\n"),
+        "{second}"
+    );
+    assert!(files["collection.yaml"].contains("undefined: literal"));
+}
