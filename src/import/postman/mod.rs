@@ -15,6 +15,7 @@ mod names;
 mod request;
 mod scripts;
 mod source;
+mod v1;
 mod variables;
 
 #[cfg(test)]
@@ -37,7 +38,7 @@ use crate::error::{Error, Result};
 
 /// Converts a Postman collection (and environments) into a courier [`Draft`].
 pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
-    let (collection, collection_json) = source::read_collection(&options.collection)?;
+    let (collection, collection_json, v1_notes) = source::read_collection(&options.collection)?;
     let mut environments = Vec::with_capacity(options.environments.len());
     for path in &options.environments {
         let (env, json) = source::read_environment(path)?;
@@ -61,6 +62,7 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         },
         ..Importer::default()
     };
+    importer.notes.extend(v1_notes);
     let source = file_name(&options.collection);
     let (mut collection_vars, head) = importer.collection(&collection, &source)?;
     for ((env, _), path) in globals.iter().zip(&options.globals) {

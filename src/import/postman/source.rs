@@ -21,12 +21,23 @@ const ENVIRONMENT: &str = "Postman environment";
 const EXPORT_HELP: &str = "in Postman, open the collection's `…` menu, choose Export, pick \
                            Collection v2.1 and Export; pass that `.json` file";
 
-/// Reads and checks a collection export.
-pub(super) fn read_collection(path: &Path) -> Result<(postman::Collection, Value)> {
+/// Reads and checks a collection export; a v1 export is converted to v2.1 first, with notes
+/// on what that left out.
+pub(super) fn read_collection(path: &Path) -> Result<(postman::Collection, Value, Vec<String>)> {
     let (file, json) = read_json(path, COLLECTION)?;
+    if super::v1::is_v1(&json) {
+        let (json, notes) = super::v1::to_v2(&json);
+        let collection = serde_json::from_value(json.clone()).map_err(|e| {
+            Diagnostic::new(format!("invalid {COLLECTION} (format v1): {e}"))
+                .at(Spot::new(&file, 0..1))
+                .label("in this export")
+                .help(EXPORT_HELP)
+        })?;
+        return Ok((collection, json, notes));
+    }
     check_collection_shape(&file, &json)?;
     let collection = typed(&file, COLLECTION)?;
-    Ok((collection, json))
+    Ok((collection, json, Vec::new()))
 }
 
 /// Reads and checks an environment (or globals) export.

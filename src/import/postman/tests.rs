@@ -1463,8 +1463,6 @@ fn a_json_file_that_is_not_a_collection_is_refused_by_name() {
         error.contains("help: in Postman, open the collection's `…` menu, choose Export"),
         "{error}"
     );
-    let v1 = import_err(br#"{"id": "x", "name": "old", "order": [], "requests": []}"#);
-    assert!(v1.contains("is in the old format v1"), "{v1}");
     let other =
         import_err(br#"{"info": {"schema": "https://example.com/other.json"}, "item": []}"#);
     assert!(
@@ -1857,13 +1855,34 @@ fn a_collection_without_info_and_with_one_event_object_imports_as_newman_runs_it
 }
 
 #[test]
-fn a_v1_export_is_refused_with_the_menu_path_to_a_v21_one() {
-    let text = import_err(br#"{"id": "x", "name": "Old", "order": [], "requests": []}"#);
-    assert!(text.contains("is in the old format v1"), "{text}");
-    assert!(
-        text.contains("open the collection's `…` menu, choose Export, pick Collection v2.1"),
-        "{text}"
+fn a_v1_export_is_converted_as_newman_converts_it() {
+    let bytes = std::fs::read(
+        "tests/fixtures/newman/multi-level-folders-v1/multi-level-folders-v1.postman_collection.json",
+    )
+    .unwrap();
+    let imported = import_bytes(&bytes, &[]).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let collection = imported.yaml("collection.yaml");
+    // Sub-folders before a folder's own requests, as Newman runs them.
+    assert_eq!(
+        collection["requests"],
+        json!([
+            "f1/f1-r1.yaml",
+            "f1/f1-r2.yaml",
+            "f1/f1-r3.yaml",
+            "f2/f2-f3/f2-f3-r1.yaml",
+            "f2/f2-r1.yaml",
+            "r1.yaml"
+        ])
     );
+    assert_eq!(imported.yaml("r1.yaml")["assert"]["status"], 200);
+    assert!(
+        imported.notes().contains("old format v1: converted"),
+        "{}",
+        imported.notes()
+    );
+    // An empty one is refused as any collection with no requests is.
+    let empty = import_err(br#"{"id": "x", "name": "Old", "order": [], "requests": []}"#);
+    assert!(empty.contains("no requests"), "{empty}");
 }
 
 #[test]
