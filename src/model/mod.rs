@@ -20,6 +20,8 @@ pub use environment::{Environment, load_environment};
 pub use auth::{
     Auth, BasicAuth, BearerAuth, ClientAuth, DEFAULT_MARGIN, Grant, OAuth2Auth, TokenSource,
 };
+#[cfg(test)]
+pub(crate) use request::load_request;
 pub use request::{Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
 // The file types as serde reads them, for `crate::schema` to describe.
 pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};

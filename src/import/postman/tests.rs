@@ -1954,3 +1954,243 @@ fn an_import_that_uses_undefined_variables_sends_them_as_newman_does() {
     let imported = import(&defined, &[]);
     assert_eq!(imported.yaml("collection.yaml").get("undefined"), None);
 }
+
+/// Pieces of Postman test scripts, put together at random by the property test below.
+const SCRIPT_PIECES: &[&str] = &[
+    "pm.test('t', function () {",
+    "pm.test('t', () => {",
+    "});",
+    "pm.expect(",
+    ")",
+    ").to.eql(",
+    ").to.not.equal(",
+    ").to.be.true",
+    ").to.be.ok",
+    ").to.have.property(",
+    ").to.include(",
+    ").to.be.below(",
+    ").to.be.a(",
+    "'string'",
+    "'a'",
+    "\"b c\"",
+    "`t`",
+    "1",
+    "-2",
+    "2.5",
+    "null",
+    "undefined",
+    "true",
+    "[1, 'x']",
+    "{a: 1}",
+    "/a+/i",
+    "/(/",
+    "pm.response.json()",
+    "JSON.parse(responseBody)",
+    ".a",
+    "[0]",
+    "['b c']",
+    ".length",
+    "tests['x'] =",
+    "responseCode.code",
+    "pm.response.code",
+    "responseTime",
+    "===",
+    "==",
+    "!==",
+    "!=",
+    "<",
+    ">=",
+    "&&",
+    "||",
+    "!",
+    "in",
+    "responseBody",
+    "responseBody.has(",
+    "postman.getResponseHeader('X-A')",
+    "pm.response.headers.get('x-a')",
+    "pm.environment.get('v')",
+    "data.v",
+    "pm.environment.set('v',",
+    "postman.setEnvironmentVariable('w',",
+    "pm.response.to.have.status(",
+    "pm.response.to.be.ok",
+    "pm.response.to.have.jsonBody('a.b',",
+    "_.isArray(",
+    "_.startsWith(",
+    "Number.isInteger(",
+    "if (",
+    "else",
+    "{",
+    "}",
+    "return;",
+    ";",
+    ",",
+    "\n",
+    "var j =",
+    "var ok =",
+    "j",
+    "ok",
+    "try {",
+    "} catch (e) { console.log(e) }",
+];
+
+/// What a statement may read, test with, and compare to.
+const SUBJECTS: &[&str] = &[
+    "responseCode.code",
+    "pm.response.code",
+    "responseTime",
+    "responseBody",
+    "pm.response.text()",
+    "pm.response.json()",
+    "pm.response.json().a",
+    "JSON.parse(responseBody).a[0]['b c']",
+    "JSON.parse(responseBody).items.length",
+    "j.id",
+    "postman.getResponseHeader('X-A')",
+    "pm.response.headers.get('x-a')",
+    "pm.response.headers.has('x-a')",
+    "pm.environment.get('v')",
+    "pm.globals.has('v')",
+    "data.v",
+    "request.name",
+    "CryptoJS.MD5('a')",
+];
+const OPERATORS: &[&str] = &["===", "==", "!==", "!=", "<", "<=", ">", ">=", "in"];
+const CHAI: &[&str] = &[
+    "to.eql",
+    "to.equal",
+    "to.not.eql",
+    "to.be.true",
+    "to.be.false",
+    "to.be.ok",
+    "to.be.undefined",
+    "to.exist",
+    "to.include",
+    "to.match",
+    "to.be.a",
+    "to.have.property",
+    "to.have.lengthOf",
+    "to.be.above",
+    "to.be.below",
+    "to.be.oneOf",
+    "to.be.empty",
+];
+const LITERALS: &[&str] = &[
+    "200",
+    "'200'",
+    "1",
+    "-1",
+    "0",
+    "2.5",
+    "'a'",
+    "\"\"",
+    "null",
+    "undefined",
+    "true",
+    "[200, 201]",
+    "{ a: 1 }",
+    "/a+/i",
+    "/(?<n>x)/",
+    "'string'",
+    "'x-a'",
+];
+
+/// One statement: a legacy test, a chai assertion, a set, a declaration, or an `if`.
+fn statement() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    let subject = || select(SUBJECTS);
+    prop_oneof![
+        (subject(), select(OPERATORS), select(LITERALS))
+            .prop_map(|(s, o, l)| format!("tests['t'] = {s} {o} {l};")),
+        (subject(), select(CHAI), select(LITERALS)).prop_map(|(s, c, l)| format!(
+            "pm.test('t', function () {{ pm.expect({s}).{c}({l}); }});"
+        )),
+        (subject(), select(CHAI)).prop_map(|(s, c)| format!("pm.expect({s}).{c};")),
+        (subject(), select(LITERALS))
+            .prop_map(|(s, l)| format!("tests['t'] = {s} && {s} === {l};")),
+        subject().prop_map(|s| format!("tests['t'] = !{s};")),
+        (select(LITERALS), subject()).prop_map(|(l, s)| format!(
+            "pm.environment.set('w', {l}); pm.environment.set('u', {s});"
+        )),
+        subject().prop_map(|s| format!("var j = {s};")),
+        (subject(), select(LITERALS)).prop_map(|(s, l)| format!(
+            "var ok = {s} === {l};\ntests['ok'] = ok;\nif (ok) {{ tests['in'] = j.x === 1; }}"
+        )),
+        select(LITERALS).prop_map(|l| format!("pm.response.to.have.status({l});")),
+        Just("return;".to_string()),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Statements of the shapes courier converts, with every subject, operator and literal:
+    /// what is written is a request courier reads, and a statement is converted or left with
+    /// its line.
+    #[test]
+    fn converted_statements_make_a_request_courier_reads(
+        statements in proptest::collection::vec(statement(), 1..8)
+    ) {
+        let script = statements.join("\n");
+        let lines: Vec<String> = script.split('\n').map(String::from).collect();
+        let mut asserts = Asserts::default();
+        let mut captures = indexmap::IndexMap::new();
+        let mut names = Names::new(["v"], []);
+        let outcome = convert_test_script(&lines, &mut asserts, &mut captures, &mut names);
+        for (line, _) in &outcome.left {
+            proptest::prop_assert!((1..=lines.len()).contains(line), "line {line}: {script}");
+        }
+        let mut doc = json!({ "name": "r", "method": "GET", "url": "https://example.com/" });
+        if !asserts.is_empty() {
+            doc["assert"] = asserts.to_value();
+        }
+        if !captures.is_empty() {
+            doc["capture"] = Value::Object(captures.into_iter().collect());
+        }
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        let file = SourceFile::new(Path::new("r.yaml"), text.clone());
+        let loaded = model::load_request(&file);
+        proptest::prop_assert!(
+            loaded.is_ok(),
+            "{script}\n{text}\n{}",
+            loaded.err().map(|e| e.render(false)).unwrap_or_default()
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Whatever a script says, converting it never panics, every statement left names a line
+    /// of the script, and the checks and captures it writes make a request file courier reads.
+    #[test]
+    fn any_script_converts_into_a_request_courier_reads(
+        pieces in proptest::collection::vec(proptest::sample::select(SCRIPT_PIECES), 0..40)
+    ) {
+        let script = pieces.join(" ");
+        let lines: Vec<String> = script.split('\n').map(String::from).collect();
+        let mut asserts = Asserts::default();
+        let mut captures = indexmap::IndexMap::new();
+        let mut names = Names::new(["v"], []);
+        let outcome = convert_test_script(&lines, &mut asserts, &mut captures, &mut names);
+        for (line, _) in &outcome.left {
+            proptest::prop_assert!((1..=lines.len()).contains(line), "line {line}: {script}");
+        }
+        let mut doc = json!({ "name": "r", "method": "GET", "url": "https://example.com/" });
+        if !asserts.is_empty() {
+            doc["assert"] = asserts.to_value();
+        }
+        if !captures.is_empty() {
+            doc["capture"] = Value::Object(captures.into_iter().collect());
+        }
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        let file = SourceFile::new(Path::new("r.yaml"), text.clone());
+        let loaded = model::load_request(&file);
+        proptest::prop_assert!(
+            loaded.is_ok(),
+            "{script}\n{text}\n{}",
+            loaded.err().map(|e| e.render(false)).unwrap_or_default()
+        );
+    }
+}
