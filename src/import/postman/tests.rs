@@ -2133,29 +2133,7 @@ proptest::proptest! {
         statements in proptest::collection::vec(statement(), 1..8)
     ) {
         let script = statements.join("\n");
-        let lines: Vec<String> = script.split('\n').map(String::from).collect();
-        let mut asserts = Asserts::default();
-        let mut captures = indexmap::IndexMap::new();
-        let mut names = Names::new(["v"], []);
-        let outcome = convert_test_script(&lines, &mut asserts, &mut captures, &mut names);
-        for (line, _) in &outcome.left {
-            proptest::prop_assert!((1..=lines.len()).contains(line), "line {line}: {script}");
-        }
-        let mut doc = json!({ "name": "r", "method": "GET", "url": "https://example.com/" });
-        if !asserts.is_empty() {
-            doc["assert"] = asserts.to_value();
-        }
-        if !captures.is_empty() {
-            doc["capture"] = Value::Object(captures.into_iter().collect());
-        }
-        let text = serde_json::to_string_pretty(&doc).unwrap();
-        let file = SourceFile::new(Path::new("r.yaml"), text.clone());
-        let loaded = model::load_request(&file);
-        proptest::prop_assert!(
-            loaded.is_ok(),
-            "{script}\n{text}\n{}",
-            loaded.err().map(|e| e.render(false)).unwrap_or_default()
-        );
+        reads_back(&script)?;
     }
 }
 
@@ -2169,28 +2147,35 @@ proptest::proptest! {
         pieces in proptest::collection::vec(proptest::sample::select(SCRIPT_PIECES), 0..40)
     ) {
         let script = pieces.join(" ");
-        let lines: Vec<String> = script.split('\n').map(String::from).collect();
-        let mut asserts = Asserts::default();
-        let mut captures = indexmap::IndexMap::new();
-        let mut names = Names::new(["v"], []);
-        let outcome = convert_test_script(&lines, &mut asserts, &mut captures, &mut names);
-        for (line, _) in &outcome.left {
-            proptest::prop_assert!((1..=lines.len()).contains(line), "line {line}: {script}");
-        }
-        let mut doc = json!({ "name": "r", "method": "GET", "url": "https://example.com/" });
-        if !asserts.is_empty() {
-            doc["assert"] = asserts.to_value();
-        }
-        if !captures.is_empty() {
-            doc["capture"] = Value::Object(captures.into_iter().collect());
-        }
-        let text = serde_json::to_string_pretty(&doc).unwrap();
-        let file = SourceFile::new(Path::new("r.yaml"), text.clone());
-        let loaded = model::load_request(&file);
-        proptest::prop_assert!(
-            loaded.is_ok(),
-            "{script}\n{text}\n{}",
-            loaded.err().map(|e| e.render(false)).unwrap_or_default()
-        );
+        reads_back(&script)?;
     }
+}
+
+/// Converts `script`: every statement left names one of its lines, and the checks and captures
+/// it writes make a request file courier reads.
+fn reads_back(script: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+    let lines: Vec<String> = script.split('\n').map(String::from).collect();
+    let mut asserts = Asserts::default();
+    let mut captures = indexmap::IndexMap::new();
+    let mut names = Names::new(["v"], []);
+    let outcome = convert_test_script(&lines, &mut asserts, &mut captures, &mut names);
+    for (line, _) in &outcome.left {
+        proptest::prop_assert!((1..=lines.len()).contains(line), "line {line}: {script}");
+    }
+    let mut doc = json!({ "name": "r", "method": "GET", "url": "https://example.com/" });
+    if !asserts.is_empty() {
+        doc["assert"] = asserts.to_value();
+    }
+    if !captures.is_empty() {
+        doc["capture"] = Value::Object(captures.into_iter().collect());
+    }
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let file = SourceFile::new(Path::new("r.yaml"), text.clone());
+    let loaded = model::load_request(&file);
+    proptest::prop_assert!(
+        loaded.is_ok(),
+        "{script}\n{text}\n{}",
+        loaded.err().map(|e| e.render(false)).unwrap_or_default()
+    );
+    Ok(())
 }

@@ -47,21 +47,18 @@ impl Asserts {
         if let Some(status) = &self.status {
             out.insert("status".into(), status.clone());
         }
-        if !self.headers.is_empty() {
-            let headers = self
-                .headers
+        // Each checked thing by name; a single `equals` is written bare.
+        let by_name = |map: &IndexMap<String, Map<String, Value>>| {
+            let checks = map
                 .iter()
-                .map(|(name, preds)| (name.clone(), bare(preds, "equals")))
-                .collect();
-            out.insert("headers".into(), Value::Object(headers));
+                .map(|(k, preds)| (k.clone(), bare(preds, "equals")));
+            Value::Object(checks.collect())
+        };
+        if !self.headers.is_empty() {
+            out.insert("headers".into(), by_name(&self.headers));
         }
         if !self.json.is_empty() {
-            let json = self
-                .json
-                .iter()
-                .map(|(path, preds)| (path.clone(), bare(preds, "equals")))
-                .collect();
-            out.insert("json".into(), Value::Object(json));
+            out.insert("json".into(), by_name(&self.json));
         }
         if !self.body.is_empty() {
             out.insert("body".into(), bare(&self.body, "contains"));
@@ -70,12 +67,7 @@ impl Asserts {
             out.insert("duration".into(), ms.into());
         }
         if !self.vars.is_empty() {
-            let vars = self
-                .vars
-                .iter()
-                .map(|(name, preds)| (name.clone(), bare(preds, "equals")))
-                .collect();
-            out.insert("vars".into(), Value::Object(vars));
+            out.insert("vars".into(), by_name(&self.vars));
         }
         Value::Object(out)
     }

@@ -17,7 +17,7 @@ use oxc_ast::ast::{
     Argument, ArrowFunctionBody, AssignmentOperator, AssignmentTarget, CallExpression, Expression,
     IfStatement, LogicalOperator, Statement, TryStatement, VariableDeclaration,
 };
-use oxc_parser::{ParseOptions, Parser};
+use oxc_parser::{ParseOptions, Parser, ParserReturn};
 use oxc_span::{GetSpan, SourceType, Span};
 use serde_json::{Value, json};
 
@@ -97,6 +97,18 @@ impl Marks {
     }
 }
 
+/// Parses a script as Postman's sandbox runs it: a script body, where `return` may stand at
+/// the top.
+fn parse<'a>(allocator: &'a Allocator, source: &'a str) -> ParserReturn<'a> {
+    let options = ParseOptions {
+        allow_return_outside_function: true,
+        ..ParseOptions::default()
+    };
+    Parser::new(allocator, source, SourceType::cjs())
+        .with_options(options)
+        .parse()
+}
+
 /// Parses `source` and converts what it can into `asserts` and `captures`.
 pub(super) fn convert(
     source: &str,
@@ -105,13 +117,7 @@ pub(super) fn convert(
     names: &mut Names,
 ) -> Marks {
     let allocator = Allocator::default();
-    let options = ParseOptions {
-        allow_return_outside_function: true,
-        ..ParseOptions::default()
-    };
-    let parsed = Parser::new(&allocator, source, SourceType::cjs())
-        .with_options(options)
-        .parse();
+    let parsed = parse(&allocator, source);
     let mut marks = Marks::new(source);
     if let Some(error) = parsed.diagnostics.first() {
         let offset = error.labels.first().map_or(0, |label| label.offset());
@@ -143,13 +149,7 @@ pub(super) fn convert(
 /// (besides logging): `pm.environment.set("var", "replaced")`. `None` for anything else.
 pub(in crate::import::postman) fn pre_request_sets(source: &str) -> Option<Vec<(String, Value)>> {
     let allocator = Allocator::default();
-    let options = ParseOptions {
-        allow_return_outside_function: true,
-        ..ParseOptions::default()
-    };
-    let parsed = Parser::new(&allocator, source, SourceType::cjs())
-        .with_options(options)
-        .parse();
+    let parsed = parse(&allocator, source);
     if !parsed.diagnostics.is_empty() {
         return None;
     }
