@@ -9,6 +9,7 @@
 
 mod basic;
 mod bearer;
+mod digest;
 mod oauth2;
 
 use crate::diag::Diagnostic;
@@ -39,6 +40,7 @@ pub trait Kind {
 pub fn kind(auth: &Auth) -> &dyn Kind {
     match auth {
         Auth::Basic(basic) => basic,
+        Auth::Digest(digest) => digest,
         Auth::Bearer(bearer) => bearer,
         Auth::OAuth2(oauth2) => oauth2.as_ref(),
         Auth::None => &oauth2::NoAuth,

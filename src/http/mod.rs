@@ -7,6 +7,7 @@
 //! [`TransportError`] back.
 
 mod cookies;
+pub mod digest;
 pub mod rules;
 
 pub use cookies::Jar;
@@ -32,6 +33,8 @@ pub struct Outgoing {
     pub body: Option<Bytes>,
     pub timeout: Duration,
     pub max_redirects: u32,
+    /// `auth: { digest: … }`: answered when the server challenges (a 401 with `Digest`).
+    pub digest: Option<Arc<digest::Credentials>>,
 }
 
 /// A request and the response it got.
@@ -230,6 +233,7 @@ impl Client {
         // Worked out at the first redirect: most requests have none.
         let mut origin = None;
         let mut redirects = Vec::new();
+        let mut challenged = false;
         loop {
             // What goes out: the request with the jar's cookies for this hop's URL. A redirect
             // starts again from the request without them.
@@ -242,6 +246,31 @@ impl Client {
                 jar.store(response.headers(), &sent.url);
             }
             let status = response.status().as_u16();
+            // A Digest challenge is answered once, on the same URL: a second 401 is the answer.
+            if status == 401
+                && !challenged
+                && let Some(credentials) = &outgoing.digest
+                && let Some(challenge) = digest::challenge(response.headers())
+            {
+                challenged = true;
+                let uri = match outgoing.url.query() {
+                    Some(query) => format!("{}?{query}", outgoing.url.path()),
+                    None => outgoing.url.path().to_string(),
+                };
+                let answer = digest::authorization(
+                    &challenge,
+                    credentials,
+                    &outgoing.method,
+                    &uri,
+                    &digest::cnonce(),
+                );
+                let mut next = Arc::unwrap_or_clone(outgoing);
+                next.headers
+                    .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+                next.headers.push(("Authorization".into(), answer));
+                outgoing = Arc::new(next);
+                continue;
+            }
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
@@ -565,6 +594,7 @@ fn redirected(mut outgoing: Outgoing, status: u16, next: Url, origin: &url::Orig
         });
     }
     if &next.origin() != origin {
+        outgoing.digest = None;
         outgoing.headers.retain(|(n, _)| {
             !["authorization", "cookie", "proxy-authorization"]
                 .iter()
@@ -607,6 +637,7 @@ mod tests {
             body: Some(Bytes::from_static(b"a=b")),
             timeout: Duration::from_secs(1),
             max_redirects: 10,
+            digest: None,
         }
     }
 

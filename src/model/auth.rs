@@ -27,6 +27,11 @@ pub(crate) struct AuthDoc {
     /// HTTP Basic authentication: `{ username: "{{ ClientID }}", password: "{{ ClientSecret }}" }`.
     #[serde(default)]
     basic: Option<BasicDoc>,
+    /// HTTP Digest authentication (RFC 7616: SHA-256 or MD5): the first request goes without
+    /// credentials, and when the server answers 401 with a `Digest` challenge, courier sends it
+    /// again once with the answer: `{ username: …, password: "{{ env('PASSWORD') }}" }`.
+    #[serde(default)]
+    digest: Option<BasicDoc>,
     /// A bearer token, sent as `Authorization: Bearer <token>`; a template:
     /// `"{{ access_token }}"`.
     #[serde(default)]
@@ -104,10 +109,18 @@ struct OAuth2Doc {
 #[derive(Debug, Clone)]
 pub enum Auth {
     Basic(BasicAuth),
+    Digest(DigestAuth),
     Bearer(BearerAuth),
     OAuth2(Box<OAuth2Auth>),
     /// `none: true`: no credentials, whatever the collection says.
     None,
+}
+
+/// `digest: { username, password }`.
+#[derive(Debug, Clone)]
+pub struct DigestAuth {
+    pub username: Tmpl,
+    pub password: Tmpl,
 }
 
 /// `basic: { username, password }`.
@@ -230,13 +243,14 @@ pub(crate) fn auth(file: &Arc<SourceFile>, doc: &Spanned<AuthDoc>) -> Result<Aut
     let written = &doc.value;
     let kinds = [
         written.basic.is_some(),
+        written.digest.is_some(),
         written.bearer.is_some(),
         written.oauth2.is_some(),
         written.none.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
         return Err(Diagnostic::new(
-            "`auth` needs exactly one of `basic`, `bearer`, `oauth2` or `none`",
+            "`auth` needs exactly one of `basic`, `digest`, `bearer`, `oauth2` or `none`",
         )
         .at(yaml::spot_of(file, doc))
         .help("write `auth: { basic: { username: …, password: … } }`, `auth: { bearer: … }`, `auth: { oauth2: { grant: …, … } }` or `auth: { none: true }`")
@@ -246,6 +260,12 @@ pub(crate) fn auth(file: &Arc<SourceFile>, doc: &Spanned<AuthDoc>) -> Result<Aut
         return Ok(Auth::Basic(BasicAuth {
             username: text(&basic.username),
             password: text(&basic.password),
+        }));
+    }
+    if let Some(digest) = &written.digest {
+        return Ok(Auth::Digest(DigestAuth {
+            username: text(&digest.username),
+            password: text(&digest.password),
         }));
     }
     if let Some(token) = &written.bearer {

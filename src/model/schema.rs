@@ -427,7 +427,13 @@ pub(crate) fn exactly_one_auth(schema: &mut Schema) {
     let one = |kind: &str| json!({ "required": [kind], "properties": { kind: { "not": null_schema() } } });
     schema.insert(
         "oneOf".into(),
-        json!([one("basic"), one("bearer"), one("oauth2"), one("none")]),
+        json!([
+            one("basic"),
+            one("digest"),
+            one("bearer"),
+            one("oauth2"),
+            one("none")
+        ]),
     );
 }
 

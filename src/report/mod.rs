@@ -351,6 +351,7 @@ pub(crate) mod fixtures {
                 body: None,
                 timeout: Duration::from_secs(30),
                 max_redirects: 10,
+                digest: None,
             }),
             status,
             reason: "OK",

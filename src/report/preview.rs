@@ -88,6 +88,7 @@ mod tests {
             )),
             timeout: Duration::from_secs(30),
             max_redirects: 10,
+            digest: None,
         }
     }
 

@@ -10,8 +10,9 @@ use super::Settings;
 use crate::auth;
 use crate::diag::Diagnostic;
 use crate::http::Outgoing;
+use crate::http::digest::Credentials;
 use crate::http::rules::{check_header_value, reject_line_breaks};
-use crate::model::{Body, JsonTemplate, Request, Tmpl};
+use crate::model::{Auth, Body, JsonTemplate, Request, Tmpl};
 use crate::secrets::Redactor;
 use crate::template::Engine;
 
@@ -76,7 +77,15 @@ pub fn build(
     {
         headers.push(("Content-Type".into(), content_type.to_string()));
     }
+    let digest = match &request.auth {
+        Some(Auth::Digest(d)) => Some(std::sync::Arc::new(Credentials {
+            username: render(&d.username)?,
+            password: render(&d.password)?,
+        })),
+        _ => None,
+    };
     Ok(Outgoing {
+        digest,
         method: request.method.clone(),
         url,
         headers,

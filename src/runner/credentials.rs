@@ -94,6 +94,7 @@ mod tests {
                 body: None,
                 timeout: Duration::from_secs(1),
                 max_redirects: 0,
+                digest: None,
             }),
             status,
             reason: "",

@@ -2,9 +2,9 @@
 //! test against Newman: the endpoints Newman's integration fixtures call, answering in the
 //! shapes their scripts read (`args`, `headers`, `form`, `json`, `cookies`, …).
 //!
-//! It imitates, it does not verify: the digest, OAuth 1.0 and Hawk endpoints accept any
-//! `Authorization` header of their scheme (both tools are judged by the same server, and
-//! neither one's signatures are the point of the comparison).
+//! Digest answers are verified (MD5, `qop=auth`, as postman-echo offers them); the OAuth 1.0
+//! and Hawk endpoints accept any `Authorization` header of their scheme (courier sends
+//! neither, so only Newman's would be checked).
 
 use std::time::Duration;
 
@@ -262,14 +262,49 @@ fn basic_auth(request: &Recorded) -> Reply {
     }
 }
 
+/// postman-echo's `/digest-auth`: user `postman`, password `password`, realm `Users`. The
+/// answer is checked as RFC 2617 says (MD5, with `qop=auth` or without): a wrong hash is
+/// refused.
 fn digest_auth(request: &Recorded) -> Reply {
+    const NONCE: &str = "ni1LiL0O37PRRhofWdCLmwFsnEtH1lew";
     let authorization = request.header("authorization").unwrap_or("");
-    if authorization.starts_with("Digest ") && authorization.contains("username=\"postman\"") {
-        return json_reply(r#"{"authenticated":true}"#);
+    if let Some(params) = authorization.strip_prefix("Digest ") {
+        let param = |name: &str| {
+            params.split(", ").find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                (k.trim() == name).then(|| v.trim_matches('"').to_string())
+            })
+        };
+        let md5 = |text: String| {
+            use md5::Digest as _;
+            md5::Md5::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let ha1 = md5("postman:Users:password".into());
+        let uri = param("uri").unwrap_or_default();
+        let ha2 = md5(format!("{}:{uri}", request.method));
+        let (nc, cnonce) = (
+            param("nc").unwrap_or_default(),
+            param("cnonce").unwrap_or_default(),
+        );
+        // With `qop`, RFC 2617's answer; without, RFC 2069's (Postman's stored nonce).
+        let expected = match param("qop") {
+            Some(_) => md5(format!("{ha1}:{NONCE}:{nc}:{cnonce}:auth:{ha2}")),
+            None => md5(format!("{ha1}:{NONCE}:{ha2}")),
+        };
+        let path = request.path.as_str();
+        if param("username").as_deref() == Some("postman")
+            && param("response").as_deref() == Some(expected.as_str())
+            && uri == path
+        {
+            return json_reply(r#"{"authenticated":true}"#);
+        }
     }
     Reply::new(401, "text/plain", "Unauthorized").header(
         "WWW-Authenticate",
-        r#"Digest realm="Users", nonce="ni1LiL0O37PRRhofWdCLmwFsnEtH1lew", qop="auth""#,
+        &format!(r#"Digest realm="Users", nonce="{NONCE}", qop="auth""#),
     )
 }
 

@@ -316,3 +316,44 @@ fn variable_checks_read_the_values_each_request_was_sent_with() {
     ]);
     assert!(server.requests()[1].path.ends_with("?stage=done"));
 }
+
+/// `auth: { digest: … }` answers the server's challenge once: the right password gets in, a
+/// wrong one gets the second 401 (credentials rejected), and neither shows in the output.
+#[test]
+fn digest_auth_answers_the_challenge_once() {
+    let server = crate::echo::start();
+    let request = |password: &str| {
+        format!(
+            "name: Digest\nmethod: GET\nurl: \"{{{{ base_url }}}}/digest-auth\"\n\
+             auth:\n  digest: {{ username: postman, password: \"{password}\" }}\n\
+             assert:\n  status: 200\n  json:\n    $.authenticated: true\n"
+        )
+    };
+    let run = |password: &str| {
+        let project = Project::collection(&[("digest.yaml", &request(password))]);
+        support::run([
+            "run",
+            &project.dir(),
+            "-v",
+            "--var",
+            &format!("base_url={}", server.url()),
+        ])
+    };
+
+    let good = run("password");
+    assert_eq!(good.code, 0, "{good}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "the challenge, then the answer");
+    assert!(requests[0].header("authorization").is_none());
+    assert!(
+        requests[1]
+            .header("authorization")
+            .unwrap()
+            .starts_with("Digest username=\"postman\"")
+    );
+
+    let bad = run("wrong-secret");
+    assert_eq!(bad.code, 4, "{bad}");
+    bad.assert_hides(&["wrong-secret"]);
+    assert_eq!(server.requests().len(), 4, "one answer, not a loop");
+}

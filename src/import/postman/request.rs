@@ -487,6 +487,16 @@ fn convert_auth(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
                 json!({ "basic": { "username": username, "password": password } }),
             );
         }
+        "digest" => {
+            // Postman may hold a realm and nonce from a challenge it saw once; courier answers
+            // the server's challenge of the moment.
+            let username = attr("username").unwrap_or_default();
+            let password = attr("password").unwrap_or_default();
+            set_auth(
+                r,
+                json!({ "digest": { "username": username, "password": password } }),
+            );
+        }
         "bearer" => {
             let token = attr("token").unwrap_or_default();
             set_auth(r, json!({ "bearer": token }));
@@ -520,10 +530,10 @@ fn convert_auth(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
         "oauth2" => oauth2(ctx, auth, r),
         other => {
             r.auth_comment.push(format!(
-                "postman auth `{other}` (not converted: courier sends only basic and bearer auth)"
+                "postman auth `{other}` (not converted: courier sends basic, digest, bearer and oauth2 auth)"
             ));
             r.notes.push(format!(
-                "{other} auth not converted (courier has basic and bearer only)"
+                "{other} auth not converted (courier has basic, digest, bearer and oauth2)"
             ));
         }
     }

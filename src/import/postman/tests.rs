@@ -1747,9 +1747,11 @@ fn newman_echo_collections_import() {
         let imported = import_fixture(name, &[]);
         assert!(imported.report.requests >= 19, "{name}");
         let notes = imported.notes();
-        assert!(
-            notes.contains("DigestAuth Success: digest auth not converted"),
-            "{notes}"
+        assert!(!notes.contains("digest auth not converted"), "{notes}");
+        let digest = imported.yaml("auth-digest/digestauth-success.yaml");
+        assert_eq!(
+            digest["auth"],
+            json!({ "digest": { "username": "postman", "password": "password" } })
         );
         let basic = imported.yaml("auth-others/basic-auth.yaml");
         assert_eq!(
