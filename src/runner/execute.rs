@@ -400,7 +400,14 @@ impl<'p> Executor<'p> {
                 reporter.secret_learned(value);
             }
         }
-        result.failure = credentials::rejection(&exchange, json.as_ref()).map(Failure::Rejected);
+        // A status the request asserts is what its author expects (a probe of a 401 challenge,
+        // say), not a rejection to report.
+        let expected =
+            (request.checks.status.as_ref()).is_some_and(|(s, _)| s.matches(exchange.status));
+        if !expected {
+            result.failure =
+                credentials::rejection(&exchange, json.as_ref()).map(Failure::Rejected);
+        }
         let check_texts = plan.vars.settings.check_texts;
         let mut evaluation = evaluate::evaluate(request, &exchange, json.as_ref(), check_texts);
         evaluate::check_vars(request, scope, check_texts, &mut evaluation);

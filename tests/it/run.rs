@@ -357,3 +357,27 @@ fn digest_auth_answers_the_challenge_once() {
     bad.assert_hides(&["wrong-secret"]);
     assert_eq!(server.requests().len(), 4, "one answer, not a loop");
 }
+
+/// A 401 the request asserts is what its author expects (a probe of the challenge), not a
+/// rejection; one it does not assert still is (exit 4).
+#[test]
+fn an_asserted_401_is_no_rejection() {
+    let server = crate::echo::start();
+    let run = |assert: &str| {
+        let request =
+            format!("name: Probe\nmethod: GET\nurl: \"{{{{ base_url }}}}/digest-auth\"\n{assert}");
+        let project = Project::collection(&[("probe.yaml", &request)]);
+        support::run([
+            "run",
+            &project.dir(),
+            "--var",
+            &format!("base_url={}", server.url()),
+        ])
+    };
+    let probe =
+        run("assert:\n  status: 401\n  headers:\n    WWW-Authenticate: { contains: Digest }\n");
+    assert_eq!(probe.code, 0, "{probe}");
+    let plain = run("");
+    assert_eq!(plain.code, 4, "{plain}");
+    plain.assert_shows(&["the server refused the credentials (401 Unauthorized)"]);
+}
