@@ -16,6 +16,13 @@ pub fn as_http(name: &str, outgoing: &Outgoing, redactor: &Redactor) -> String {
     for (header, value) in &outgoing.headers {
         let _ = writeln!(out, "{header}: {}", shown_header(header, value, redactor));
     }
+    if let Some(digest) = &outgoing.digest {
+        let _ = writeln!(
+            out,
+            "# Digest auth as `{}`: the Authorization header answers the server's challenge",
+            digest.username
+        );
+    }
     if let Some(body) = &outgoing.body {
         let _ = write!(out, "\n{}\n", String::from_utf8_lossy(body));
     }
@@ -32,6 +39,10 @@ pub fn as_curl(outgoing: &Outgoing, redactor: &Redactor) -> String {
     for (header, value) in &outgoing.headers {
         let line = format!("{header}: {}", shown_header(header, value, redactor));
         parts.push(format!("--header {}", shell_quote(&line)));
+    }
+    if let Some(digest) = &outgoing.digest {
+        let user = format!("{}:{}", digest.username, digest.password);
+        parts.push(format!("--digest --user {}", shell_quote(&user)));
     }
     if let Some(body) = &outgoing.body {
         parts.push(format!(
@@ -106,6 +117,23 @@ mod tests {
             text.ends_with("\ngrant_type=refresh_token&refresh_token=***\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn digest_auth_is_told_and_curl_answers_the_challenge_itself() {
+        let mut outgoing = outgoing();
+        outgoing.headers.clear();
+        outgoing.digest = Some(std::sync::Arc::new(crate::http::digest::Credentials {
+            username: "postman".into(),
+            password: "digest-secret".into(),
+        }));
+        let mut redactor = Redactor::default();
+        redactor.add("digest-secret");
+        let text = as_http("r", &outgoing, &redactor);
+        assert!(text.contains("# Digest auth as `postman`"), "{text}");
+        let curl = as_curl(&outgoing, &redactor);
+        assert!(curl.contains("--digest --user 'postman:***'"), "{curl}");
+        assert!(!curl.contains("digest-secret"), "{curl}");
     }
 
     #[test]
