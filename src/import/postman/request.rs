@@ -974,20 +974,18 @@ fn pre_request(ctx: &mut Context, name: &str, lines: &[String], r: &mut RequestF
     let Some(sets) = scripts::pre_request_sets(&lines.join("\n")) else {
         // Checks on variables (`pm.expect(data.x).to.eql(…)`) read the values the request is
         // sent with, which is what courier's `vars:` checks read.
-        if let Some(outcome) = scripts::pre_request_checks(lines, &mut r.asserts, &mut ctx.names) {
-            if let Some(note) = outcome.note("pre-request") {
-                r.notes.push(note);
+        let why = match scripts::pre_request_checks(lines, &mut r.asserts, &mut ctx.names) {
+            Ok(outcome) => {
+                r.notes.extend(outcome.note("pre-request"));
+                r.comments.extend(outcome.comment);
+                return;
             }
-            if let Some(comment) = outcome.comment {
-                r.comments.push(comment);
-            }
-            return;
-        }
+            Err(why) => why,
+        };
         let mut comment = vec!["postman pre-request script (not converted):".to_string()];
         comment.extend(lines.iter().map(|l| format!("  {l}")));
         r.comments.push(comment);
-        r.notes
-            .push(scripts::pre_request_note(lines, &mut ctx.names));
+        r.notes.push(why);
         let set = scripts::names_set(&lines.join("\n"));
         ctx.names.set_by_scripts.extend(set);
         return;

@@ -277,19 +277,24 @@ pub(super) fn names_set(text: &str) -> Vec<String> {
 }
 
 /// A pre-request script whose checks are all on variables: they join `asserts` as `vars:`
-/// checks. `None` (and `asserts` untouched) when it checks the response, which does not exist
-/// yet, or sets anything.
+/// checks, and the outcome is returned. Otherwise (it checks the response, which does not exist
+/// yet, or sets anything) `asserts` is untouched and the error is why the script is kept as a
+/// comment: what the walk over it could not read, statement by statement.
 pub(super) fn pre_request_checks(
     lines: &[String],
     asserts: &mut Asserts,
     names: &mut Names,
-) -> Option<Outcome> {
+) -> Result<Outcome, String> {
     let mut found = Asserts::default();
     let mut captures = IndexMap::new();
-    let outcome = convert_test_script(lines, &mut found, &mut captures, names);
+    let mut outcome = convert_test_script(lines, &mut found, &mut captures, names);
     let vars = std::mem::take(&mut found.vars);
     if !captures.is_empty() || !found.is_empty() || vars.is_empty() {
-        return None;
+        outcome.converted = 0;
+        outcome.comment.get_or_insert_with(Vec::new);
+        return Err(outcome
+            .note("pre-request")
+            .unwrap_or_else(|| "pre-request script kept as a comment".into()));
     }
     for (name, predicates) in vars {
         let taken = asserts.vars.entry(name).or_default();
@@ -297,20 +302,7 @@ pub(super) fn pre_request_checks(
             taken.insert(predicate, operand);
         }
     }
-    Some(outcome)
-}
-
-/// Why a pre-request script (other than one that only sets variables) is kept as a comment:
-/// what the walk over it could not read, statement by statement. Checks it would make are
-/// thrown away: before the request there is no response to check.
-pub(super) fn pre_request_note(lines: &[String], names: &mut Names) -> String {
-    let mut outcome =
-        convert_test_script(lines, &mut Asserts::default(), &mut IndexMap::new(), names);
-    outcome.converted = 0;
-    outcome.comment.get_or_insert_with(Vec::new);
-    outcome
-        .note("pre-request")
-        .unwrap_or_else(|| "pre-request script kept as a comment".into())
+    Ok(outcome)
 }
 
 fn comparison(op: &str) -> &'static str {
