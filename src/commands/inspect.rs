@@ -25,7 +25,7 @@ pub(crate) fn check(target: &Target) -> Result<i32> {
         let setup = Setup {
             overrides: Vec::new(),
             state: StateChoice::Ignore,
-            sample: None,
+            samples: Vec::new(),
         };
         Plan::new(inputs, setup)?;
     }
@@ -89,7 +89,7 @@ pub(crate) fn print_curl(
         state: StateChoice::Peek {
             explicit: target.state.clone(),
         },
-        sample: None,
+        samples: Vec::new(),
     };
     let plan = Plan::new(inputs, setup)?;
     if show_secrets {

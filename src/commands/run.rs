@@ -51,7 +51,10 @@ pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<
         base: &base,
         config: &config,
         settings: &config.settings,
-        sample: rows.as_ref().and_then(|rows| rows.first()),
+        samples: rows
+            .as_deref()
+            .map(runner::data::samples)
+            .unwrap_or_default(),
         emulator_url: emulator
             .as_ref()
             .map(|e| serde_json::Value::String(e.base_url())),
@@ -156,7 +159,7 @@ fn load_rows(config: &RunConfig) -> Result<Option<Vec<runner::DataRow>>> {
         .passes
         .data
         .as_deref()
-        .map(runner::passes::load_data)
+        .map(runner::data::load_data)
         .transpose()
 }
 
@@ -188,7 +191,10 @@ fn environment_paths(config: &RunConfig) -> Vec<Option<PathBuf>> {
 fn dry_run(config: &RunConfig) -> Result<i32> {
     let loaded = load(&config.target)?;
     let rows = load_rows(config)?;
-    let sample = rows.as_ref().and_then(|rows| rows.first());
+    let samples = rows
+        .as_deref()
+        .map(runner::data::samples)
+        .unwrap_or_default();
     let environments: Vec<Option<&Environment>> = if loaded.environments.is_empty() {
         vec![None]
     } else {
@@ -206,7 +212,7 @@ fn dry_run(config: &RunConfig) -> Result<i32> {
             state: StateChoice::Peek {
                 explicit: config.target.state.clone(),
             },
-            sample,
+            samples: samples.clone(),
         };
         let plan = Plan::new(inputs, setup)?;
         let (rendered, redactor) = plan.render_offline()?;
@@ -226,7 +232,7 @@ struct Context<'c> {
     base: &'c Base,
     config: &'c RunConfig,
     settings: &'c Settings,
-    sample: Option<&'c runner::DataRow>,
+    samples: Vec<&'c runner::DataRow>,
     emulator_url: Option<serde_json::Value>,
     client: &'c http::Client,
     total_passes: usize,
@@ -291,7 +297,7 @@ async fn run_tenant(
             lock_timeout: config.lock_timeout,
             emulator: config.mock_zoom,
         },
-        sample: context.sample,
+        samples: context.samples.clone(),
     };
     let inputs = context
         .base

@@ -43,7 +43,7 @@ pub(crate) async fn print_token(config: TokenConfig) -> Result<i32> {
     let setup = |state| Setup {
         overrides: Vec::new(),
         state,
-        sample: None,
+        samples: Vec::new(),
     };
     let explicit = config.target.state.clone();
     if config.refresh != Refresh::Always {

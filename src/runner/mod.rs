@@ -10,6 +10,7 @@
 mod binding;
 mod build;
 mod credentials;
+pub mod data;
 mod evaluate;
 mod execute;
 pub mod passes;
@@ -33,7 +34,8 @@ use crate::model::{Collection, Environment, Request, Tmpl, VarDef};
 use crate::secrets::{Redactor, name_looks_secret};
 use crate::template::{Engine, EnvLookup};
 pub use binding::StateChoice;
-pub use passes::{DataRow, Pass, Passes};
+pub use data::DataRow;
+pub use passes::{Pass, Passes};
 pub use plan::{Inputs, Plan, Resolved, Setup};
 pub use result::{CheckResult, Failure, NotRun, RequestResult, Summary};
 pub use retry::RetryPolicy;
@@ -185,11 +187,7 @@ fn layered(base: &Scope, row: Option<&DataRow>, overrides: &[(String, Value, Ori
     let mut scope = base.clone();
     if let Some(row) = row {
         for (name, value) in row.values.iter() {
-            scope.set(
-                name.clone(),
-                Value::String(value.clone()),
-                Origin::Data(row.number),
-            );
+            scope.set(name.clone(), value.clone(), Origin::Data(row.number));
         }
     }
     for (name, value, origin) in overrides {

@@ -7,24 +7,10 @@
 //! and may be spread over several of its executors otherwise. All passes share one HTTP client and one reporter.
 
 use std::cell::RefCell;
-use std::path::Path;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-use serde_json::Value;
-
-use super::{Reporter, RequestResult, RunStart, Summary};
-use crate::diag::{Diagnostic, SourceFile};
-use crate::error::{Error, Result};
+use super::{DataRow, Reporter, RequestResult, RunStart, Summary};
 use crate::secrets::Redactor;
-
-/// One row of a `--data` file: its values are variables between the environment and `--var`.
-#[derive(Debug, Clone)]
-pub struct DataRow {
-    /// 1-based, the header row not counted.
-    pub number: usize,
-    pub values: Arc<IndexMap<String, String>>,
-}
 
 /// One pass over the selected requests.
 #[derive(Debug, Clone)]
@@ -175,123 +161,6 @@ impl Shard {
     }
 }
 
-/// Reads a `--data` file: CSV with a header row (a UTF-8 byte-order mark, quoted fields with
-/// commas and newlines, and empty cells are fine), or a JSON array of objects (`.json`).
-pub fn load_data(path: &Path) -> Result<Vec<DataRow>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-        what: "data file",
-    })?;
-    let rows = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    {
-        json_rows(path, &bytes)?
-    } else {
-        csv_rows(path, &bytes)?
-    };
-    Ok(rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, values)| DataRow {
-            number: i + 1,
-            values: Arc::new(values),
-        })
-        .collect())
-}
-
-fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // Flexible, as Newman reads data files: a short row's missing cells are empty. A long row
-    // is refused below: its extra cells have no variable to go to.
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let invalid = |e: csv::Error| {
-        let position = e
-            .position()
-            .map(|p| format!(" (line {})", p.line()))
-            .unwrap_or_default();
-        Error::from(
-            Diagnostic::new(format!(
-                "invalid CSV in `{}`{position}: {e}",
-                path.display()
-            ))
-            .help("the first row names the variables; a row has at most as many cells as it"),
-        )
-    };
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(invalid)?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    reader
-        .records()
-        .map(|record| {
-            let record = record.map_err(invalid)?;
-            if record.len() > headers.len() {
-                let line = record.position().map_or(0, csv::Position::line);
-                return Err(Diagnostic::new(format!(
-                    "invalid CSV in `{}` (line {line}): {} cells, but the first row names {} variables",
-                    path.display(),
-                    record.len(),
-                    headers.len()
-                ))
-                .help("name every column in the first row, or remove the extra cells")
-                .into());
-            }
-            let cell = |i: usize| record.get(i).unwrap_or_default().to_string();
-            Ok(headers
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, name)| (name, cell(i)))
-                .collect())
-        })
-        .collect()
-}
-
-fn json_rows(path: &Path, bytes: &[u8]) -> Result<Vec<IndexMap<String, String>>> {
-    let text =
-        String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).into_owned();
-    let file = SourceFile::credentials(path, text);
-    let not_rows = || {
-        Error::from(
-            Diagnostic::new(format!(
-                "`{}` is not a JSON array of objects",
-                path.display()
-            ))
-            .help("write the rows as `[{\"user\": \"a\"}, {\"user\": \"b\"}]`"),
-        )
-    };
-    let value: Value = serde_json::from_str(&file.text).map_err(|e| {
-        let offset = file
-            .text
-            .split_inclusive('\n')
-            .take(e.line().saturating_sub(1))
-            .map(str::len)
-            .sum::<usize>()
-            + e.column().saturating_sub(1);
-        Error::from(
-            Diagnostic::new(format!("invalid JSON in data file: {e}"))
-                .at(crate::diag::Spot::new(&file, offset..offset + 1)),
-        )
-    })?;
-    let Value::Array(items) = value else {
-        return Err(not_rows());
-    };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::Object(map) => Ok(map
-                .into_iter()
-                .map(|(k, v)| (k, super::scope::value_text(&v)))
-                .collect()),
-            _ => Err(not_rows()),
-        })
-        .collect()
-}
-
 /// Several concurrent passes report through one reporter. Each call borrows it only for the
 /// call, and nothing awaits inside a call, so the borrows never overlap.
 pub struct Shared<'r> {
@@ -336,12 +205,16 @@ impl Reporter for Handle<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use indexmap::IndexMap;
 
     fn rows(n: usize) -> Vec<DataRow> {
         (1..=n)
             .map(|number| DataRow {
                 number,
-                values: Arc::new(IndexMap::from([("user".to_string(), format!("u{number}"))])),
+                values: Arc::new(IndexMap::from([(
+                    "user".to_string(),
+                    format!("u{number}").into(),
+                )])),
             })
             .collect()
     }
@@ -410,54 +283,5 @@ mod tests {
                 && Shard::parse("0/4").is_err()
                 && Shard::parse("x").is_err()
         );
-    }
-
-    #[test]
-    fn csv_quirks() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users.csv");
-        std::fs::write(&path, "\u{feff}user,note,empty\na,\"x, y\nz\",\nb,plain,\n").unwrap();
-        let rows = load_data(&path).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].values["user"], "a");
-        assert_eq!(rows[0].values["note"], "x, y\nz");
-        assert_eq!(rows[0].values["empty"], "");
-        assert_eq!(rows[1].number, 2);
-    }
-
-    #[test]
-    fn json_rows_and_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users.json");
-        std::fs::write(&path, r#"[{"user": "a", "n": 1}, {"user": "b", "n": 2}]"#).unwrap();
-        let rows = load_data(&path).unwrap();
-        assert_eq!(rows[1].values["n"], "2");
-        std::fs::write(&path, r#"{"user": "a"}"#).unwrap();
-        assert!(
-            load_data(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("not a JSON array of objects")
-        );
-        std::fs::write(&path, "[{\"user\": }]").unwrap();
-        assert!(
-            load_data(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("invalid JSON")
-        );
-    }
-
-    #[test]
-    fn a_short_csv_row_is_padded_and_a_long_one_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rows.csv");
-        std::fs::write(&path, "a,b\n1,2\n3\n").unwrap();
-        let rows = load_data(&path).unwrap();
-        assert_eq!(rows[1].values["a"], "3");
-        assert_eq!(rows[1].values["b"], "");
-        std::fs::write(&path, "a,b\n1,2\n3,4,5\n").unwrap();
-        let e = load_data(&path).unwrap_err().to_string();
-        assert!(e.contains("invalid CSV") && e.contains("line 3"), "{e}");
     }
 }

@@ -41,8 +41,9 @@ pub struct Setup<'a> {
     /// Variables above `--var`: the emulator's address.
     pub overrides: Vec<(&'static str, Value, Origin)>,
     pub state: StateChoice,
-    /// With a data file, its first row: every row has the same columns.
-    pub sample: Option<&'a DataRow>,
+    /// With a data file, the rows the preflight checks ([`super::data::samples`]): the first,
+    /// and one of each other set of defined columns.
+    pub samples: Vec<&'a DataRow>,
 }
 
 /// The variables of a run, resolved, and every template compiled; nothing checked yet.
@@ -383,7 +384,7 @@ impl<'a> Plan<'a> {
             vars.set(name, value, origin);
         }
         vars.attach_state(&setup.state)?;
-        super::preflight::check(&vars, setup.sample)?;
+        super::preflight::check_rows(&vars, &setup.samples)?;
         // The selected requests, then the token requests of the collection's `oauth2` auths.
         let tokens = vars.collection.tokens.iter().map(|t| &t.request);
         let steps = vars

@@ -8,12 +8,30 @@ use serde_json::Value;
 use super::plan::Resolved;
 use super::{DataRow, Origin, Scope, build};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Auth, Request, Tmpl};
 
-/// Runs the preflight on `vars`; with a data file, `sample` is its first row (every row has
-/// the same columns).
-pub(super) fn check(vars: &Resolved<'_>, sample: Option<&DataRow>) -> Result<()> {
+/// Runs the preflight on `vars` with each of `samples`, the rows of a data file that define
+/// different columns (none without a data file).
+pub(super) fn check_rows(vars: &Resolved<'_>, samples: &[&DataRow]) -> Result<()> {
+    let Some((first, others)) = samples.split_first() else {
+        return check(vars, None);
+    };
+    check(vars, Some(first))?;
+    for row in others {
+        check(vars, Some(row)).map_err(|e| match e {
+            Error::Invalid(d) => Error::Invalid(Box::new(d.note(format!(
+                "data row {} is shorter than the first row: its missing cells are not defined",
+                row.number
+            )))),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs the preflight on `vars` with one data row.
+fn check(vars: &Resolved<'_>, sample: Option<&DataRow>) -> Result<()> {
     let mut captured: Vec<(&str, &str)> = Vec::new();
     let scope = vars.pass_scope(sample);
     check_persistent(vars, &scope)?;

@@ -709,27 +709,40 @@ fn quiet_prints_nothing_but_the_summary_when_all_pass() {
 }
 
 #[test]
-fn a_short_csv_row_leaves_its_missing_cells_empty_and_a_long_one_is_refused() {
+fn a_short_csv_row_leaves_its_missing_cells_undefined_and_a_long_one_is_refused() {
     let server =
         Server::start(|request| Some(Reply::json(&format!(r#"{{"path":"{}"}}"#, request.path))));
-    let project = Project::collection(&[(
+    let request = (
         "get.yaml",
         "name: Get\nmethod: GET\nurl: \"{{ base_url }}/{{ a }}/x{{ b }}\"\n",
-    )])
-    .with("rows.csv", "a,b\none,1\ntwo\n");
+    );
+    let project = Project::collection(&[request]).with("rows.csv", "a,b\none,1\ntwo\n");
 
+    // Nothing else defines `b`: the preflight refuses the run before anything is sent, and
+    // says which row lacks it.
     let t = project.run(&server.url(), &["--data", &project.file("rows.csv"), "-q"]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&[
+        "undefined variable `b`",
+        "data row 2 is shorter than the first row: its missing cells are not defined",
+    ]);
+    assert_eq!(server.hits(), 0);
 
+    // A collection value of that name shows through the missing cell, as in Newman.
+    let project = project.with(
+        "collection.yaml",
+        "name: Test collection\nvariables:\n  b: \"-default\"\nrequests:\n  - get.yaml\n",
+    );
+    let t = project.run(&server.url(), &["--data", &project.file("rows.csv"), "-q"]);
     assert_eq!(t.code, 0, "{t}");
     let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
-    assert_eq!(
-        paths,
-        ["/one/x1", "/two/x"],
-        "a missing cell is empty, as in Newman"
-    );
+    assert_eq!(paths, ["/one/x1", "/two/x-default"]);
 
     let project = project.with("rows.csv", "a,b\none,1,extra\n");
     let t = project.run(&server.url(), &["--data", &project.file("rows.csv")]);
     assert_eq!(t.code, 2, "{t}");
-    t.assert_shows(&["(line 2): 3 cells, but the first row names 2 variables"]);
+    t.assert_shows(&[
+        "3 cells, but the first row names 2 variables",
+        "rows.csv:2:7",
+    ]);
 }

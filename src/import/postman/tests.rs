@@ -130,7 +130,7 @@ fn no_setup() -> Setup<'static> {
     Setup {
         overrides: Vec::new(),
         state: StateChoice::Ignore,
-        sample: None,
+        samples: Vec::new(),
     }
 }
 
