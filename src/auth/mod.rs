@@ -10,6 +10,7 @@
 mod basic;
 mod bearer;
 mod digest;
+pub mod oauth1;
 mod oauth2;
 
 use crate::diag::Diagnostic;
@@ -41,6 +42,7 @@ pub fn kind(auth: &Auth) -> &dyn Kind {
     match auth {
         Auth::Basic(basic) => basic,
         Auth::Digest(digest) => digest,
+        Auth::OAuth1(oauth1) => oauth1.as_ref(),
         Auth::Bearer(bearer) => bearer,
         Auth::OAuth2(oauth2) => oauth2.as_ref(),
         Auth::None => &oauth2::NoAuth,

@@ -37,6 +37,10 @@ pub(crate) struct AuthDoc {
     #[serde(default)]
     #[schemars(with = "Option<Text>")]
     bearer: Option<Spanned<Text>>,
+    /// OAuth 1.0a (RFC 5849): every request is signed with the consumer secret (and the token
+    /// secret, if any), with a fresh nonce and timestamp each time it is sent.
+    #[serde(default)]
+    oauth1: Option<OAuth1Doc>,
     /// OAuth 2.0: courier gets the access token itself, keeps it in the state file until it
     /// nears expiry, saves a rotated refresh token, and sends `Authorization: Bearer <token>`.
     #[serde(default)]
@@ -58,6 +62,49 @@ struct BasicDoc {
     /// file: `"{{ env('CLIENT_SECRET') }}"`.
     #[schemars(with = "Text")]
     password: Spanned<Text>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "OAuth1Auth")]
+struct OAuth1Doc {
+    /// The consumer key (client identifier); a template.
+    #[schemars(with = "Text")]
+    consumer_key: Spanned<Text>,
+    /// The consumer secret; a template. Keep real values out of the file.
+    #[schemars(with = "Text")]
+    consumer_secret: Spanned<Text>,
+    /// The access token, if the request acts for a user; a template. Default: none sent.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    token: Option<Spanned<Text>>,
+    /// The token secret that goes with `token`; a template.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    token_secret: Option<Spanned<Text>>,
+    /// `HMAC-SHA1` (the default, what most servers check), `HMAC-SHA256`, `HMAC-SHA512` or
+    /// `PLAINTEXT` (the secrets themselves: only over HTTPS).
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::signature_method")]
+    signature_method: Option<Spanned<String>>,
+    /// The `realm` of the `Authorization` header; a template. Default: none.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    realm: Option<Spanned<Text>>,
+    /// Where the `oauth_*` parameters go: `header` (`Authorization: OAuth …`, the default) or
+    /// `query` (the URL's query string).
+    #[serde(default, rename = "in")]
+    #[schemars(schema_with = "crate::model::schema::oauth1_in")]
+    placement: Option<Spanned<String>>,
+    /// A fixed `oauth_timestamp` (seconds since 1970), a template. Default: the time of each
+    /// send. Only for a server that checks a recorded request.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    timestamp: Option<Spanned<Text>>,
+    /// A fixed `oauth_nonce`, a template. Default: a fresh random one each send.
+    #[serde(default)]
+    #[schemars(with = "Option<Text>")]
+    nonce: Option<Spanned<Text>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -110,6 +157,7 @@ struct OAuth2Doc {
 pub enum Auth {
     Basic(BasicAuth),
     Digest(DigestAuth),
+    OAuth1(Box<OAuth1Auth>),
     Bearer(BearerAuth),
     OAuth2(Box<OAuth2Auth>),
     /// `none: true`: no credentials, whatever the collection says.
@@ -121,6 +169,42 @@ pub enum Auth {
 pub struct DigestAuth {
     pub username: Tmpl,
     pub password: Tmpl,
+}
+
+/// `oauth1: { consumer_key, consumer_secret, … }`.
+#[derive(Debug, Clone)]
+pub struct OAuth1Auth {
+    pub consumer_key: Tmpl,
+    pub consumer_secret: Tmpl,
+    pub token: Option<Tmpl>,
+    pub token_secret: Option<Tmpl>,
+    pub method: SignatureMethod,
+    pub realm: Option<Tmpl>,
+    /// The parameters go in the URL's query instead of an `Authorization` header.
+    pub in_query: bool,
+    pub timestamp: Option<Tmpl>,
+    pub nonce: Option<Tmpl>,
+}
+
+/// How an OAuth 1.0 request is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureMethod {
+    HmacSha1,
+    HmacSha256,
+    HmacSha512,
+    Plaintext,
+}
+
+impl SignatureMethod {
+    /// The name the protocol sends as `oauth_signature_method`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureMethod::HmacSha1 => "HMAC-SHA1",
+            SignatureMethod::HmacSha256 => "HMAC-SHA256",
+            SignatureMethod::HmacSha512 => "HMAC-SHA512",
+            SignatureMethod::Plaintext => "PLAINTEXT",
+        }
+    }
 }
 
 /// `basic: { username, password }`.
@@ -244,13 +328,14 @@ pub(crate) fn auth(file: &Arc<SourceFile>, doc: &Spanned<AuthDoc>) -> Result<Aut
     let kinds = [
         written.basic.is_some(),
         written.digest.is_some(),
+        written.oauth1.is_some(),
         written.bearer.is_some(),
         written.oauth2.is_some(),
         written.none.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
         return Err(Diagnostic::new(
-            "`auth` needs exactly one of `basic`, `digest`, `bearer`, `oauth2` or `none`",
+            "`auth` needs exactly one of `basic`, `digest`, `oauth1`, `bearer`, `oauth2` or `none`",
         )
         .at(yaml::spot_of(file, doc))
         .help("write `auth: { basic: { username: …, password: … } }`, `auth: { bearer: … }`, `auth: { oauth2: { grant: …, … } }` or `auth: { none: true }`")
@@ -267,6 +352,9 @@ pub(crate) fn auth(file: &Arc<SourceFile>, doc: &Spanned<AuthDoc>) -> Result<Aut
             username: text(&digest.username),
             password: text(&digest.password),
         }));
+    }
+    if let Some(oauth1) = &written.oauth1 {
+        return Ok(Auth::OAuth1(Box::new(oauth1_auth(file, oauth1)?)));
     }
     if let Some(token) = &written.bearer {
         return Ok(Auth::Bearer(BearerAuth { token: text(token) }));
@@ -348,6 +436,49 @@ fn parse_grant(file: &Arc<SourceFile>, written: &Spanned<String>) -> Result<Gran
         }
         .into(),
     )
+}
+
+fn oauth1_auth(file: &Arc<SourceFile>, doc: &OAuth1Doc) -> Result<OAuth1Auth> {
+    let text = |s: &Spanned<Text>| Tmpl::new(s.value.0.clone(), yaml::spot_of(file, s));
+    let method = match doc.signature_method.as_ref().map(|m| (m.value.as_str(), m)) {
+        None | Some(("HMAC-SHA1", _)) => SignatureMethod::HmacSha1,
+        Some(("HMAC-SHA256", _)) => SignatureMethod::HmacSha256,
+        Some(("HMAC-SHA512", _)) => SignatureMethod::HmacSha512,
+        Some(("PLAINTEXT", _)) => SignatureMethod::Plaintext,
+        Some((other, m)) => {
+            return Err(Diagnostic::new(format!("unknown signature_method `{other}`"))
+                .at(yaml::spot_of(file, m))
+                .help("write `HMAC-SHA1` (the default), `HMAC-SHA256`, `HMAC-SHA512` or `PLAINTEXT`; courier does not sign with RSA keys")
+                .into());
+        }
+    };
+    let in_query = match doc.placement.as_ref().map(|p| (p.value.as_str(), p)) {
+        None | Some(("header", _)) => false,
+        Some(("query", _)) => true,
+        Some((other, p)) => {
+            return Err(Diagnostic::new(format!("unknown `in: {other}`"))
+                .at(yaml::spot_of(file, p))
+                .help("write `header` (an `Authorization: OAuth …` header, the default) or `query`")
+                .into());
+        }
+    };
+    if let (None, Some(secret)) = (&doc.token, &doc.token_secret) {
+        return Err(Diagnostic::new("`token_secret` without `token`")
+            .at(yaml::spot_of(file, secret))
+            .help("add the `token` the secret belongs to, or remove `token_secret`")
+            .into());
+    }
+    Ok(OAuth1Auth {
+        consumer_key: text(&doc.consumer_key),
+        consumer_secret: text(&doc.consumer_secret),
+        token: doc.token.as_ref().map(text),
+        token_secret: doc.token_secret.as_ref().map(text),
+        method,
+        realm: doc.realm.as_ref().map(text),
+        in_query,
+        timestamp: doc.timestamp.as_ref().map(text),
+        nonce: doc.nonce.as_ref().map(text),
+    })
 }
 
 fn parse_client_auth(

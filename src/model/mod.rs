@@ -18,8 +18,8 @@ pub use collection::{Collection, load_collection};
 pub use environment::{Environment, load_environment};
 
 pub use auth::{
-    Auth, BasicAuth, BearerAuth, ClientAuth, DEFAULT_MARGIN, DigestAuth, Grant, OAuth2Auth,
-    TokenSource,
+    Auth, BasicAuth, BearerAuth, ClientAuth, DEFAULT_MARGIN, DigestAuth, Grant, OAuth1Auth,
+    OAuth2Auth, SignatureMethod, TokenSource,
 };
 #[cfg(test)]
 pub(crate) use request::load_request;

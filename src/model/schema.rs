@@ -211,6 +211,23 @@ pub(crate) fn undefined(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `signature_method` of an `oauth1` auth.
+pub(crate) fn signature_method(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "enum": ["HMAC-SHA1", "HMAC-SHA256", "HMAC-SHA512", "PLAINTEXT"] },
+            null_schema()
+        ]
+    })
+}
+
+/// `in` of an `oauth1` auth.
+pub(crate) fn oauth1_in(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [{ "type": "string", "enum": ["header", "query"] }, null_schema()]
+    })
+}
+
 /// `client_auth` of an `oauth2` auth.
 pub(crate) fn client_auth(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
@@ -430,6 +447,7 @@ pub(crate) fn exactly_one_auth(schema: &mut Schema) {
         json!([
             one("basic"),
             one("digest"),
+            one("oauth1"),
             one("bearer"),
             one("oauth2"),
             one("none")

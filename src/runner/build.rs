@@ -8,6 +8,7 @@ use url::Url;
 
 use super::Settings;
 use crate::auth;
+use crate::auth::oauth1::Signed;
 use crate::diag::Diagnostic;
 use crate::http::Outgoing;
 use crate::http::digest::Credentials;
@@ -45,14 +46,14 @@ pub fn build(
     if let Some(auth) = &request.auth {
         headers.extend(auth::kind(auth).headers(&render, redactor)?);
     }
+    let mut form = Vec::new();
     let (content_type, body) = match &request.body {
         None => (None, None),
         Some(Body::Form(fields)) => {
-            let mut pairs = Vec::with_capacity(fields.len());
             for (name, value) in fields {
-                pairs.push((name.as_str(), render(value)?));
+                form.push((name.as_str(), render(value)?));
             }
-            let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            let encoded = serde_urlencoded::to_string(&form).unwrap_or_default();
             (
                 Some("application/x-www-form-urlencoded"),
                 Some(encoded.into_bytes()),
@@ -76,6 +77,15 @@ pub fn build(
             .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
     {
         headers.push(("Content-Type".into(), content_type.to_string()));
+    }
+    if let Some(Auth::OAuth1(oauth1)) = &request.auth {
+        let signed = Signed {
+            method: request.method.as_str(),
+            url: &mut url,
+            form: &form,
+        };
+        headers.extend(auth::oauth1::sign(oauth1, &render, signed, redactor)?);
+        check_url_length(&request.url, &url)?;
     }
     let digest = match &request.auth {
         Some(Auth::Digest(d)) => Some(std::sync::Arc::new(Credentials {

@@ -359,6 +359,8 @@ fn uses(engine: &Engine, collection: &Collection) -> Result<ByRequest<Uses>> {
             names.extend(engine.variables_used(template)?);
             pure &= engine.is_pure(template);
         }
+        // An OAuth 1.0 signature holds a nonce and the time: each send is signed anew.
+        pure &= !matches!(request.auth, Some(crate::model::Auth::OAuth1(_)));
         let names = names.into_iter().collect();
         uses.insert(request.name.clone(), Uses { names, pure });
     }

@@ -2,9 +2,10 @@
 //! test against Newman: the endpoints Newman's integration fixtures call, answering in the
 //! shapes their scripts read (`args`, `headers`, `form`, `json`, `cookies`, …).
 //!
-//! Digest answers are verified (MD5, `qop=auth`, as postman-echo offers them); the OAuth 1.0
-//! and Hawk endpoints accept any `Authorization` header of their scheme (courier sends
-//! neither, so only Newman's would be checked).
+//! Digest answers (MD5, `qop=auth`, as postman-echo offers them) and OAuth 1.0 signatures
+//! (HMAC-SHA1, with postman-echo's published consumer secret) are verified, each recomputed
+//! here from the request as received; the Hawk endpoint accepts any `Hawk` header (courier
+//! sends none, so only Newman's would be checked).
 
 use std::time::Duration;
 
@@ -48,11 +49,7 @@ fn route(request: &Recorded) -> Reply {
         "/response-headers" => response_headers(&args),
         "/basic-auth" => basic_auth(request),
         "/digest-auth" => digest_auth(request),
-        "/oauth1" => scheme_auth(
-            request,
-            "OAuth ",
-            json!({"status": "pass", "message": "OAuth-1.0a signature verification was successful"}),
-        ),
+        "/oauth1" => oauth1(request, path),
         "/auth/hawk" => scheme_auth(
             request,
             "Hawk ",
@@ -177,8 +174,12 @@ fn multipart(kind: &str, body: &str) -> (Map<String, Value>, Map<String, Value>)
 }
 
 fn b64(text: &str) -> String {
+    b64_bytes(text.as_bytes())
+}
+
+fn b64_bytes(bytes: &[u8]) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(text)
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Query or form pairs; a repeated key becomes an array, as postman-echo shows it.
@@ -306,6 +307,81 @@ fn digest_auth(request: &Recorded) -> Reply {
         "WWW-Authenticate",
         &format!(r#"Digest realm="Users", nonce="{NONCE}", qop="auth""#),
     )
+}
+
+/// postman-echo's `/oauth1`: HMAC-SHA1 signed with the consumer secret `D+EdQ-gs$-%@2Nu7`
+/// and no token secret. The signature base string is rebuilt from the request as received
+/// (RFC 5849 §3.4.1), so a wrong signature, a parameter left out of it or a wrong URL fails.
+fn oauth1(request: &Recorded, path: &str) -> Reply {
+    use hmac::{KeyInit, Mac};
+    let Some(header) = request
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("OAuth "))
+    else {
+        return Reply::json_status(401, r#"{"status":"fail","message":"missing credentials"}"#);
+    };
+    // RFC 3986 percent-encoding: everything but ALPHA, DIGIT and `-._~`.
+    let enc = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut signature = String::new();
+    let mut params: Vec<(String, String)> = Vec::new();
+    for part in header.split(',') {
+        let Some((name, value)) = part.trim().split_once('=') else {
+            continue;
+        };
+        let value = decode(value.trim_matches('"'));
+        match name {
+            "oauth_signature" => signature = value,
+            "realm" => {}
+            _ => params.push((name.to_string(), value)),
+        }
+    }
+    let query = request.path.split_once('?').map_or("", |(_, q)| q);
+    params.extend(url::form_urlencoded::parse(query.as_bytes()).into_owned());
+    if request
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
+    {
+        params.extend(url::form_urlencoded::parse(request.body.as_bytes()).into_owned());
+    }
+    let mut encoded: Vec<(String, String)> = params.iter().map(|(k, v)| (enc(k), enc(v))).collect();
+    encoded.sort();
+    let joined: Vec<String> = encoded.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let host = request.header("host").unwrap_or_default();
+    let base = format!(
+        "{}&{}&{}",
+        request.method,
+        enc(&format!("http://{host}{path}")),
+        enc(&joined.join("&"))
+    );
+    let key = format!("{}&", enc("D+EdQ-gs$-%@2Nu7"));
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(base.as_bytes());
+    let expected = b64_bytes(&mac.finalize().into_bytes());
+    if signature == expected {
+        json_reply(
+            r#"{"status":"pass","message":"OAuth-1.0a signature verification was successful"}"#,
+        )
+    } else {
+        Reply::json_status(
+            401,
+            &json!({ "status": "fail", "message": "HMAC-SHA1 verification failed", "base_string": base })
+                .to_string(),
+        )
+    }
 }
 
 fn scheme_auth(request: &Recorded, scheme: &str, pass: Value) -> Reply {

@@ -358,6 +358,81 @@ fn digest_auth_answers_the_challenge_once() {
     assert_eq!(server.requests().len(), 4, "one answer, not a loop");
 }
 
+/// `auth: { oauth1: … }` signs each send (HMAC-SHA1 over the method, URL, query and form body)
+/// as the echo imitation verifies it with postman-echo's consumer secret; a wrong secret is
+/// refused (exit 4) and never shown, and every send has its own nonce.
+#[test]
+fn oauth1_signs_what_the_server_verifies() {
+    let server = crate::echo::start();
+    let request = |secret: &str| {
+        format!(
+            "name: OAuth1\nmethod: POST\nurl: \"{{{{ base_url }}}}/oauth1?page=2&q=a b\"\n\
+             auth:\n  oauth1:\n    consumer_key: RKCGzna7bv9YD57c\n    consumer_secret: \"{secret}\"\n\
+             form:\n  note: \"50% off & more\"\n\
+             assert:\n  status: 200\n  json:\n    $.status: pass\n"
+        )
+    };
+    let run = |secret: &str| {
+        let project = Project::collection(&[("oauth1.yaml", &request(secret))]);
+        support::run([
+            "run",
+            &project.dir(),
+            "-v",
+            "-n",
+            "2",
+            "--var",
+            &format!("base_url={}", server.url()),
+        ])
+    };
+
+    let good = run("D+EdQ-gs$-%@2Nu7");
+    assert_eq!(good.code, 0, "{good}");
+    good.assert_hides(&["D+EdQ-gs$-%@2Nu7", "D%2BEdQ-gs%24-%25%402Nu7"]);
+    let nonce = |i: usize| {
+        let requests = server.requests();
+        let header = requests[i].header("authorization").unwrap().to_string();
+        assert!(header.starts_with("OAuth "), "{header}");
+        header
+            .split(", ")
+            .find(|p| p.starts_with("oauth_nonce="))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(nonce(0), nonce(1), "a fresh nonce each send");
+
+    let bad = run("not-the-secret");
+    assert_eq!(bad.code, 4, "{bad}");
+    bad.assert_hides(&["not-the-secret"]);
+}
+
+/// `in: query` puts the `oauth_*` parameters in the URL, and no `Authorization` header.
+#[test]
+fn oauth1_in_query_signs_the_url() {
+    let server = crate::support::Server::start(|_| Some(crate::support::Reply::json("{}")));
+    let request = "name: Q\nmethod: GET\nurl: \"{{ base_url }}/r?x=1\"\n\
+                   auth:\n  oauth1:\n    consumer_key: key\n    consumer_secret: s3cret\n    token: tok\n    token_secret: tsecret\n    signature_method: HMAC-SHA256\n    in: query\n";
+    let project = Project::collection(&[("q.yaml", request)]);
+    let t = support::run([
+        "run",
+        &project.dir(),
+        "--var",
+        &format!("base_url={}", server.url()),
+    ]);
+    assert_eq!(t.code, 0, "{t}");
+    let sent = &server.requests()[0];
+    assert!(sent.header("authorization").is_none());
+    for part in [
+        "x=1",
+        "oauth_consumer_key=key",
+        "oauth_token=tok",
+        "oauth_signature_method=HMAC-SHA256",
+        "oauth_signature=",
+    ] {
+        assert!(sent.path.contains(part), "{part} in {}", sent.path);
+    }
+    t.assert_hides(&["s3cret", "tsecret"]);
+}
+
 /// A 401 the request asserts is what its author expects (a probe of the challenge), not a
 /// rejection; one it does not assert still is (exit 4).
 #[test]

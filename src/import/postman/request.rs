@@ -527,13 +527,14 @@ fn convert_auth(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
                 ));
             }
         }
+        "oauth1" => oauth1(ctx, auth, r),
         "oauth2" => oauth2(ctx, auth, r),
         other => {
             r.auth_comment.push(format!(
-                "postman auth `{other}` (not converted: courier sends basic, digest, bearer and oauth2 auth)"
+                "postman auth `{other}` (not converted: courier sends basic, digest, oauth1, bearer and oauth2 auth)"
             ));
             r.notes.push(format!(
-                "{other} auth not converted (courier has basic, digest, bearer and oauth2)"
+                "{other} auth not converted (courier has basic, digest, oauth1, bearer and oauth2)"
             ));
         }
     }
@@ -544,6 +545,62 @@ fn convert_auth(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
 /// which the user supplies once. A client secret written in the export is never copied: it is
 /// read from `COURIER_POSTMAN_CLIENT_SECRET`. Other grants (implicit, password) keep their
 /// settings as a comment and send the token variable as a bearer token, when one is apparent.
+/// Postman's OAuth 1.0 signs as courier's `oauth1` does, with HMAC or PLAINTEXT. A timestamp
+/// or nonce written in the export is kept: Postman sends it as it is.
+fn oauth1(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
+    let method = auth
+        .attribute("signatureMethod")
+        .unwrap_or_else(|| "HMAC-SHA1".into());
+    if !matches!(
+        method.as_str(),
+        "HMAC-SHA1" | "HMAC-SHA256" | "HMAC-SHA512" | "PLAINTEXT"
+    ) {
+        r.auth_comment.push(format!(
+            "postman auth `oauth1` signed with {method} (not converted: courier signs with HMAC-SHA1, HMAC-SHA256, HMAC-SHA512 and PLAINTEXT)"
+        ));
+        r.notes.push(format!(
+            "oauth1 auth signed with {method} not converted (courier signs with HMAC and PLAINTEXT)"
+        ));
+        return;
+    }
+    let mut converted = serde_json::Map::new();
+    let fields = [
+        ("consumerKey", "consumer_key"),
+        ("consumerSecret", "consumer_secret"),
+        ("token", "token"),
+        ("tokenSecret", "token_secret"),
+        ("realm", "realm"),
+        ("timestamp", "timestamp"),
+        ("timeStamp", "timestamp"),
+        ("nonce", "nonce"),
+    ];
+    for (postman, courier) in fields {
+        let value = auth.attribute(postman).unwrap_or_default();
+        let required = matches!(courier, "consumer_key" | "consumer_secret");
+        if required || !value.is_empty() {
+            converted.insert(courier.into(), ctx.names.template(&value).into());
+        }
+    }
+    if method != "HMAC-SHA1" {
+        converted.insert("signature_method".into(), method.into());
+    }
+    if auth.attribute("addParamsToHeader").as_deref() == Some("false") {
+        // Postman puts them in a form body when there is one; courier always in the URL.
+        converted.insert("in".into(), "query".into());
+    }
+    for (field, what) in [
+        ("includeBodyHash", "body hash (`oauth_body_hash`)"),
+        ("callback", "`oauth_callback`"),
+        ("verifier", "`oauth_verifier`"),
+    ] {
+        let value = auth.attribute(field).unwrap_or_default();
+        if !value.is_empty() && value != "false" {
+            r.notes.push(format!("oauth1: courier sends no {what}"));
+        }
+    }
+    set_auth(r, json!({ "oauth1": converted }));
+}
+
 fn oauth2(ctx: &mut Context, auth: &Auth, r: &mut RequestFile) {
     if let Some(converted) = oauth2_auth(ctx, auth, r) {
         set_auth(r, json!({ "oauth2": converted }));
