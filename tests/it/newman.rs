@@ -26,13 +26,19 @@ const FIXTURES: &str = "tests/fixtures/newman";
 /// courier's run) that say why.
 const KNOWN: &[(&str, &str)] = &[
     ("clear-vars-sandbox", "removes variables"),
-    ("crypto-md5", "uses a sandbox library (`CryptoJS`)"),
     (
         "distinct-random-int",
         "`{{$randomInt}}` kept as literal text",
     ),
-    ("echo-v2", "oauth1 auth not converted"),
-    ("helper", "oauth1 auth not converted"),
+    // Newman sends, on the redirect after `/cookies/delete`, the cookies the redirecting
+    // answer just expired (its test of the deletion fails); courier reads the jar again at
+    // each hop, as browsers and curl do.
+    ("echo-v2", r#"Newman ["Delete Cookies""#),
+    // Its only other checks are of the request as sent (`pm.request.to.have.header`).
+    (
+        "helper",
+        "`jsonBody` with a value that is not a path checks nothing in Postman",
+    ),
     (
         "inherited-entities",
         "pre-request script kept as a comment in collection.yaml",
@@ -53,7 +59,7 @@ const KNOWN: &[(&str, &str)] = &[
 
 /// Reproduced at least this many of the 40: the figure reached, so that it cannot fall
 /// unseen (the issue's bar is 30).
-const AT_LEAST: usize = 27;
+const AT_LEAST: usize = 28;
 
 #[test]
 fn courier_reproduces_newmans_verdict_on_newmans_own_fixtures() {
@@ -113,7 +119,9 @@ fn courier_reproduces_newmans_verdict_on_newmans_own_fixtures() {
         match (known, &outcome.difference) {
             (None, Some(difference)) => wrong.push(format!("{name}: {difference}")),
             (Some(_), None) => wrong.push(format!("{name} is reproduced now: drop it from KNOWN")),
-            (Some((_, why)), Some(_)) if !outcome.said().contains(why) => {
+            (Some((_, why)), Some(difference))
+                if !outcome.said().contains(why) && !difference.contains(why) =>
+            {
                 wrong.push(format!("{name}: nothing courier said contains `{why}`"))
             }
             _ => {}
@@ -411,7 +419,14 @@ fn run_newman(newman: &Path, local: &Localized, config: &Value, work: &Path) -> 
         passed: output.status.success(),
         ..Verdict::default()
     };
+    let mut previous = None;
     for execution in run["executions"].as_array().into_iter().flatten() {
+        // A request whose Digest challenge Newman answered is in its report twice, the same
+        // execution (cursor and HTTP request id) recorded once per send: it is one request.
+        let id = &execution["cursor"]["httpRequestId"];
+        if id.is_string() && previous.replace(id) == Some(id) {
+            continue;
+        }
         let name = execution["item"]["name"].as_str().unwrap_or("").to_string();
         let assertions = execution["assertions"]
             .as_array()

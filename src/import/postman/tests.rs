@@ -433,6 +433,7 @@ fn older_test_syntax_and_named_statuses() {
         "tests[\"Status code is 201\"] = responseCode.code === 201;",
         "tests[\"has id\"] = data.hasOwnProperty('id');",
         "tests[\"has name\"] = \"name\" in data;",
+        "tests[\"no secret\"] = !('secret' in data);",
         "tests[\"fast\"] = responseTime < 300;",
         "tests[\"body\"] = responseBody.has(\"created\");",
         "tests[\"list\"] = Array.isArray(data.items);",
@@ -448,6 +449,7 @@ fn older_test_syntax_and_named_statuses() {
             "json": {
                 "$.id": { "exists": true },
                 "$.name": { "exists": true },
+                "$.secret": { "exists": false },
                 "$.items": { "type": "array" },
                 "$.count": { "type": "integer" },
                 "$.month": { "matches": "^\\d{4}-\\d{2}$" }
@@ -691,6 +693,25 @@ fn a_pre_request_script_that_only_sets_written_values_is_read() {
     assert_eq!(
         pre_request_sets("if (x) { pm.environment.set('v', 1); }"),
         None
+    );
+    // A hash of a written string is a written value, worked out at import.
+    assert_eq!(
+        pre_request_sets(
+            "postman.setGlobalVariable('a', CryptoJS.MD5('samplePayload').toString());\n\
+             pm.environment.set('b', CryptoJS.SHA256('abc').toString(CryptoJS.enc.Base64));"
+        ),
+        Some(vec![
+            ("a".to_string(), json!("da9ebb087d8e926c503e4909d9203a04")),
+            (
+                "b".to_string(),
+                json!("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+            ),
+        ])
+    );
+    assert_eq!(
+        pre_request_sets("pm.environment.set('a', CryptoJS.MD5(pm.request.url).toString());"),
+        None,
+        "a hash of something not written stays a script"
     );
 }
 
@@ -1786,6 +1807,50 @@ fn newman_encoding_and_variable_fixtures_import() {
         imported.yaml("environments/disabled-and-duplicates.yaml")["variables"],
         json!({ "oneDisabled": "1", "duplicate": "2" })
     );
+}
+
+#[test]
+fn oauth1_is_signed_by_courier_and_rsa_stays_a_comment() {
+    let oauth1 = |fields: Value| {
+        json!({ "name": "Signed", "request": { "method": "GET", "url": "https://x/r",
+            "auth": { "type": "oauth1", "oauth1": fields } } })
+    };
+    let collection = v21(json!([
+        oauth1(json!([
+            { "key": "consumerKey", "value": "{{key}}" },
+            { "key": "consumerSecret", "value": "s" },
+            { "key": "token", "value": "" },
+            { "key": "signatureMethod", "value": "HMAC-SHA256" },
+            { "key": "addParamsToHeader", "value": false },
+            { "key": "timestamp", "value": 1461319769 },
+            { "key": "nonce", "value": "ik3oT5" },
+            { "key": "includeBodyHash", "value": true }
+        ])),
+        oauth1(json!({ "consumerKey": "k", "consumerSecret": "s", "signatureMethod": "RSA-SHA1" })),
+    ]));
+    let imported = import(&collection, &[]);
+    assert_eq!(
+        imported.yaml("signed.yaml")["auth"],
+        json!({ "oauth1": {
+            "consumer_key": "{{ key }}",
+            "consumer_secret": "s",
+            "timestamp": "1461319769",
+            "nonce": "ik3oT5",
+            "signature_method": "HMAC-SHA256",
+            "in": "query"
+        } })
+    );
+    let notes = imported.notes();
+    assert!(
+        notes.contains("oauth1: courier sends no body hash"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("oauth1 auth signed with RSA-SHA1 not converted"),
+        "{notes}"
+    );
+    assert!(imported.yaml("signed-2.yaml").get("auth").is_none());
+    check(&imported, &[("key", "k")], &[]);
 }
 
 #[test]

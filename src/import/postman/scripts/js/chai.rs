@@ -240,7 +240,14 @@ impl<'a> Walker<'_> {
                 Some(text) => self.asserts.add_body("matches", whole_text(&text).into()),
                 None => return Err("`body` of something not a string".into()),
             },
-            ("json", []) => self.asserts.add_json("$", "exists", true.into()),
+            ("json" | "jsonBody", []) => self.asserts.add_json("$", "exists", true.into()),
+            ("jsonBody", [path, _rest @ ..]) if string(path).is_none() => {
+                // chai-postman reads only a string path: given an object, it asserts nothing.
+                return Err(
+                    "`jsonBody` with a value that is not a path checks nothing in Postman: nothing to check"
+                        .into(),
+                );
+            }
             ("jsonBody", [path, rest @ ..]) if rest.len() <= 1 => {
                 let path = string(path).and_then(|p| lodash_path(&p));
                 let path = path.ok_or("`jsonBody` with a path that is not a string")?;

@@ -61,6 +61,11 @@ impl<'a> Walker<'_> {
         {
             return self.condition(&u.argument);
         }
+        if let Expression::BinaryExpression(b) = e
+            && b.operator == BinaryOperator::In
+        {
+            return self.has_key(b, false);
+        }
         match self.subject(e) {
             Some(subject) => self.truthy(subject, false),
             None => Err(self.unknown(e)),
@@ -88,15 +93,7 @@ impl<'a> Walker<'_> {
     pub(super) fn binary(&mut self, b: &BinaryExpression<'a>) -> Converted {
         use BinaryOperator as Op;
         if b.operator == Op::In {
-            let key = string(&b.left).ok_or("`in` with a key that is not a string")?;
-            return match self.json_path(&b.right) {
-                Some((path, false)) => added_or_contradicts(self.asserts.add_json(
-                    &child_path(&path, &key),
-                    "exists",
-                    true.into(),
-                )),
-                _ => Err(self.unknown(&b.right)),
-            };
+            return self.has_key(b, true);
         }
         let (side, written, op) = match (literal(&b.right), literal(&b.left)) {
             (Some(l), _) => (&b.left, l, b.operator),
@@ -124,6 +121,19 @@ impl<'a> Walker<'_> {
         }
         let subject = self.subject(side).ok_or_else(|| self.unknown(side))?;
         self.compare(subject, op, written)
+    }
+
+    /// `'key' in json.part`, or with `want` false, `!('key' in json.part)`.
+    fn has_key(&mut self, b: &BinaryExpression<'a>, want: bool) -> Converted {
+        let key = string(&b.left).ok_or("`in` with a key that is not a string")?;
+        match self.json_path(&b.right) {
+            Some((path, false)) => added_or_contradicts(self.asserts.add_json(
+                &child_path(&path, &key),
+                "exists",
+                want.into(),
+            )),
+            _ => Err(self.unknown(&b.right)),
+        }
     }
 
     pub(super) fn compare(

@@ -252,8 +252,51 @@ pub(super) fn literal(e: &Expression<'_>) -> Option<Literal> {
             }
             Value::Object(map)
         }
+        Expression::CallExpression(call) => Value::String(folded_hash(call)?),
         _ => return None,
     }))
+}
+
+/// A hash of a written string, worked out now: `CryptoJS.MD5("x").toString()` (also `SHA1`,
+/// `SHA256`, `SHA512`), in hex or, with `CryptoJS.enc.Base64`, base64.
+fn folded_hash(call: &oxc_ast::ast::CallExpression<'_>) -> Option<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let member = call.callee.as_member_expression()?;
+    if member.static_property_name() != Some("toString") {
+        return None;
+    }
+    let base64 = match call.arguments.as_slice() {
+        [] => false,
+        [encoding] => match dotted(encoding.as_expression()?)?.as_str() {
+            "CryptoJS.enc.Hex" => false,
+            "CryptoJS.enc.Base64" => true,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let Expression::CallExpression(hash) = member.object().without_parentheses() else {
+        return None;
+    };
+    let [input] = hash.arguments.as_slice() else {
+        return None;
+    };
+    let Expression::StringLiteral(input) = input.as_expression()?.without_parentheses() else {
+        return None;
+    };
+    let bytes = input.value.as_bytes();
+    let digest: Vec<u8> = match dotted(&hash.callee)?.as_str() {
+        "CryptoJS.MD5" => md5::Md5::digest(bytes).to_vec(),
+        "CryptoJS.SHA1" => sha1::Sha1::digest(bytes).to_vec(),
+        "CryptoJS.SHA256" => sha2::Sha256::digest(bytes).to_vec(),
+        "CryptoJS.SHA512" => sha2::Sha512::digest(bytes).to_vec(),
+        _ => return None,
+    };
+    Some(if base64 {
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    } else {
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    })
 }
 
 /// A JavaScript number as JSON: integral values as integers.
