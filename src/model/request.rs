@@ -148,6 +148,26 @@ struct AssertDoc {
     #[serde(default)]
     #[schemars(schema_with = "crate::model::schema::var_assertions")]
     vars: IndexMap<Spanned<String>, Spanned<Value>>,
+    /// Checks on the request as it was sent (after redirects, the one that got the answer):
+    /// its `url` and `headers`, with header predicates. What `courier import postman` writes
+    /// for a script's `pm.request.url` and `pm.request.to.have.header(…)`.
+    #[serde(default)]
+    request: Option<SentAssertDoc>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SentAssertions")]
+struct SentAssertDoc {
+    /// The URL as sent: a bare string means equals; or `contains`, `matches`, `exists`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::sent_url_assertion")]
+    url: Option<Spanned<Value>>,
+    /// Headers as sent, name: predicates, as for response headers: those the request file,
+    /// its auth and its body set, and `Host`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::header_assertions")]
+    headers: IndexMap<Spanned<String>, Spanned<Value>>,
 }
 
 /// One request of a collection, validated.
@@ -204,6 +224,10 @@ pub struct Checks {
     pub duration: Option<(u64, Spot)>,
     /// Variables as the request was sent: name, predicates.
     pub vars: Vec<(String, Vec<Predicate>, Spot)>,
+    /// The URL the request was sent to.
+    pub sent_url: Vec<(Predicate, Spot)>,
+    /// Headers the request was sent with: name, predicates.
+    pub sent_headers: Vec<(String, Vec<Predicate>, Spot)>,
 }
 
 #[derive(Debug)]
@@ -409,15 +433,13 @@ fn spec_error(e: SpecError, spot: Spot, title: &str) -> Diagnostic {
         .maybe_help(e.help)
 }
 
-fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
-    let mut checks = Checks::default();
-    if let Some(status) = &doc.status {
-        let spot = yaml::spot_of(file, status);
-        let spec = StatusSpec::parse(&status.value)
-            .map_err(|e| spec_error(e, spot.clone(), "invalid status assertion"))?;
-        checks.status = Some((spec, spot));
-    }
-    for (name, value) in &doc.headers {
+/// `headers:` of an `assert:` (or of its `request:`): name, predicates.
+fn header_checks(
+    file: &Arc<SourceFile>,
+    written: &IndexMap<Spanned<String>, Spanned<Value>>,
+) -> Result<Vec<(String, Vec<Predicate>, Spot)>> {
+    let mut checks = Vec::with_capacity(written.len());
+    for (name, value) in written {
         let spot = yaml::spot_of(file, value);
         let predicates = assert::parse_header_predicates(&value.value).map_err(|e| {
             spec_error(
@@ -426,9 +448,28 @@ fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
                 &format!("invalid assertion on header `{}`", name.value),
             )
         })?;
-        checks
-            .headers
-            .push((name.value.clone(), predicates, yaml::spot_of(file, name)));
+        checks.push((name.value.clone(), predicates, yaml::spot_of(file, name)));
+    }
+    Ok(checks)
+}
+
+fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
+    let mut checks = Checks::default();
+    if let Some(status) = &doc.status {
+        let spot = yaml::spot_of(file, status);
+        let spec = StatusSpec::parse(&status.value)
+            .map_err(|e| spec_error(e, spot.clone(), "invalid status assertion"))?;
+        checks.status = Some((spec, spot));
+    }
+    checks.headers = header_checks(file, &doc.headers)?;
+    if let Some(sent) = &doc.request {
+        checks.sent_headers = header_checks(file, &sent.headers)?;
+        if let Some(url) = &sent.url {
+            let spot = yaml::spot_of(file, url);
+            let predicates = assert::parse_header_predicates(&url.value)
+                .map_err(|e| spec_error(e, spot.clone(), "invalid assertion on the request URL"))?;
+            checks.sent_url = predicates.into_iter().map(|p| (p, spot.clone())).collect();
+        }
     }
     for (path, value) in &doc.json {
         let path_spot = yaml::spot_of(file, path);

@@ -360,6 +360,17 @@ pub(crate) fn header_assertions(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `assert.request.url`: a bare value (equals) or header predicates.
+pub(crate) fn sent_url_assertion(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            text_value("A bare value: the URL as sent equals this text."),
+            predicates("header", "Predicates on the URL as sent, all of which must hold: equals, contains, matches, exists."),
+            null_schema()
+        ]
+    })
+}
+
 /// `assert.json`: JSONPath to a bare value (equals) or a map of JSON predicates.
 pub(crate) fn json_assertions(_: &mut SchemaGenerator) -> Schema {
     json_schema!({

@@ -192,6 +192,7 @@ pub fn evaluate(
             results.predicate(subject, spot, predicate, actual.as_ref());
         }
     }
+    check_sent(checks, exchange, &mut results);
     for check in &checks.json {
         match &*json {
             Ok(doc) => {
@@ -227,6 +228,36 @@ pub fn evaluate(
         checks: results.kept,
         passed_untold: results.untold,
         captured,
+    }
+}
+
+/// `assert: request:` — the URL and headers the request that got the answer was sent with.
+fn check_sent(checks: &crate::model::Checks, exchange: &Exchange, results: &mut Recorder) {
+    if !checks.sent_url.is_empty() {
+        let url = Value::String(exchange.request.url.to_string());
+        for (predicate, spot) in &checks.sent_url {
+            results.predicate(|| "request URL".into(), spot, predicate, Some(&url));
+        }
+    }
+    for (name, predicates, spot) in &checks.sent_headers {
+        let sent = &exchange.request;
+        let written = sent
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+        // `Host` is added by the HTTP layer, from the URL.
+        let actual = match written {
+            Some((_, value)) => Some(Value::String(value.clone())),
+            None if name.eq_ignore_ascii_case("host") => sent.url.host_str().map(|host| {
+                let port = sent.url.port().map(|p| format!(":{p}")).unwrap_or_default();
+                Value::String(format!("{host}{port}"))
+            }),
+            None => None,
+        };
+        for predicate in predicates {
+            let subject = || format!("request header {name}").into();
+            results.predicate(subject, spot, predicate, actual.as_ref());
+        }
     }
 }
 

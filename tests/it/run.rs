@@ -358,6 +358,39 @@ fn digest_auth_answers_the_challenge_once() {
     assert_eq!(server.requests().len(), 4, "one answer, not a loop");
 }
 
+/// `assert: request:` checks the request as sent: its URL and headers, `Host` included; a
+/// failed check on a credential header shows it masked.
+#[test]
+fn request_checks_read_what_was_sent() {
+    let server = crate::support::Server::start(|_| Some(crate::support::Reply::json("{}")));
+    let request = |expected: &str| {
+        format!(
+            "name: Sent\nmethod: GET\nurl: \"{{{{ base_url }}}}/r\"\nquery:\n  page: 2\n\
+             headers:\n  X-Trace: abc\nauth:\n  bearer: \"{{{{ token }}}}\"\n\
+             assert:\n  request:\n    url: {{ contains: \"/r?page=2\" }}\n    headers:\n\
+             \x20     x-trace: abc\n      Host: {{ exists: true }}\n      Cookie: {{ exists: false }}\n\
+             \x20     Authorization: \"{expected}\"\n"
+        )
+    };
+    let run = |expected: &str| {
+        let project = Project::collection(&[("sent.yaml", &request(expected))]);
+        support::run([
+            "run",
+            &project.dir(),
+            "--var",
+            &format!("base_url={}", server.url()),
+            "--var",
+            "token=tok-s3cret",
+        ])
+    };
+    let good = run("Bearer tok-s3cret");
+    assert_eq!(good.code, 0, "{good}");
+    let bad = run("Bearer other");
+    assert_eq!(bad.code, 1, "{bad}");
+    bad.assert_shows(&["request header Authorization"]);
+    bad.assert_hides(&["tok-s3cret"]);
+}
+
 /// `auth: { oauth1: … }` signs each send (HMAC-SHA1 over the method, URL, query and form body)
 /// as the echo imitation verifies it with postman-echo's consumer secret; a wrong secret is
 /// refused (exit 4) and never shown, and every send has its own nonce.

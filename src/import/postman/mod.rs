@@ -371,12 +371,29 @@ impl Importer {
     }
 
     /// Collection and folder scripts run around every request in Postman; courier has no such
-    /// scripts, so they are kept as comments in collection.yaml.
+    /// scripts, so they are kept as comments in collection.yaml. A pre-request script that only
+    /// sets written values sets them before every request: they become collection variables,
+    /// as a request's own would (see [`Importer::pre_request_sets`]).
     fn scripts_of(&mut self, owner: &str, events: &[postman::Event]) {
         for event in events {
             let Some(lines) = event.lines() else {
                 continue;
             };
+            if event.is("prerequest")
+                && let Some(sets) = scripts::pre_request_sets(&lines.join("\n"))
+            {
+                for (var, value) in sets {
+                    let var = self.ctx.names.courier(&var);
+                    let captured_earlier = self.ctx.captured.contains(&var);
+                    self.ctx.pre_sets.push(request::PreSet {
+                        request: owner.to_string(),
+                        var,
+                        value,
+                        captured_earlier,
+                    });
+                }
+                continue;
+            }
             let kind = if event.is("prerequest") {
                 "pre-request"
             } else if event.is("test") {

@@ -465,6 +465,50 @@ fn older_test_syntax_and_named_statuses() {
 }
 
 #[test]
+fn checks_of_the_request_as_sent() {
+    let (asserts, _, comment) = convert_script(&[
+        "pm.test('sent', function () {",
+        "    pm.request.to.have.header('Authorization');",
+        "    pm.request.to.not.have.header('X-Debug');",
+        "    pm.request.to.have.header('Accept', 'application/json');",
+        "    pm.expect(pm.request.url.toString()).to.equal('https://x/y?z=1');",
+        "    pm.expect(pm.request.headers.get('X-Trace')).to.include('abc');",
+        "});",
+    ]);
+    assert!(comment.is_none(), "{comment:?}");
+    assert_eq!(
+        asserts,
+        json!({ "request": {
+            "url": "https://x/y?z=1",
+            "headers": {
+                "Authorization": { "exists": true },
+                "X-Debug": { "exists": false },
+                "Accept": "application/json",
+                "X-Trace": { "contains": "abc" }
+            }
+        } })
+    );
+}
+
+#[test]
+fn a_collection_pre_request_script_of_written_sets_becomes_collection_variables() {
+    let mut collection = v21(json!([get("Use", "{{url}}")]));
+    collection["event"] = json!([{ "listen": "prerequest",
+        "script": { "exec": ["pm.environment.set('url', 'https://x/y');"] } }]);
+    let imported = import(&collection, &[]);
+    assert_eq!(
+        imported.yaml("collection.yaml")["variables"],
+        json!({ "url": "https://x/y" })
+    );
+    let notes = imported.notes();
+    assert!(
+        notes.contains("collection: pre-request script sets `url` to a written value"),
+        "{notes}"
+    );
+    check(&imported, &[], &[]);
+}
+
+#[test]
 fn conditional_and_unknown_statements_stay_as_a_comment() {
     let (asserts, captures, comment) = convert_script(&[
         "pm.test(\"status\", function () {",

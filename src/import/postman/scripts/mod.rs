@@ -29,6 +29,9 @@ pub(super) struct Asserts {
     body: Map<String, Value>,
     duration: Option<u64>,
     vars: IndexMap<String, Map<String, Value>>,
+    /// `request:` — the URL and headers as sent.
+    sent_url: Map<String, Value>,
+    sent_headers: IndexMap<String, Map<String, Value>>,
 }
 
 impl Asserts {
@@ -39,6 +42,8 @@ impl Asserts {
             && self.body.is_empty()
             && self.duration.is_none()
             && self.vars.is_empty()
+            && self.sent_url.is_empty()
+            && self.sent_headers.is_empty()
     }
 
     /// The `assert:` map of a request file, in the README's key order.
@@ -68,6 +73,16 @@ impl Asserts {
         }
         if !self.vars.is_empty() {
             out.insert("vars".into(), by_name(&self.vars));
+        }
+        if !self.sent_url.is_empty() || !self.sent_headers.is_empty() {
+            let mut sent = Map::new();
+            if !self.sent_url.is_empty() {
+                sent.insert("url".into(), bare(&self.sent_url, "equals"));
+            }
+            if !self.sent_headers.is_empty() {
+                sent.insert("headers".into(), by_name(&self.sent_headers));
+            }
+            out.insert("request".into(), Value::Object(sent));
         }
         Value::Object(out)
     }
@@ -121,6 +136,26 @@ impl Asserts {
             .cloned()
             .unwrap_or_else(|| name.to_string());
         add_predicate(self.headers.entry(key).or_default(), predicate, operand)
+    }
+
+    /// A check on the request as sent: its URL (`name` is `None`) or a header.
+    fn add_sent(&mut self, name: Option<&str>, predicate: &str, operand: Value) -> bool {
+        if parse_header_predicates(&json!({ predicate: operand.clone() })).is_err() {
+            return false;
+        }
+        let checks = match name {
+            None => &mut self.sent_url,
+            Some(name) => {
+                let key = self
+                    .sent_headers
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(name))
+                    .cloned()
+                    .unwrap_or_else(|| name.to_string());
+                self.sent_headers.entry(key).or_default()
+            }
+        };
+        add_predicate(checks, predicate, operand)
     }
 
     fn add_var(&mut self, name: &str, predicate: &str, operand: Value) -> bool {

@@ -46,6 +46,14 @@ impl<'a> Walker<'_> {
                 let (predicate, operand) = chai_header(assertion, first, neg)?;
                 added_or_contradicts(self.asserts.add_header(&name, predicate, operand))
             }
+            Subject::SentUrl => {
+                let (predicate, operand) = chai_header(assertion, first, neg)?;
+                added_or_contradicts(self.asserts.add_sent(None, predicate, operand))
+            }
+            Subject::SentHeader(name) => {
+                let (predicate, operand) = chai_header(assertion, first, neg)?;
+                added_or_contradicts(self.asserts.add_sent(Some(&name), predicate, operand))
+            }
             _ if neg => Err(format!("`not.{assertion}` courier cannot express")),
             other => self.status_time_body(other, assertion, first, args.len()),
         }
@@ -208,6 +216,27 @@ impl<'a> Walker<'_> {
             return added_or_contradicts(self.asserts.add_status(status));
         }
         self.response_assertion(assertion, &args)
+    }
+
+    /// `pm.request.to.have.header("X")`, `….header("X", "value")`, `pm.request.to.not.have.header("X")`:
+    /// checks of the request as sent.
+    pub(super) fn request_chain(&mut self, words: &[Word<'_, 'a>]) -> Converted {
+        let chain = Chain::new(words);
+        let significant = chain.significant();
+        let [("header", Some(args))] = significant.as_slice() else {
+            return Err("a `pm.request` chain courier does not know".into());
+        };
+        let args: Vec<&Expression<'a>> = args.iter().filter_map(Argument::as_expression).collect();
+        let name = args
+            .first()
+            .and_then(|a| string(a))
+            .ok_or("a header name that is not a string")?;
+        let (predicate, operand) = match (args.get(1).map(|a| string(a)), chain.negated) {
+            (None, negated) => ("exists", Value::Bool(!negated)),
+            (Some(Some(value)), false) => ("equals", value.into()),
+            _ => return Err("a request header compared with something not a string".into()),
+        };
+        added_or_contradicts(self.asserts.add_sent(Some(&name), predicate, operand))
     }
 
     /// `pm.response.to.have.<assertion>(args)`: status, header, body, json, jsonBody.

@@ -178,6 +178,10 @@ impl<'a> Walker<'_> {
                 }
                 _ => return Err("a header compared with something not a string".into()),
             },
+            (Subject::SentUrl, Op::StrictEquality | Op::Equality) => match literal {
+                Literal::Value(Value::String(s)) => self.asserts.add_sent(None, "equals", s.into()),
+                _ => return Err("the request URL compared with something not a string".into()),
+            },
             (Subject::Header(name), Op::StrictInequality | Op::Inequality)
                 if matches!(literal, Literal::Undefined | Literal::Value(Value::Null)) =>
             {

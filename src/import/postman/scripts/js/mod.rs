@@ -229,6 +229,10 @@ enum Subject {
     Var(String),
     /// `pm.environment.has("x")`
     HasVar(String),
+    /// `pm.request.url.toString()`: the URL as sent.
+    SentUrl,
+    /// `pm.request.headers.get("X")`: a header as sent.
+    SentHeader(String),
 }
 
 /// What a value check is on.
@@ -376,6 +380,7 @@ impl<'a> Walker<'_> {
                 match (dotted(root).as_deref(), words.first()) {
                     (Some("pm"), Some(("expect", Some(args)))) => self.expect(args, &words[1..]),
                     (Some("pm"), Some(("response", None))) => self.response_chain(&words[1..]),
+                    (Some("pm"), Some(("request", None))) => self.request_chain(&words[1..]),
                     _ => match e {
                         Expression::CallExpression(call) => self.call_statement(call),
                         _ => Err(format!("`{}` is not a check", self.text(e.span()))),

@@ -53,6 +53,7 @@ impl<'a> Walker<'_> {
             Some("pm.response.code" | "responseCode.code") => return Some(Subject::Status),
             Some("pm.response.responseTime" | "responseTime") => return Some(Subject::Duration),
             Some("pm.response.text()" | "responseBody") => return Some(Subject::Body),
+            Some("pm.request.url.toString()" | "request.url") => return Some(Subject::SentUrl),
             _ => {}
         }
         if let Expression::CallExpression(call) = e
@@ -64,6 +65,7 @@ impl<'a> Walker<'_> {
                     return Some(Subject::Header(name));
                 }
                 Some("pm.response.headers.has") => return Some(Subject::HasHeader(name)),
+                Some("pm.request.headers.get") => return Some(Subject::SentHeader(name)),
                 Some(
                     "pm.environment.get"
                     | "pm.globals.get"
