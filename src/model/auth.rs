@@ -658,6 +658,7 @@ fn token_request(oauth2: &OAuth2Auth, name: String, variable: &str) -> Request {
             ..Checks::default()
         },
         captures,
+        unset: Vec::new(),
         timeout: None,
         redirects: Some(0),
     }

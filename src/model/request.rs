@@ -90,6 +90,12 @@ pub(crate) struct RequestDoc {
     #[serde(default)]
     #[schemars(schema_with = "crate::model::schema::captures")]
     capture: IndexMap<Spanned<String>, Spanned<Value>>,
+    /// Variables this request removes from its pass once its answer is in (after its
+    /// captures), as Postman's `pm.environment.unset` does: later requests of the pass find
+    /// them undefined (with `undefined: literal`, the text `{{name}}`). Not a persistent one.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    unset: Vec<Spanned<String>>,
     /// This request's timeout: seconds (`10`, `2.5`) or a duration (`10s`, `500ms`, `1m`).
     /// Default: `--timeout`.
     #[serde(default)]
@@ -188,6 +194,8 @@ pub struct Request {
     pub body: Option<Body>,
     pub checks: Checks,
     pub captures: Vec<Capture>,
+    /// Removed from the pass after the captures (`unset:`).
+    pub unset: Vec<(String, Spot)>,
     pub timeout: Option<Duration>,
     /// How many redirects to follow; `None` means the run's default.
     pub redirects: Option<u32>,
@@ -297,6 +305,19 @@ pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
         .as_ref()
         .map(|t| parse_timeout(t, yaml::spot_of(file, t)))
         .transpose()?;
+    let mut unset = Vec::with_capacity(doc.unset.len());
+    for name in &doc.unset {
+        let spot = yaml::spot_of(file, name);
+        if !is_identifier(&name.value) {
+            return Err(
+                Diagnostic::new(format!("invalid variable name `{}`", name.value))
+                    .at(spot)
+                    .help("variable names are letters, digits and `_`, not starting with a digit")
+                    .into(),
+            );
+        }
+        unset.push((name.value.clone(), spot));
+    }
     let _ = &doc.description;
     Ok(Request {
         name: doc.name.value.clone(),
@@ -313,6 +334,7 @@ pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
         body,
         checks,
         captures,
+        unset,
         timeout,
         redirects: doc.redirects.map(|r| r.value),
     })

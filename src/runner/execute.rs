@@ -430,6 +430,12 @@ impl<'p> Executor<'p> {
             let origin = Origin::Capture(Arc::clone(&step.name));
             scope.set(Arc::clone(name), value, origin);
         }
+        // Unset: what `undefined: literal` sends for a name nothing defines, and missing to
+        // `vars:` checks; the preflight refuses a later use when the collection is strict.
+        for (name, _) in &request.unset {
+            let text = Value::String(format!("{{{{{name}}}}}"));
+            scope.set(name.as_str(), text, Origin::Literal);
+        }
         result.checks = evaluation.checks;
         result.passed_untold = evaluation.passed_untold;
         result.exchange = Some(exchange);

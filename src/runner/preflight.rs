@@ -33,6 +33,7 @@ pub(super) fn check_rows(vars: &Resolved<'_>, samples: &[&DataRow]) -> Result<()
 /// Runs the preflight on `vars` with one data row.
 fn check(vars: &Resolved<'_>, sample: Option<&DataRow>) -> Result<()> {
     let mut captured: Vec<(&str, &str)> = Vec::new();
+    let mut unset: Vec<(&str, &str)> = Vec::new();
     let scope = vars.pass_scope(sample);
     check_persistent(vars, &scope)?;
     let context = scope.context();
@@ -43,9 +44,9 @@ fn check(vars: &Resolved<'_>, sample: Option<&DataRow>) -> Result<()> {
             && !std::mem::replace(&mut sources_checked[oauth2.source], true)
         {
             let source = &vars.collection.tokens[oauth2.source].request;
-            check_request(vars, source, &scope, &context, &mut captured)?;
+            check_request(vars, source, &scope, &context, &mut captured, &mut unset)?;
         }
-        check_request(vars, request, &scope, &context, &mut captured)?;
+        check_request(vars, request, &scope, &context, &mut captured, &mut unset)?;
     }
     Ok(())
 }
@@ -58,6 +59,7 @@ fn check_request<'r>(
     scope: &Scope,
     context: &minijinja::Value,
     captured: &mut Vec<(&'r str, &'r str)>,
+    unset: &mut Vec<(&'r str, &'r str)>,
 ) -> Result<()> {
     let mut uses_capture = false;
     // A token is never sent beside a variable nothing defines: `undefined: literal` is for
@@ -68,6 +70,19 @@ fn check_request<'r>(
             if strict && vars.literal.contains(&name) {
                 return Err(undefined(vars, &name, template, request, captured)
                     .note("`undefined: literal` never applies to a request that sends a persistent variable or gets a token")
+                    .into());
+            }
+            if let Some((_, by)) = unset.iter().find(|(n, _)| *n == name) {
+                if vars.collection.undefined_as_literal && !strict {
+                    // Sent as `{{name}}`: rendered when sent, like a capture.
+                    uses_capture = true;
+                    continue;
+                }
+                return Err(Diagnostic::new(format!("variable `{name}` is unset before it is used"))
+                    .at(template.spot.narrow_to(&name))
+                    .label("used here")
+                    .note(format!("`{by}` unsets it, and runs before `{}`", request.name))
+                    .help("remove it from that request's `unset:`, or capture it again before this request")
                     .into());
             }
             if scope.contains(&name) {
@@ -81,7 +96,8 @@ fn check_request<'r>(
         }
     }
     if uses_capture {
-        render_static_parts(vars, request, captured, context)?;
+        let dynamic: Vec<(&str, &str)> = captured.iter().chain(unset.iter()).copied().collect();
+        render_static_parts(vars, request, &dynamic, context)?;
     } else {
         let mut scratch = vars.redactor.clone();
         build::build(&vars.engine, request, context, &vars.settings, &mut scratch)
@@ -93,6 +109,19 @@ fn check_request<'r>(
             .iter()
             .map(|c| (c.name.as_str(), request.name.as_str())),
     );
+    // A later capture defines it again.
+    unset.retain(|(n, _)| !request.captures.iter().any(|c| c.name == *n));
+    for (name, spot) in &request.unset {
+        if vars.persistent.contains(name) {
+            return Err(Diagnostic::new(format!("persistent variable `{name}` cannot be unset"))
+                .at(spot.clone())
+                .note("its newest value is saved for the next run: unsetting it would lose a rotated token")
+                .help(format!("remove `{name}` from `unset:`"))
+                .into());
+        }
+        captured.retain(|(n, _)| n != name);
+        unset.push((name.as_str(), request.name.as_str()));
+    }
     Ok(())
 }
 

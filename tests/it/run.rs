@@ -358,6 +358,56 @@ fn digest_auth_answers_the_challenge_once() {
     assert_eq!(server.requests().len(), 4, "one answer, not a loop");
 }
 
+/// `unset:` removes variables from the pass after the request's captures: a strict collection
+/// refuses a later use before anything is sent; with `undefined: literal`, the later request
+/// sends `{{name}}`, as Postman does after `pm.environment.unset`. The next pass has it again.
+#[test]
+fn unset_removes_a_variable_for_the_rest_of_the_pass() {
+    let server = crate::support::Server::start(|r| {
+        Some(crate::support::Reply::json(&format!(
+            r#"{{"path":"{}"}}"#,
+            r.path
+        )))
+    });
+    let first = "name: First\nmethod: GET\nurl: \"{{ base_url }}/a/{{ x }}\"\nunset: [x]\n";
+    let second = "name: Second\nmethod: GET\nurl: \"{{ base_url }}/b/{{ x }}\"\n";
+    let run = |head: &str| {
+        let project = Project::new(&[
+            (
+                "collection.yaml",
+                &format!(
+                    "name: U\n{head}variables:\n  x: one\nrequests: [first.yaml, second.yaml]\n"
+                ),
+            ),
+            ("first.yaml", first),
+            ("second.yaml", second),
+        ]);
+        support::run([
+            "run",
+            &project.dir(),
+            "-n",
+            "2",
+            "--var",
+            &format!("base_url={}", server.url()),
+        ])
+    };
+    let strict = run("");
+    assert_eq!(strict.code, 2, "{strict}");
+    strict.assert_shows(&[
+        "variable `x` is unset before it is used",
+        "`First` unsets it",
+    ]);
+    assert_eq!(server.hits(), 0);
+
+    let literal = run("undefined: literal\n");
+    assert_eq!(literal.code, 0, "{literal}");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/a/one", "/b/%7B%7Bx%7D%7D", "/a/one", "/b/%7B%7Bx%7D%7D"]
+    );
+}
+
 /// `assert: request:` checks the request as sent: its URL and headers, `Host` included; a
 /// failed check on a credential header shows it masked.
 #[test]

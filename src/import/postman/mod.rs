@@ -53,7 +53,21 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         .map(|(_, _, j)| j)
         .chain(globals.iter().map(|(_, j)| j))
         .collect();
-    let names = first_pass(&collection_json, &envs_json);
+    let mut names = first_pass(&collection_json, &envs_json);
+    // What `clearEnvironmentVariables()` and `pm.globals.clear()` unset: the files' names,
+    // and the names scripts set in those scopes.
+    let files = (environments.iter().map(|(_, env, _)| ("environment", env)))
+        .chain(globals.iter().map(|(env, _)| ("globals", env)));
+    for (scope, env) in files {
+        for key in env
+            .values
+            .iter()
+            .filter_map(|v| v.key.as_ref().or(v.id.as_ref()))
+        {
+            let courier = names.courier(key);
+            names.scoped.insert((scope, courier));
+        }
+    }
 
     let mut importer = Importer {
         ctx: Context {
@@ -84,7 +98,9 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
 
     importer.pre_request_sets(&mut collection_vars, &env_vars);
     importer.drop_unknowable_var_checks();
-    let undefined = !importer.undefined(&collection_vars, &env_vars).is_empty();
+    // A name a request unsets and a later one uses is sent as `{{name}}` there, as Newman does.
+    let unset_used = (importer.ctx.unset.iter()).any(|n| importer.ctx.names.used.contains(n));
+    let undefined = !importer.undefined(&collection_vars, &env_vars).is_empty() || unset_used;
     let collection_file = importer.collection_file(head, &collection_vars, undefined);
     let mut env_slugs = Unique::default();
     let env_files = environments
@@ -208,6 +224,7 @@ impl Importer {
         self.notes
             .extend(variables::notes("collection", COLLECTION_FILE, &vars));
         self.ctx.collection_vars = std::mem::take(&mut vars.values);
+        self.ctx.names.collection_defined = self.ctx.collection_vars.keys().cloned().collect();
         self.scripts_of("collection", &c.event);
 
         let mut root = Unique::default();
@@ -384,6 +401,7 @@ impl Importer {
             {
                 for (var, value) in sets {
                     let var = self.ctx.names.courier(&var);
+                    self.ctx.names.set_before_each.insert(var.clone());
                     let captured_earlier = self.ctx.captured.contains(&var);
                     self.ctx.pre_sets.push(request::PreSet {
                         request: owner.to_string(),

@@ -148,6 +148,15 @@ pub(super) struct Names {
     /// Postman names that a script courier does not convert sets, unsets or computes: a check
     /// on one of them cannot know the value Postman would see.
     pub set_by_scripts: IndexSet<String>,
+    /// courier names by the Postman scope that holds them (`environment`, `globals`), from
+    /// the files and from scripts so far: what `clearEnvironmentVariables()` unsets.
+    pub scoped: IndexSet<(&'static str, String)>,
+    /// courier names a collection or folder pre-request script sets before every request: an
+    /// unset of one lasts only until the next request.
+    pub set_before_each: HashSet<String>,
+    /// courier names of the collection's own `variable` list: Postman shows them again once an
+    /// environment or globals value of the same name is unset.
+    pub collection_defined: HashSet<String>,
 }
 
 impl Names {

@@ -34,6 +34,8 @@ pub(super) struct Context {
     /// Names a request uses that no request before it captures (Newman sends them as
     /// `{{name}}` there, even when a later capture defines them).
     pub used_before_capture: HashSet<String>,
+    /// Names some request unsets.
+    pub unset: HashSet<String>,
 }
 
 /// `pm.environment.set("var", "value")` in a request's pre-request script.
@@ -145,6 +147,7 @@ struct RequestFile {
     redirects: Option<u64>,
     asserts: Asserts,
     captures: IndexMap<String, Value>,
+    unset: Vec<String>,
     comments: Vec<Vec<String>>,
     notes: Vec<String>,
 }
@@ -200,6 +203,10 @@ impl RequestFile {
         if !self.captures.is_empty() {
             let captures = self.captures.into_iter().collect();
             entries.push(Entry::Field("capture".into(), Value::Object(captures)));
+        }
+        if !self.unset.is_empty() {
+            let names = self.unset.into_iter().map(Value::String).collect();
+            entries.push(Entry::Field("unset".into(), Value::Array(names)));
         }
         for comment in self.comments {
             entries.push(Entry::Comment(comment));
@@ -1015,6 +1022,9 @@ fn events(ctx: &mut Context, name: &str, item: &Item, r: &mut RequestFile) {
                 &mut ctx.names,
             );
             ctx.captured.extend(r.captures.keys().cloned());
+            ctx.unset.extend(outcome.unset.iter().cloned());
+            r.unset.extend(outcome.unset.iter().cloned());
+            register_scoped_sets(ctx, &lines);
             if let Some(note) = outcome.note("test") {
                 r.notes.push(note);
             }
@@ -1025,9 +1035,18 @@ fn events(ctx: &mut Context, name: &str, item: &Item, r: &mut RequestFile) {
     }
 }
 
+/// Remembers the scope of each name a script sets, for a later `clearEnvironmentVariables()`.
+fn register_scoped_sets(ctx: &mut Context, lines: &[String]) {
+    for (scope, name) in scripts::scoped_sets(&lines.join("\n")) {
+        let courier = ctx.names.courier(&name);
+        ctx.names.scoped.insert((scope, courier));
+    }
+}
+
 /// A pre-request script that only sets variables to written values is carried over (see
 /// `Importer::pre_request_sets`); any other is kept as a comment.
 fn pre_request(ctx: &mut Context, name: &str, lines: &[String], r: &mut RequestFile) {
+    register_scoped_sets(ctx, lines);
     let Some(sets) = scripts::pre_request_sets(&lines.join("\n")) else {
         // Checks on variables (`pm.expect(data.x).to.eql(…)`) read the values the request is
         // sent with, which is what courier's `vars:` checks read.

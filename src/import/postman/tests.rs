@@ -509,6 +509,54 @@ fn a_collection_pre_request_script_of_written_sets_becomes_collection_variables(
 }
 
 #[test]
+fn unsets_become_unset_after_the_captures() {
+    let mut collection = v21(json!([
+        { "name": "Set", "request": { "method": "GET", "url": "https://x/{{e}}/{{kept}}" },
+          "event": [
+            { "listen": "prerequest", "script": { "exec": ["pm.environment.set('e', '1');"] } },
+            { "listen": "test", "script": { "exec": [
+                "pm.environment.set('t', pm.response.json().t);",
+                "postman.clearEnvironmentVariables();"
+            ] } }
+          ] },
+        { "name": "Each", "request": { "method": "GET", "url": "https://x/{{e}}/{{t}}/{{each}}" },
+          "event": [{ "listen": "test", "script": { "exec": [
+                "pm.environment.unset('each');",
+                "pm.collectionVariables.unset('kept');",
+                "pm.globals.unset('g');"
+          ] } }] },
+        { "name": "Again", "request": { "method": "GET", "url": "https://x/{{e}}" },
+          "event": [{ "listen": "test", "script": { "exec": [
+                "pm.environment.unset('e');",
+                "pm.environment.set('e', 'back');"
+          ] } }] }
+    ]));
+    collection["variable"] = json!([{ "key": "kept", "value": "k" }, { "key": "g", "value": "c" }]);
+    collection["event"] = json!([{ "listen": "prerequest",
+        "script": { "exec": ["pm.environment.set('each', 'x');"] } }]);
+    let imported = import(&collection, &[]);
+    let set = imported.yaml("set.yaml");
+    assert_eq!(
+        set["unset"],
+        json!(["e", "t"]),
+        "clear: what scripts set in the environment"
+    );
+    let each = imported.yaml("each.yaml");
+    // `each` is set again before every request; `kept` is the collection's own variable.
+    assert_eq!(each["unset"], json!(["kept"]));
+    let notes = imported.notes();
+    assert!(
+        notes.contains("unsets `g`, which the collection also defines"),
+        "{notes}"
+    );
+    let again = imported.yaml("again.yaml");
+    assert!(again.get("unset").is_none(), "unset, then set: set");
+    assert_eq!(again["capture"]["e"], json!({ "value": "back" }));
+    assert_eq!(imported.yaml("collection.yaml")["undefined"], "literal");
+    check(&imported, &[], &[]);
+}
+
+#[test]
 fn conditional_and_unknown_statements_stay_as_a_comment() {
     let (asserts, captures, comment) = convert_script(&[
         "pm.test(\"status\", function () {",

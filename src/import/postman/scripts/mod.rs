@@ -210,6 +210,8 @@ pub(super) struct Outcome {
     pub left: Vec<(usize, String)>,
     /// Lines after a `return`: they never run.
     pub dead: usize,
+    /// courier names the script unsets, after its captures (`unset:`).
+    pub unset: Vec<String>,
 }
 
 impl Outcome {
@@ -289,6 +291,7 @@ pub(super) fn convert_test_script(
         comment,
         left,
         dead,
+        unset: marks.unset,
     }
 }
 
@@ -297,6 +300,27 @@ pub(super) use self::js::pre_request_sets;
 /// Every name a script sets or unsets, read from its text (`pm.environment.set("x", …)`,
 /// `postman.setGlobalVariable('x', …)`, `pm.variables.unset("x")`), for scripts courier
 /// keeps as comments.
+/// The Postman scope (`environment`, `globals`) and name of each set in a script's text, as
+/// [`names_set`] finds them.
+pub(super) fn scoped_sets(text: &str) -> Vec<(&'static str, String)> {
+    static SETTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?:pm\.(environment|globals)\.set|set(Environment|Global)Variable)\(\s*(?:"([^"]*)"|'([^']*)')"#,
+        )
+        .expect("a valid regex")
+    });
+    SETTER
+        .captures_iter(text)
+        .filter_map(|c| {
+            let scope = match c.get(1).or(c.get(2))?.as_str() {
+                "environment" | "Environment" => "environment",
+                _ => "globals",
+            };
+            Some((scope, c.get(3).or(c.get(4))?.as_str().to_string()))
+        })
+        .collect()
+}
+
 pub(super) fn names_set(text: &str) -> Vec<String> {
     static SETTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(

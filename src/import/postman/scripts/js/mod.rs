@@ -60,6 +60,8 @@ pub(super) struct Marks {
     pub converted: usize,
     /// Each statement left, with its line (1-based) and why.
     pub left: Vec<(usize, String)>,
+    /// courier names the script unsets, in order.
+    pub unset: Vec<String>,
 }
 
 impl Marks {
@@ -72,6 +74,7 @@ impl Marks {
             line_starts,
             converted: 0,
             left: Vec::new(),
+            unset: Vec::new(),
         }
     }
 
@@ -403,6 +406,29 @@ impl<'a> Walker<'_> {
             "pm.sendRequest" => {
                 "`pm.sendRequest` sends a request from a script; write it as a request".into()
             }
+            "pm.environment.unset"
+            | "pm.globals.unset"
+            | "pm.collectionVariables.unset"
+            | "pm.variables.unset"
+            | "postman.clearEnvironmentVariable"
+            | "postman.clearGlobalVariable" => return self.unset_one(call, &callee),
+            "pm.environment.clear"
+            | "postman.clearEnvironmentVariables"
+            | "pm.globals.clear"
+            | "postman.clearGlobalVariables"
+                if call.arguments.is_empty() =>
+            {
+                let scope = if callee.contains("nvironment") {
+                    "environment"
+                } else {
+                    "globals"
+                };
+                let names: Vec<String> = (self.names.scoped.iter())
+                    .filter(|(s, _)| *s == scope)
+                    .map(|(_, n)| n.clone())
+                    .collect();
+                return self.unset_names(names, &callee);
+            }
             c if c.ends_with(".unset")
                 || c.ends_with(".clear")
                 || c.starts_with("postman.clear") =>
@@ -588,10 +614,68 @@ impl<'a> Walker<'_> {
         if fresh {
             self.names.set_by_scripts.shift_remove(&name);
         }
+        let callee = dotted(&call.callee).unwrap_or_default();
         let name = self.names.courier(&name);
+        if let Some(scope) = scope_of(&callee) {
+            self.names.scoped.insert((scope, name.clone()));
+        }
+        // Unset, then set: set. courier unsets after its captures, so the unset goes.
+        self.marks.unset.retain(|n| *n != name);
         // Postman's later `set` of a name wins; so does courier's later capture.
         self.captures.insert(name, source);
         Ok(true)
+    }
+}
+
+impl<'a> Walker<'_> {
+    /// `pm.environment.unset("x")`, `postman.clearGlobalVariable("x")`: `x` is unset after the
+    /// request's captures.
+    fn unset_one(&mut self, call: &CallExpression<'a>, callee: &str) -> Converted {
+        let [name] = call.arguments.as_slice() else {
+            return Err(format!("`{callee}` without one name"));
+        };
+        let name = name
+            .as_expression()
+            .and_then(string)
+            .ok_or("an unset of a name that is not a string")?;
+        let name = self.names.courier(&name);
+        self.unset_names(vec![name], callee)
+    }
+
+    /// Unsets `names` after the captures, but those a collection or folder script sets again
+    /// before every request.
+    fn unset_names(&mut self, names: Vec<String>, callee: &str) -> Converted {
+        if self.guarded {
+            return Err(format!(
+                "`{callee}` under an `if`: courier would unset even when the condition fails"
+            ));
+        }
+        if let Some(shared) = names
+            .iter()
+            .find(|n| scope_of(callee).is_some() && self.names.collection_defined.contains(*n))
+        {
+            return Err(format!(
+                "`{callee}` unsets `{shared}`, which the collection also defines: Postman shows the collection's value then, courier would have none"
+            ));
+        }
+        for name in names {
+            if !self.names.set_before_each.contains(&name) && !self.marks.unset.contains(&name) {
+                self.marks.unset.push(name);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The Postman scope a setter or unsetter writes: `environment` or `globals` (`None` for the
+/// collection's and local variables).
+fn scope_of(callee: &str) -> Option<&'static str> {
+    if callee.contains("nvironment") {
+        Some("environment")
+    } else if callee.contains("lobal") {
+        Some("globals")
+    } else {
+        None
     }
 }
 
