@@ -47,30 +47,7 @@ pub fn build(
         headers.extend(auth::kind(auth).headers(&render, redactor)?);
     }
     let mut form = Vec::new();
-    let (content_type, body) = match &request.body {
-        None => (None, None),
-        Some(Body::Form(fields)) => {
-            for (name, value) in fields {
-                form.push((name.as_str(), render(value)?));
-            }
-            let encoded = serde_urlencoded::to_string(&form).unwrap_or_default();
-            (
-                Some("application/x-www-form-urlencoded"),
-                Some(encoded.into_bytes()),
-            )
-        }
-        Some(Body::Json(template)) => {
-            let value = render_json(engine, template, context)?;
-            (
-                Some("application/json"),
-                Some(serde_json::to_vec(&value).unwrap_or_default()),
-            )
-        }
-        Some(Body::Raw { content_type, text }) => (
-            Some(content_type.as_str()),
-            Some(render(text)?.into_bytes()),
-        ),
-    };
+    let (content_type, body) = body(engine, request, context, &mut form)?;
     if let Some(content_type) = content_type
         && !headers
             .iter()
@@ -102,6 +79,41 @@ pub fn build(
         body: body.map(bytes::Bytes::from),
         timeout: request.timeout.unwrap_or(settings.timeout),
         max_redirects: request.redirects.unwrap_or(settings.max_redirects),
+    })
+}
+
+/// The body and its content type; a form body's fields go into `form` too (an OAuth 1.0
+/// signature covers them).
+fn body<'r>(
+    engine: &Engine,
+    request: &'r Request,
+    context: &Context,
+    form: &mut Vec<(&'r str, String)>,
+) -> Result<(Option<&'r str>, Option<Vec<u8>>), Diagnostic> {
+    let render = |t: &Tmpl| engine.render(t, context);
+    Ok(match &request.body {
+        None => (None, None),
+        Some(Body::Form(fields)) => {
+            for (name, value) in fields {
+                form.push((name.as_str(), render(value)?));
+            }
+            let encoded = serde_urlencoded::to_string(&*form).unwrap_or_default();
+            (
+                Some("application/x-www-form-urlencoded"),
+                Some(encoded.into_bytes()),
+            )
+        }
+        Some(Body::Json(template)) => {
+            let value = render_json(engine, template, context)?;
+            (
+                Some("application/json"),
+                Some(serde_json::to_vec(&value).unwrap_or_default()),
+            )
+        }
+        Some(Body::Raw { content_type, text }) => (
+            Some(content_type.as_str()),
+            Some(render(text)?.into_bytes()),
+        ),
     })
 }
 

@@ -60,7 +60,8 @@ pub fn load_data(path: &Path) -> Result<Vec<DataRow>> {
 }
 
 /// The rows the preflight checks: the first one, and the first of each other set of defined
-/// columns (a short row defines fewer). Most files have one.
+/// columns. A short row lacks only trailing cells, so its length is its set; most files have
+/// one.
 pub fn samples(rows: &[DataRow]) -> Vec<&DataRow> {
     let mut shapes: Vec<(usize, &DataRow)> = Vec::new();
     for row in rows {
