@@ -399,17 +399,8 @@ impl Importer {
             if event.is("prerequest")
                 && let Some(sets) = scripts::pre_request_sets(&lines.join("\n"))
             {
-                for (var, value) in sets {
-                    let var = self.ctx.names.courier(&var);
-                    self.ctx.names.set_before_each.insert(var.clone());
-                    let captured_earlier = self.ctx.captured.contains(&var);
-                    self.ctx.pre_sets.push(request::PreSet {
-                        request: owner.to_string(),
-                        var,
-                        value,
-                        captured_earlier,
-                    });
-                }
+                let names = request::push_pre_sets(&mut self.ctx, owner, sets);
+                self.ctx.names.set_before_each.extend(names);
                 continue;
             }
             let kind = if event.is("prerequest") {

@@ -1066,14 +1066,27 @@ fn pre_request(ctx: &mut Context, name: &str, lines: &[String], r: &mut RequestF
         ctx.names.set_by_scripts.extend(set);
         return;
     };
+    push_pre_sets(ctx, name, sets);
+}
+
+/// Keeps each written value a pre-request script of `owner` sets, for
+/// `Importer::pre_request_sets`; returns their courier names.
+pub(super) fn push_pre_sets(
+    ctx: &mut Context,
+    owner: &str,
+    sets: Vec<(String, Value)>,
+) -> Vec<String> {
+    let mut names = Vec::with_capacity(sets.len());
     for (var, value) in sets {
         let var = ctx.names.courier(&var);
         let captured_earlier = ctx.captured.contains(&var);
+        names.push(var.clone());
         ctx.pre_sets.push(PreSet {
-            request: name.to_string(),
+            request: owner.to_string(),
             var,
             value,
             captured_earlier,
         });
     }
+    names
 }

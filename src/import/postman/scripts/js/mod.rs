@@ -418,13 +418,9 @@ impl<'a> Walker<'_> {
             | "postman.clearGlobalVariables"
                 if call.arguments.is_empty() =>
             {
-                let scope = if callee.contains("nvironment") {
-                    "environment"
-                } else {
-                    "globals"
-                };
+                let scope = scope_of(&callee);
                 let names: Vec<String> = (self.names.scoped.iter())
-                    .filter(|(s, _)| *s == scope)
+                    .filter(|(s, _)| Some(*s) == scope)
                     .map(|(_, n)| n.clone())
                     .collect();
                 return self.unset_names(names, &callee);
