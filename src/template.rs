@@ -69,6 +69,19 @@ struct Info {
     pure: bool,
 }
 
+/// `random_int()`: a whole number from 0 to 1000, as Postman's `{{$randomInt}}`;
+/// `random_int(min, max)` from `min` to `max`, both included.
+fn random_int(min: Option<i64>, max: Option<i64>) -> Result<i64, minijinja::Error> {
+    let (min, max) = (min.unwrap_or(0), max.unwrap_or(1000));
+    if min > max {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("random_int({min}, {max}): the first bound is above the second"),
+        ));
+    }
+    Ok(fastrand::i64(min..=max))
+}
+
 /// A run with many data rows could fill the memo without end; past this it starts over.
 const MEMO_LIMIT: usize = 4096;
 
@@ -120,6 +133,7 @@ impl Engine {
         });
         env.add_function("timestamp", || unix_time().as_secs());
         env.add_function("timestamp_ms", || unix_time().as_millis() as u64);
+        env.add_function("random_int", random_int);
         Engine {
             env,
             info: HashMap::new(),
@@ -275,7 +289,7 @@ fn to_diagnostic(t: &Tmpl, e: &minijinja::Error, missing: Option<String>) -> Dia
         ErrorKind::UnknownFunction | ErrorKind::UnknownFilter => {
             Diagnostic::new(format!("{}: {detail}", e.kind()))
                 .at(spot)
-                .help("available: filters `base64`, `b64decode`, `urlencode` and minijinja's built-ins; functions `env`, `uuid`, `now`, `timestamp`, `timestamp_ms`")
+                .help("available: filters `base64`, `b64decode`, `urlencode` and minijinja's built-ins; functions `env`, `uuid`, `now`, `timestamp`, `timestamp_ms`, `random_int`")
         }
         _ if detail.starts_with(NOT_GRANTED) => {
             let name = detail.split('`').nth(1).unwrap_or_default().to_string();

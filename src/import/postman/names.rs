@@ -262,6 +262,7 @@ impl Names {
                 "guid" | "randomUUID" => Some("uuid()".into()),
                 "timestamp" => Some("timestamp()".into()),
                 "isoTimestamp" => Some("now()".into()),
+                "randomInt" => Some("random_int()".into()),
                 _ => {
                     self.unknown_dynamic.insert(name.to_string());
                     None

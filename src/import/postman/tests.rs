@@ -316,7 +316,7 @@ fn text_that_only_looks_like_a_template_renders_as_itself() {
         "{{}} and {{ }}",
         "{{{name}}}",
         "{\"a\":{\"b\":1}}",
-        "{{$randomInt}} and {{$randomEmail}}",
+        "{{$randomColor}} and {{$randomEmail}}",
         "a { b } c {",
         "{{name}}{",
         "{ {{name}} }",
@@ -332,15 +332,30 @@ fn text_that_only_looks_like_a_template_renders_as_itself() {
         );
     }
     assert!(names.literal.contains("#each items"));
-    assert!(names.unknown_dynamic.contains("$randomInt"));
+    assert!(names.unknown_dynamic.contains("$randomColor"));
 }
 
 #[test]
-fn courier_templates_have_no_random_filter() {
-    // Why `{{$randomInt}}` is kept as literal text: minijinja's `random` lives in
-    // minijinja-contrib, which courier does not build with.
-    let error = render_with("{{ range(0, 1000) | random }}", json!({})).unwrap_err();
-    assert!(error.contains("unknown filter"), "{error}");
+fn random_int_is_postmans_random_int() {
+    let mut names = Names::new([], []);
+    assert_eq!(names.template("{{$randomInt}}"), "{{ random_int() }}");
+    for _ in 0..200 {
+        let n: i64 = render_with("{{ random_int() }}", json!({}))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0..=1000).contains(&n), "{n}");
+        let d: i64 = render_with("{{ random_int(1, 6) }}", json!({}))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=6).contains(&d), "{d}");
+    }
+    let error = render_with("{{ random_int(6, 1) }}", json!({})).unwrap_err();
+    assert!(
+        error.contains("the first bound is above the second"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -997,7 +1012,7 @@ fn full_v21() -> Value {
             "name": "Dynamic",
             "request": {
                 "method": "POST",
-                "body": { "mode": "raw", "raw": "id={{$randomUUID}} at {{$timestamp}} n={{$randomInt}}" },
+                "body": { "mode": "raw", "raw": "id={{$randomUUID}} at {{$timestamp}} n={{$randomInt}} c={{$randomColor}}" },
                 "url": "example.com/dynamic"
             }
         },
@@ -1224,10 +1239,10 @@ fn a_v21_collection_is_converted_rule_by_rule() {
     assert_eq!(dynamic["url"], "http://example.com/dynamic");
     assert_eq!(
         dynamic["body"]["text"],
-        "id={{ uuid() }} at {{ timestamp() }} n={{ \"{{\" }}$randomInt}}"
+        "id={{ uuid() }} at {{ timestamp() }} n={{ random_int() }} c={{ \"{{\" }}$randomColor}}"
     );
     assert!(
-        notes.contains("dynamic variable `{{$randomInt}}` kept as literal text"),
+        notes.contains("dynamic variable `{{$randomColor}}` kept as literal text"),
         "{notes}"
     );
 
