@@ -27,7 +27,12 @@ fn put_predicates(value: &mut Value) {
                     _ => &JSON_PREDICATES,
                 };
                 let description = map.get("description").and_then(Value::as_str).unwrap_or("");
+                let node = target == "json-node";
                 *value = predicate_map(predicates, description);
+                if node {
+                    // A node of the answer may also be checked against a JSON Schema.
+                    value["properties"]["schema"] = crate::model::schema::schema_operand();
+                }
                 return;
             }
             map.values_mut().for_each(put_predicates);

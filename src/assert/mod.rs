@@ -18,6 +18,7 @@ mod check;
 mod document;
 mod predicate;
 mod query;
+mod schema;
 mod status;
 
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use predicate::{
     parse_body_predicates, parse_header_predicates, parse_json_predicates,
 };
 pub use query::Query;
+pub use schema::JsonSchema;
 pub use status::StatusSpec;
 
 /// Why an assertion spec could not be compiled.

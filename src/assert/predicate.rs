@@ -86,7 +86,7 @@ impl JsonType {
 
     /// The JSON kind of a value. Never `Integer`: that is a refinement a check asks about, not a
     /// kind of its own.
-    pub(super) fn kind_of(v: &Value) -> JsonType {
+    pub fn kind_of(v: &Value) -> JsonType {
         match v {
             Value::Null => JsonType::Null,
             Value::Bool(_) => JsonType::Boolean,

@@ -661,6 +661,7 @@ fn token_request(oauth2: &OAuth2Auth, name: String, variable: &str) -> Request {
         unset: Vec::new(),
         timeout: None,
         redirects: Some(0),
+        poll: None,
     }
 }
 

@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::request::{Request, load_request};
+use super::contract::SchemaLoader;
+use super::request::{Request, load_request_with};
 use super::{Listed, VarDef, listed, names, var_defs, yaml};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 use crate::error::{Error, Result};
@@ -126,6 +127,7 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         source,
         what: "collection folder",
     })?;
+    let mut schemas = SchemaLoader::default();
     for entry in &doc.requests {
         let request_path = dir.join(&entry.value);
         check_inside(&file, &root, &request_path, entry)?;
@@ -134,7 +136,7 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
             Err(e) => return Err(missing_request(&file, &dir, entry, &e).into()),
         };
         let request_file = SourceFile::new(&request_path, text);
-        requests.push(load_request(&request_file)?);
+        requests.push(load_request_with(&request_file, &mut schemas)?);
     }
     check_unique_names(&requests)?;
     let auth = doc

@@ -9,6 +9,7 @@
 
 mod auth;
 mod collection;
+mod contract;
 mod environment;
 mod request;
 pub mod schema;
@@ -23,7 +24,9 @@ pub use auth::{
 };
 #[cfg(test)]
 pub(crate) use request::load_request;
-pub use request::{Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Request};
+pub use request::{
+    Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Poll, Request, SchemaCheck,
+};
 // The file types as serde reads them, for `crate::schema` to describe.
 pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};
 

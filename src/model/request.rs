@@ -11,6 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::Tmpl;
 use super::auth::{Auth, AuthDoc};
+use super::contract::SchemaLoader;
 use super::yaml::{self, Text};
 use crate::assert::{self, Predicate, Query, SpecError, StatusSpec};
 use crate::diag::{Diagnostic, SourceFile, Spot, did_you_mean};
@@ -105,6 +106,31 @@ pub(crate) struct RequestDoc {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     redirects: Option<Spanned<u32>>,
+    /// Send again until the assertions pass, for an asynchronous job:
+    /// `{ times: 10, interval: 500ms }`. The last try's outcome is the result. Only for a
+    /// request that sends and captures no persistent variable, with an idempotent method
+    /// unless `idempotent: true` says a POST may be repeated. Distinct from `--retry`, which
+    /// is about transport.
+    #[serde(default)]
+    #[schemars(with = "Option<PollDoc>")]
+    poll: Option<Spanned<PollDoc>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Poll")]
+struct PollDoc {
+    /// How many times the request is sent at most, the first included (2 to 1000).
+    #[schemars(with = "u32", range(min = 2, max = 1000))]
+    times: Spanned<u32>,
+    /// The wait between tries: seconds (`1`) or a duration (`500ms`, `2s`). Default: `1s`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::timeout")]
+    interval: Option<Spanned<Text>>,
+    /// The request may be repeated although its method is not idempotent (a POST that
+    /// starts nothing new, such as a search).
+    #[serde(default)]
+    idempotent: bool,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -154,6 +180,13 @@ struct AssertDoc {
     #[serde(default)]
     #[schemars(schema_with = "crate::model::schema::var_assertions")]
     vars: IndexMap<Spanned<String>, Spanned<Value>>,
+    /// A JSON Schema the whole JSON answer must be valid against: the path of a JSON or YAML
+    /// file, relative to this file (`schemas/token.json`), or the schema as a mapping. Draft
+    /// 2020-12 unless its `$schema` names draft-07. Checked on one node with
+    /// `json: { $.user: { schema: … } }`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::schema_assertion")]
+    schema: Option<Spanned<Value>>,
     /// Checks on the request as it was sent (after redirects, the one that got the answer):
     /// its `url` and `headers`, with header predicates. What `courier import postman` writes
     /// for a script's `pm.request.url` and `pm.request.to.have.header(…)`.
@@ -199,7 +232,23 @@ pub struct Request {
     pub timeout: Option<Duration>,
     /// How many redirects to follow; `None` means the run's default.
     pub redirects: Option<u32>,
+    /// Sent again until its assertions pass (`poll:`).
+    pub poll: Option<Poll>,
 }
+
+/// `poll:`: how often, and how far apart, a request is sent until its assertions pass.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    /// Tries at most, the first included.
+    pub times: u32,
+    pub interval: Duration,
+    /// The file says a request with a method that is not idempotent may be repeated.
+    pub idempotent: bool,
+    pub spot: Spot,
+}
+
+/// The tries `poll:` may ask for at most: a request sent a thousand times is a load test.
+const MOST_TRIES: u32 = 1000;
 
 #[derive(Debug)]
 pub enum Body {
@@ -236,6 +285,16 @@ pub struct Checks {
     pub sent_url: Vec<(Predicate, Spot)>,
     /// Headers the request was sent with: name, predicates.
     pub sent_headers: Vec<(String, Vec<Predicate>, Spot)>,
+    /// JSON Schemas the answer, or a node of it, must be valid against.
+    pub schemas: Vec<SchemaCheck>,
+}
+
+/// `schema:`, on the whole answer (`query` is `None`) or on what a JSONPath selects.
+#[derive(Debug)]
+pub struct SchemaCheck {
+    pub query: Option<Query>,
+    pub schema: Arc<assert::JsonSchema>,
+    pub spot: Spot,
 }
 
 #[derive(Debug)]
@@ -279,7 +338,16 @@ impl CaptureSource {
     }
 }
 
+/// Loads one request file on its own; a collection loads its files with one [`SchemaLoader`].
+#[cfg(test)]
 pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
+    load_request_with(file, &mut SchemaLoader::default())
+}
+
+pub(crate) fn load_request_with(
+    file: &Arc<SourceFile>,
+    loader: &mut SchemaLoader,
+) -> Result<Request> {
     let doc: RequestDoc = yaml::parse(file, "request file")?;
     let at = |s: &Spanned<_>| yaml::spot_of(file, s);
     let method = validate_method(&doc.method, at(&doc.method))?;
@@ -292,7 +360,7 @@ pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
         .transpose()?;
     let body = body(file, &doc)?;
     let checks = match doc.asserts {
-        Some(asserts) => checks(file, asserts)?,
+        Some(asserts) => checks(file, asserts, loader)?,
         None => Checks::default(),
     };
     let captures = doc
@@ -336,6 +404,7 @@ pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
         captures,
         unset,
         timeout,
+        poll: doc.poll.as_ref().map(|p| poll(file, p)).transpose()?,
         redirects: doc.redirects.map(|r| r.value),
     })
 }
@@ -475,7 +544,53 @@ fn header_checks(
     Ok(checks)
 }
 
-fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
+/// One `json:` entry: its predicates, and its `schema:` when the map has one.
+fn json_check(
+    file: &Arc<SourceFile>,
+    path: &Spanned<String>,
+    value: &Spanned<Value>,
+    loader: &mut SchemaLoader,
+    checks: &mut Checks,
+) -> Result<()> {
+    let path_spot = yaml::spot_of(file, path);
+    let query = Query::parse(&path.value).map_err(|e| {
+        Diagnostic::new(e.message)
+            .at(path_spot.clone())
+            .label("not an RFC 9535 JSONPath")
+            .maybe_help(e.help)
+    })?;
+    let value_spot = yaml::spot_of(file, value);
+    let mut written = value.value.clone();
+    if let Some(schema) = written
+        .as_object_mut()
+        .and_then(|m| m.shift_remove("schema"))
+    {
+        let spot = value_spot.narrow_to("schema");
+        checks.schemas.push(SchemaCheck {
+            query: Some(query.clone()),
+            schema: loader.load(file, spot, &schema)?,
+            spot: path_spot.clone(),
+        });
+        if written.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Ok(());
+        }
+    }
+    let predicates = assert::parse_json_predicates(&written).map_err(|e| {
+        spec_error(
+            e,
+            value_spot,
+            &format!("invalid assertion on `{}`", path.value),
+        )
+    })?;
+    checks.json.push(JsonCheck {
+        query,
+        predicates,
+        spot: path_spot,
+    });
+    Ok(())
+}
+
+fn checks(file: &Arc<SourceFile>, doc: AssertDoc, loader: &mut SchemaLoader) -> Result<Checks> {
     let mut checks = Checks::default();
     if let Some(status) = &doc.status {
         let spot = yaml::spot_of(file, status);
@@ -493,27 +608,16 @@ fn checks(file: &Arc<SourceFile>, doc: AssertDoc) -> Result<Checks> {
             checks.sent_url = predicates.into_iter().map(|p| (p, spot.clone())).collect();
         }
     }
-    for (path, value) in &doc.json {
-        let path_spot = yaml::spot_of(file, path);
-        let query = Query::parse(&path.value).map_err(|e| {
-            Diagnostic::new(e.message)
-                .at(path_spot.clone())
-                .label("not an RFC 9535 JSONPath")
-                .maybe_help(e.help)
-        })?;
-        let value_spot = yaml::spot_of(file, value);
-        let predicates = assert::parse_json_predicates(&value.value).map_err(|e| {
-            spec_error(
-                e,
-                value_spot,
-                &format!("invalid assertion on `{}`", path.value),
-            )
-        })?;
-        checks.json.push(JsonCheck {
-            query,
-            predicates,
-            spot: path_spot,
+    if let Some(schema) = &doc.schema {
+        let spot = yaml::spot_of(file, schema);
+        checks.schemas.push(SchemaCheck {
+            query: None,
+            schema: loader.load(file, spot.clone(), &schema.value)?,
+            spot,
         });
+    }
+    for (path, value) in &doc.json {
+        json_check(file, path, value, loader, &mut checks)?;
     }
     if let Some(body) = &doc.body {
         let spot = yaml::spot_of(file, body);
@@ -612,6 +716,28 @@ pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn poll(file: &Arc<SourceFile>, written: &Spanned<PollDoc>) -> Result<Poll> {
+    let spot = yaml::spot_of(file, written);
+    let times = &written.value.times;
+    if !(2..=MOST_TRIES).contains(&times.value) {
+        return Err(Diagnostic::new(format!("invalid `times: {}`", times.value))
+            .at(yaml::spot_of(file, times))
+            .label(format!("between 2 and {MOST_TRIES}"))
+            .help("`times` counts every send, the first included: `times: 10` sends at most ten times")
+            .into());
+    }
+    let interval = match &written.value.interval {
+        Some(i) => parse_duration(i, yaml::spot_of(file, i), "poll interval")?,
+        None => Duration::from_secs(1),
+    };
+    Ok(Poll {
+        times: times.value,
+        interval,
+        idempotent: written.value.idempotent,
+        spot,
+    })
 }
 
 /// `timeout: 10s`, `timeout: 500ms` or `timeout: 10` (seconds).

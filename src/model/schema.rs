@@ -360,6 +360,21 @@ pub(crate) fn header_assertions(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// What `schema:` takes: a schema file's path, or a schema (a mapping or a boolean).
+pub(crate) fn schema_operand() -> Value {
+    json!({
+        "description": "A JSON Schema (draft 2020-12, or draft-07 when its `$schema` says so): the path of a JSON or YAML file relative to this file, or the schema itself.",
+        "type": ["string", "object", "boolean"]
+    })
+}
+
+/// `assert.schema`: as [`schema_operand`], or null.
+pub(crate) fn schema_assertion(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [schema_operand(), null_schema()]
+    })
+}
+
 /// `assert.request.url`: a bare value (equals) or header predicates.
 pub(crate) fn sent_url_assertion(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
@@ -384,7 +399,7 @@ pub(crate) fn json_assertions(_: &mut SchemaGenerator) -> Schema {
                     "type": NOT_A_MAP,
                     "description": "A bare value: what the path selects equals it. To compare with an object, write `{ equals: { … } }`: a map is always predicates."
                 },
-                predicates("json", "Predicates on what the path selects, all of which must hold.")
+                predicates("json-node", "Predicates on what the path selects, all of which must hold; `schema:` checks it against a JSON Schema.")
             ]
         }
     })

@@ -86,6 +86,42 @@ impl<W: Write> Console<W> {
         }
     }
 
+    /// A `poll:` try that failed: its answer and its first failed check, one line (and its
+    /// exchange with `-v`).
+    fn try_lines(
+        &self,
+        out: &mut String,
+        result: &RequestResult,
+        number: usize,
+        tried: &crate::runner::PollTry,
+        show_secrets: bool,
+    ) {
+        let exchange = &tried.exchange;
+        let why = tried.failed.first().map_or_else(String::new, |check| {
+            let more = match tried.failed.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!(
+                " · {}: expected {}, actual {}{more}",
+                check.subject, check.outcome.expected, check.outcome.actual
+            )
+        });
+        let _ = writeln!(
+            out,
+            "  {} try {number}: {} {} → {} {} · {}{why}",
+            self.paint(DIM, "↻"),
+            result.method,
+            result.url,
+            exchange.status,
+            exchange.reason,
+            millis(exchange.duration),
+        );
+        if self.verbose {
+            verbose_exchange(out, exchange, show_secrets);
+        }
+    }
+
     fn check_line(&self, out: &mut String, check: &CheckResult) {
         let outcome = &check.outcome;
         let claim = match outcome.predicate.as_str() {
@@ -198,9 +234,16 @@ impl<W: Write> Reporter for Console<W> {
             self.mark(result.passed()),
             self.paint(BOLD, &result.name)
         );
+        for (number, tried) in result.tries.iter().enumerate() {
+            self.try_lines(&mut out, result, number + 1, tried, redactor.is_disabled());
+        }
+        let last_try = match result.tries.len() {
+            0 => String::new(),
+            n => format!(" · try {}", n + 1),
+        };
         let answer = match &result.exchange {
             Some(ex) => format!(
-                " → {} {} · {}",
+                " → {} {} · {}{last_try}",
                 ex.status,
                 ex.reason,
                 millis(result.duration)

@@ -109,6 +109,8 @@ struct Entry {
     error_at: Option<String>,
     rejected: Option<String>,
     retries: u32,
+    /// With `poll:`, how many times the request was sent in all.
+    tries: usize,
     checks: Vec<Check>,
     captured: Vec<String>,
     wire: Option<Wire>,
@@ -162,6 +164,7 @@ impl From<&RequestResult> for Entry {
                 .map(|s| s.position()),
             rejected: result.rejected().map(str::to_owned),
             retries: result.retries,
+            tries: result.tries.len() + 1,
             checks: result
                 .checks
                 .iter()
@@ -376,6 +379,10 @@ impl Page<'_> {
             0 => String::new(),
             1 => "<span class=\"badge\">1 retry</span>".into(),
             n => format!("<span class=\"badge\">{n} retries</span>"),
+        };
+        let retries = match entry.tries {
+            1 => retries,
+            n => format!("{retries}<span class=\"badge\">polled: {n} tries</span>"),
         };
         write!(
             self.out,

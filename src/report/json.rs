@@ -104,6 +104,7 @@ impl JsonReport {
 ///       "rejected": null,
 ///       "failure": null,
 ///       "retries": 0,
+///       "tries": [],
 ///       "checks": [
 ///         {
 ///           "subject": "$.token_type", "predicate": "equals", "passed": false,
@@ -209,10 +210,24 @@ pub struct JsonRequest {
     pub failure: Option<JsonFailure>,
     /// How many times the request was sent again after a retryable failure.
     pub retries: u32,
+    /// With `poll:`, the tries before the last whose checks failed, in order; the request's
+    /// own `status`, `checks` and `duration_ms` are the last try's.
+    pub tries: Vec<JsonTry>,
     /// Every check on the answer, in the order written, passed or not.
     pub checks: Vec<JsonCheck>,
     /// The names of the variables captured from the answer. Never their values.
     pub captured: Vec<String>,
+}
+
+/// One failed try of a polled request.
+#[derive(Debug, Serialize)]
+pub struct JsonTry {
+    /// The HTTP status of its answer.
+    pub status: u16,
+    /// How long the exchange took, in milliseconds.
+    pub duration_ms: u64,
+    /// Its failed checks.
+    pub failed: Vec<JsonCheck>,
 }
 
 /// Why a request failed apart from its checks.
@@ -276,6 +291,15 @@ impl From<&RequestResult> for JsonRequest {
                 location: failure.spot().map(JsonLocation::from),
             }),
             retries: result.retries,
+            tries: result
+                .tries
+                .iter()
+                .map(|tried| JsonTry {
+                    status: tried.exchange.status,
+                    duration_ms: millis(tried.exchange.duration),
+                    failed: tried.failed.iter().map(JsonCheck::from).collect(),
+                })
+                .collect(),
             checks: result.checks.iter().map(JsonCheck::from).collect(),
             captured: result.captured.iter().map(|n| n.to_string()).collect(),
         }

@@ -159,6 +159,9 @@ impl Reporter for JunitReport {
             for check in result.failed_checks() {
                 text.push_str(&details(check));
             }
+            if !result.tries.is_empty() {
+                let _ = writeln!(text, "polled: the last of {} tries", result.tries.len() + 1);
+            }
             let kind = if result.failure.as_ref().is_some_and(Failure::is_error) {
                 NonSuccessKind::Error
             } else {

@@ -394,6 +394,7 @@ pub(crate) mod fixtures {
             captured: Vec::new(),
             failure,
             retries: 0,
+            tries: Vec::new(),
             pass: None,
             duration: Duration::from_millis(7),
         }

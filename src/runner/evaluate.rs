@@ -205,6 +205,9 @@ pub fn evaluate(
             Err(why) => results.keep(check.query.subject(), &check.spot, not_json(why)),
         }
     }
+    for check in &checks.schemas {
+        check_schema(check, &json, &mut results);
+    }
     if !checks.body.is_empty() {
         let body = Value::String(exchange.body_text().into_owned());
         for (predicate, spot) in &checks.body {
@@ -229,6 +232,43 @@ pub fn evaluate(
         passed_untold: results.untold,
         captured,
     }
+}
+
+/// `schema:` on the whole answer or on what its JSONPath selects; a path that selects nothing
+/// fails, as any other check of it would.
+fn check_schema<'d, 'b, F>(
+    check: &crate::model::SchemaCheck,
+    json: &LazyCell<Result<&'d Document<'b>, String>, F>,
+    results: &mut Recorder,
+) where
+    F: FnOnce() -> Result<&'d Document<'b>, String>,
+{
+    let subject = || match &check.query {
+        Some(query) => query.subject(),
+        None => Arc::clone(&BODY),
+    };
+    let doc = match LazyCell::force(json) {
+        Ok(doc) => doc,
+        Err(why) => return results.keep(subject(), &check.spot, not_json(why)),
+    };
+    let node = match &check.query {
+        Some(query) => query.select_in(doc),
+        None => doc.whole().map(std::borrow::Cow::Borrowed),
+    };
+    let Some(node) = node else {
+        let outcome = Outcome {
+            passed: false,
+            predicate: "schema".into(),
+            expected: format!("valid against {}", check.schema.name()),
+            actual: "nothing matched".into(),
+            diff: None,
+        };
+        return results.keep(subject(), &check.spot, outcome);
+    };
+    let passed = check.schema.holds(&node);
+    results.decided(&subject(), &check.spot, passed, || {
+        check.schema.check(&node)
+    });
 }
 
 /// `assert: request:` — the URL and headers the request that got the answer was sent with.

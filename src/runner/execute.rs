@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::binding::StateBinding;
 use super::plan::{Plan, set_override};
 use super::{
-    Failure, NO_URL, Origin, Pass, Reporter, RequestResult, RetryPolicy, Scope, Summary, Uses,
-    build, credentials, evaluate, layered, retry, scope,
+    Failure, NO_URL, Origin, Pass, PollTry, Reporter, RequestResult, RetryPolicy, Scope, Summary,
+    Uses, build, credentials, evaluate, layered, retry, scope,
 };
 use crate::assert::Document;
 use crate::http::{Client, Exchange, Jar, Outgoing, TransportError, Watchdog};
@@ -307,6 +307,7 @@ impl<'p> Executor<'p> {
             captured: Vec::new(),
             failure: None,
             retries: 0,
+            tries: Vec::new(),
             pass: None,
             duration: Duration::ZERO,
             passed_untold: 0,
@@ -324,16 +325,9 @@ impl<'p> Executor<'p> {
         };
         result.url = url;
         let started = Instant::now();
-        let exchanged = exchange_with_retries(
-            client,
-            &plan.vars.settings.retry,
-            step.carries_persistent,
-            outgoing,
-            &mut result.retries,
-            &mut self.watchdog,
-            self.jar.as_mut(),
-        )
-        .await;
+        let exchanged = self
+            .exchange_polled(client, index, outgoing, scope, reporter, &mut result)
+            .await;
         // A cookie that looks like a credential is masked before anything shows it.
         for value in self.jar.as_mut().map(Jar::take_secrets).unwrap_or_default() {
             if self.redactor.add(&value) {
@@ -352,6 +346,71 @@ impl<'p> Executor<'p> {
             }
         }
         result
+    }
+
+    /// Sends `outgoing` (again while the retry policy allows), and with `poll:` again while its
+    /// answer fails the request's checks and tries remain; the failed tries go into `result`.
+    async fn exchange_polled(
+        &mut self,
+        client: &Client,
+        index: usize,
+        outgoing: Arc<Outgoing>,
+        scope: &Scope,
+        reporter: &mut dyn Reporter,
+        result: &mut RequestResult,
+    ) -> Result<Exchange, TransportError> {
+        let plan = self.plan;
+        let (request, step) = (plan.vars.request(index), &plan.steps[index]);
+        loop {
+            let exchanged = exchange_with_retries(
+                client,
+                &plan.vars.settings.retry,
+                step.carries_persistent,
+                Arc::clone(&outgoing),
+                &mut result.retries,
+                &mut self.watchdog,
+                self.jar.as_mut(),
+            )
+            .await;
+            // `poll:` — while tries remain, an answer that fails its checks is kept for the
+            // report and the request sent again.
+            let Some(poll) = &request.poll else {
+                return exchanged;
+            };
+            match exchanged {
+                Ok(exchange) if result.tries.len() + 1 < poll.times as usize => {
+                    let failed = self.failed_checks(index, &exchange, scope, reporter);
+                    if failed.is_empty() {
+                        return Ok(exchange);
+                    }
+                    result.tries.push(PollTry { exchange, failed });
+                    tokio::time::sleep(poll.interval).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The checks and captures of the request that `exchange` fails (none: it passes). The
+    /// secrets in it are learnt either way: `-v` shows a failed try.
+    fn failed_checks(
+        &mut self,
+        index: usize,
+        exchange: &Exchange,
+        scope: &Scope,
+        reporter: &mut dyn Reporter,
+    ) -> Vec<super::CheckResult> {
+        let request = self.plan.vars.request(index);
+        let json = Document::parse(&exchange.body);
+        for value in json.as_ref().map(secrets_in_body).unwrap_or_default() {
+            if self.redactor.add(value) {
+                reporter.secret_learned(value);
+            }
+        }
+        let mut evaluation = evaluate::evaluate(request, exchange, json.as_ref(), false);
+        evaluate::check_vars(request, scope, false, &mut evaluation);
+        evaluation.checks.retain(|c| !c.outcome.passed);
+        evaluation.checks
     }
 
     /// Builds the `index`-th request from `scope`, and keeps it for the next pass when that

@@ -37,7 +37,7 @@ pub use binding::StateChoice;
 pub use data::DataRow;
 pub use passes::{Pass, Passes};
 pub use plan::{Inputs, Plan, Resolved, Setup};
-pub use result::{CheckResult, Failure, NotRun, RequestResult, Summary};
+pub use result::{CheckResult, Failure, NotRun, PollTry, RequestResult, Summary};
 pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};
 pub use tokens::TokenTarget;

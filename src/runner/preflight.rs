@@ -61,6 +61,7 @@ fn check_request<'r>(
     captured: &mut Vec<(&'r str, &'r str)>,
     unset: &mut Vec<(&'r str, &'r str)>,
 ) -> Result<()> {
+    check_poll(vars, request)?;
     let mut uses_capture = false;
     // A token is never sent beside a variable nothing defines: `undefined: literal` is for
     // imported collections, not for what spends a rotating token.
@@ -121,6 +122,42 @@ fn check_request<'r>(
         }
         captured.retain(|(n, _)| n != name);
         unset.push((name.as_str(), request.name.as_str()));
+    }
+    Ok(())
+}
+
+/// Methods a server must let a client repeat (RFC 9110 §9.2.2).
+const IDEMPOTENT: [&str; 6] = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"];
+
+/// `poll:` repeats a request: never one that spends or saves a persistent value (a rotating
+/// token), and only with an idempotent method unless the file says the request may be repeated.
+fn check_poll(vars: &Resolved<'_>, request: &Request) -> Result<()> {
+    let Some(poll) = &request.poll else {
+        return Ok(());
+    };
+    let sent = vars.carries_persistent(request);
+    let saved = request
+        .captures
+        .iter()
+        .find(|c| vars.persistent.contains(&c.name));
+    if sent || saved.is_some() {
+        let what = match saved {
+            Some(capture) if !sent => format!("captures persistent variable `{}`", capture.name),
+            _ => "sends a persistent variable".to_owned(),
+        };
+        return Err(Diagnostic::new(format!("`{}` cannot be polled: it {what}", request.name))
+            .at(poll.spot.clone())
+            .note("each try would spend a rotating token, and only the last one's answer would be kept")
+            .help("remove `poll:`; use `--retry` for transport failures")
+            .into());
+    }
+    let method = request.method.to_ascii_uppercase();
+    if !poll.idempotent && !IDEMPOTENT.contains(&method.as_str()) {
+        return Err(Diagnostic::new(format!("a {method} request cannot be polled unless the file says it may be repeated"))
+            .at(poll.spot.clone())
+            .note(format!("{method} is not idempotent: each try may act again on the server (create a second job, say)"))
+            .help("poll a GET of the job's status instead; or, when repeating this request is harmless, add `idempotent: true` under `poll:`")
+            .into());
     }
     Ok(())
 }

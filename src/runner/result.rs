@@ -29,10 +29,21 @@ pub struct RequestResult {
     pub failure: Option<Failure>,
     /// How many times the request was sent again after a retryable failure.
     pub retries: u32,
+    /// With `poll:`, the tries before the one this result is of, whose assertions failed.
+    pub tries: Vec<PollTry>,
     /// Which pass of the run this was (`production · iteration 2 · row 3`), when there are
     /// several. Shared by the results of the pass.
     pub pass: Option<Arc<str>>,
     pub duration: Duration,
+}
+
+/// One try of a polled request that did not pass, and was followed by another.
+#[derive(Debug)]
+pub struct PollTry {
+    /// The answer (for `-v`).
+    pub exchange: Exchange,
+    /// Its failed checks.
+    pub failed: Vec<CheckResult>,
 }
 
 impl RequestResult {

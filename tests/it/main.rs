@@ -9,6 +9,7 @@ mod echo;
 
 mod bad_input;
 mod cli;
+mod contracts;
 mod html;
 mod import;
 mod inputs;

@@ -138,7 +138,7 @@ fn junit_report_of_a_failing_run() {
         r#"<testsuite name="Zoom OAuth" tests="3""#,
         r#"failures="2""#,
         r#"<testcase name="Refresh access token" classname="Zoom OAuth""#,
-        r#"<failure message="1 of 10 checks failed""#,
+        r#"<failure message="1 of 11 checks failed""#,
         "$.token_type: expected &quot;bearer&quot;, got &quot;Bearer&quot;",
         &format!(
             "at collections/zoom-oauth/refresh-access-token.yaml:{}:5",
@@ -246,7 +246,7 @@ fn github_step_summary_is_appended_with_a_table() {
     for text in [
         "| Request | Status | Time | Result |",
         "| Refresh access token | 200 | ",
-        " ms | ❌ 1 of 10 checks failed |",
+        " ms | ❌ 1 of 11 checks failed |",
         "| Revoke access token | 200 | ",
         "1 of 3 requests passed",
         "### Failures",

@@ -41,6 +41,7 @@ fn bundled_collection_passes_against_the_emulator() {
           ✓ $.expires_in type integer
           ✓ $.expires_in > 0
           ✓ $.scope type string
+          ✓ body valid against schemas/token.json
           ✓ granted scope includes user:read
           → captured access_token, refresh_token, api_url
 
@@ -50,13 +51,14 @@ fn bundled_collection_passes_against_the_emulator() {
           ✓ $.id type string
           ✓ $.id not ""
           ✓ $.account_id type string
+          ✓ body valid against schemas/user.json
 
         ✓ Revoke access token
           POST http://127.0.0.1:[PORT]/oauth/revoke → 200 OK · [TIME]
           ✓ status 200
           ✓ $.status == "success"
 
-        3 requests: 3 passed · 16 checks: 16 passed · [TIME]
+        3 requests: 3 passed · 18 checks: 18 passed · [TIME]
 
         ----- stderr -----
         "#);
@@ -83,6 +85,7 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
           ✓ $.expires_in type integer
           ✓ $.expires_in > 0
           ✓ $.scope type string
+          ✓ body valid against schemas/token.json
           ✓ granted scope includes user:read
           → captured access_token, refresh_token, api_url
 
@@ -92,13 +95,14 @@ fn mock_zoom_runs_the_collection_without_a_server_of_ours() {
           ✓ $.id type string
           ✓ $.id not ""
           ✓ $.account_id type string
+          ✓ body valid against schemas/user.json
 
         ✓ Revoke access token
           POST http://127.0.0.1:[PORT]/oauth/revoke → 200 OK · [TIME]
           ✓ status 200
           ✓ $.status == "success"
 
-        3 requests: 3 passed · 16 checks: 16 passed · [TIME]
+        3 requests: 3 passed · 18 checks: 18 passed · [TIME]
 
         ----- stderr -----
         using the embedded Zoom OAuth emulator at http://127.0.0.1:[PORT]

@@ -29,6 +29,8 @@ pub const BASIC_CREDENTIALS: &str = "Y291cmllci1kZW1vLWNsaWVudDpjb3VyaWVyLWRlbW8
 /// The bundled request files, for temporary collections that build on them.
 pub const REFRESH_REQUEST: &str =
     include_str!("../../collections/zoom-oauth/refresh-access-token.yaml");
+const BUNDLED_TOKEN_SCHEMA: &str = include_str!("../../collections/zoom-oauth/schemas/token.json");
+const BUNDLED_USER_SCHEMA: &str = include_str!("../../collections/zoom-oauth/schemas/user.json");
 pub const REVOKE_REQUEST: &str =
     include_str!("../../collections/zoom-oauth/revoke-access-token.yaml");
 
@@ -241,13 +243,20 @@ pub struct Project {
 }
 
 impl Project {
-    /// Writes each `(relative path, text)` into a fresh temporary folder.
+    /// Writes each `(relative path, text)` into a fresh temporary folder. A request file copied
+    /// from the bundled collection names its schemas: they come along, unless `files` has its own.
     pub fn new(files: &[(&str, &str)]) -> Project {
         let dir = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .tempdir()
             .expect("a temporary folder");
-        for (name, text) in files {
+        let bundled = [
+            ("schemas/token.json", BUNDLED_TOKEN_SCHEMA),
+            ("schemas/user.json", BUNDLED_USER_SCHEMA),
+        ];
+        let named = |schema: &str| files.iter().any(|(_, text)| text.contains(schema));
+        let schemas = bundled.into_iter().filter(|(name, _)| named(name));
+        for (name, text) in schemas.chain(files.iter().copied()) {
             let path = dir.path().join(name);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).expect("create a folder");
@@ -275,7 +284,11 @@ impl Project {
 
     /// Writes one more file into the folder.
     pub fn with(self, name: &str, text: &str) -> Project {
-        std::fs::write(self.dir.path().join(name), text).expect("write a file");
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create a folder");
+        }
+        std::fs::write(path, text).expect("write a file");
         self
     }
 

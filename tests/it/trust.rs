@@ -16,7 +16,9 @@ pub fn shipped_copy() -> Project {
     let mut files = Vec::new();
     for dir in [
         "collections/zoom-oauth",
+        "collections/zoom-oauth/schemas",
         "collections/zoom-s2s",
+        "collections/zoom-s2s/schemas",
         "environments",
         "environments/s2s",
     ] {

@@ -1,0 +1,238 @@
+//! Loading the JSON Schemas that `schema:` checks name, once per run.
+//!
+//! A schema is a file (JSON or YAML, relative to the request file that names it) or a mapping
+//! written inline. boon compiles it, following `$ref`s into other files beside it, and checks it
+//! against its draft's meta-schema on the way; a schema without `$schema` is draft 2020-12. Any
+//! problem is invalid input, found when the collection loads, before anything is sent.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use url::Url;
+
+use super::yaml;
+use crate::assert::JsonSchema;
+use crate::diag::{Diagnostic, SourceFile, Spot};
+use crate::error::Result;
+
+/// The schemas of one load: a file named by many requests is read and compiled once.
+#[derive(Default)]
+pub struct SchemaLoader {
+    by_path: HashMap<PathBuf, Arc<JsonSchema>>,
+}
+
+impl SchemaLoader {
+    /// The schema `written` (under `schema:` at `spot` of `file`) names or is.
+    pub fn load(
+        &mut self,
+        file: &Arc<SourceFile>,
+        spot: Spot,
+        written: &Value,
+    ) -> Result<Arc<JsonSchema>> {
+        match written {
+            Value::String(path) => self.load_file(file, path, &spot),
+            Value::Object(_) | Value::Bool(_) => {
+                let (line, _) = spot.line_col();
+                let dir = folder_of(&file.path);
+                let stem = file.path.file_name().map_or_else(
+                    || "request".to_owned(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                // A name of its own in the request's folder, so that a relative `$ref` reaches
+                // the files beside the request.
+                let url = file_url(&dir.join(format!("{stem}.schema-at-line-{line}.json")), &spot)?;
+                let name = format!("the schema at {}", spot.position());
+                compile(written.clone(), &url, name, &dir, &spot)
+            }
+            other => Err(Diagnostic::new("invalid `schema:`")
+                .at(spot)
+                .label(format!("a {}", crate::assert::JsonType::kind_of(other)))
+                .help("write the path of a JSON or YAML schema file, relative to this file, or the schema itself as a mapping")
+                .into()),
+        }
+    }
+
+    fn load_file(
+        &mut self,
+        file: &Arc<SourceFile>,
+        written: &str,
+        spot: &Spot,
+    ) -> Result<Arc<JsonSchema>> {
+        let dir = folder_of(&file.path);
+        let path = dir.join(written);
+        let key = path.canonicalize().map_err(|e| {
+            Diagnostic::new(format!("cannot read the schema `{written}`: {e}"))
+                .at(spot.clone())
+                .label("no such file")
+                .help(format!(
+                    "the path is relative to the request file's folder, `{}`",
+                    shown(&dir)
+                ))
+        })?;
+        if let Some(schema) = self.by_path.get(&key) {
+            return Ok(Arc::clone(schema));
+        }
+        let value = read_schema(&path, written, spot)?;
+        let url = file_url(&key, spot)?;
+        let schema = compile(value, &url, written.to_owned(), &dir, spot)?;
+        self.by_path.insert(key, Arc::clone(&schema));
+        Ok(schema)
+    }
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The `file://` URL of `path`, made absolute.
+fn file_url(path: &Path, spot: &Spot) -> Result<String> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    Url::from_file_path(&absolute)
+        .map(String::from)
+        .map_err(|()| {
+            Diagnostic::new(format!("the schema path `{}` cannot be a URL", shown(path)))
+                .at(spot.clone())
+                .help("name the schema with a plain relative path")
+                .into()
+        })
+}
+
+/// A schema file's value, read as JSON or (`.yaml`, `.yml`) YAML; a parse error points into it.
+fn read_schema(path: &Path, written: &str, spot: &Spot) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::new(format!("cannot read the schema `{written}`: {e}")).at(spot.clone())
+    })?;
+    let source = SourceFile::new(path, text);
+    parse_schema_text(&source).map_err(|d| d.note(format!("named at {}", spot.position())).into())
+}
+
+/// The value of a schema file's text, or an error pointing at where it stopped parsing.
+fn parse_schema_text(source: &Arc<SourceFile>) -> std::result::Result<Value, Diagnostic> {
+    let yaml = matches!(
+        source.path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    if yaml {
+        return yaml::parse::<Value>(source, "schema file");
+    }
+    serde_json::from_str(&source.text).map_err(|e| {
+        let offset = offset_of(&source.text, e.line(), e.column());
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        Diagnostic::new(format!("the schema file is not JSON: {message}"))
+            .at(Spot::new(source, offset..offset))
+            .label("here")
+            .help("a schema file ending in `.json` holds JSON; name it `.yaml` to write YAML")
+    })
+}
+
+/// The byte offset of serde_json's one-based line and column (column 0: the line's start).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = &text[start.min(text.len())..];
+    let within = rest
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(rest.len(), |(i, _)| i);
+    start + within
+}
+
+/// Compiles `value` as the resource at `url`. `$ref`s to other files are read from disk, as
+/// JSON or YAML; messages name `url` as `name`, and other files relative to `base`.
+fn compile(
+    value: Value,
+    url: &str,
+    name: String,
+    base: &Path,
+    spot: &Spot,
+) -> Result<Arc<JsonSchema>> {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.set_default_draft(boon::Draft::V2020_12);
+    compiler.use_loader(Box::new(FileLoader));
+    let mut short_urls = vec![(url.to_owned(), name.clone())];
+    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    if let Ok(base_url) = file_url(&base, spot) {
+        short_urls.push((format!("{base_url}/"), String::new()));
+    }
+    let refused = |e: boon::CompileError| -> crate::error::Error {
+        let mut text = format!("{e:#}");
+        for (long, short) in &short_urls {
+            text = text.replace(long.as_str(), short);
+        }
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let diagnostic = Diagnostic::new(format!("the JSON Schema {name} does not compile"))
+            .at(spot.clone())
+            .label(first.trim_end_matches(':').to_owned());
+        match rest.trim() {
+            "" => diagnostic,
+            detail => diagnostic.note(detail.to_owned()),
+        }
+            .help("fix the schema: every `$ref` must reach a file or a pointer that exists, and every keyword must follow its draft (2020-12 unless `$schema` says draft-07)")
+            .into()
+    };
+    compiler.add_resource(url, value).map_err(refused)?;
+    let index = compiler.compile(url, &mut schemas).map_err(refused)?;
+    Ok(Arc::new(JsonSchema::new(schemas, index, name, short_urls)))
+}
+
+/// Reads `file://` resources for `$ref`s, as JSON or YAML by their extension.
+struct FileLoader;
+
+impl boon::UrlLoader for FileLoader {
+    fn load(&self, url: &str) -> std::result::Result<Value, Box<dyn std::error::Error>> {
+        let url = Url::parse(url)?;
+        let path = url.to_file_path().map_err(|()| {
+            format!("`{url}` is not a file: courier reads schemas from files only")
+        })?;
+        let text = std::fs::read_to_string(&path)?;
+        let source = SourceFile::new(&path, text);
+        parse_schema_text(&source).map_err(|d| d.title.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_named_twice_is_compiled_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.yaml"), "type: object\n").unwrap();
+        let request = SourceFile::new(dir.path().join("r.yaml"), "schema: s.yaml\n");
+        let spot = Spot::new(&request, 8..14);
+        let mut loader = SchemaLoader::default();
+        let first = loader
+            .load(&request, spot.clone(), &Value::from("s.yaml"))
+            .unwrap();
+        let again = loader
+            .load(&request, spot.clone(), &Value::from("./s.yaml"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(first.holds(&serde_json::json!({})));
+        assert!(!first.holds(&serde_json::json!([])));
+    }
+
+    #[test]
+    fn offsets_follow_serde_json_lines_and_columns() {
+        let text = "{\n  \"a\": x\n}";
+        let e = serde_json::from_str::<Value>(text).unwrap_err();
+        let at = offset_of(text, e.line(), e.column());
+        assert_eq!(&text[at..at + 1], "x");
+        assert_eq!(offset_of("abc", 1, 0), 0);
+        assert_eq!(offset_of("abc", 9, 9), 3);
+    }
+}

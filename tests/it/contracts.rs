@@ -1,0 +1,301 @@
+//! Response contracts: `schema:` checks against JSON Schemas, polling, snapshots and merged
+//! shard reports, end to end, with the bad inputs each must refuse before sending.
+
+use crate::support::{self, Project, Server, Transcript, assert_transcript};
+
+/// A request to `/token` of the server, checked with `asserts` (indented under `assert:`).
+fn request(asserts: &str) -> String {
+    format!("name: Token\nmethod: GET\nurl: \"{{{{ base_url }}}}/token\"\nassert:\n{asserts}")
+}
+
+fn run(project: &Project, server: &Server) -> Transcript {
+    project.run(&server.url(), &["--color", "never"])
+}
+
+const TOKEN_SCHEMA: &str = r#"{
+  "type": "object",
+  "required": ["access_token", "expires_in"],
+  "properties": {
+    "access_token": { "type": "string", "pattern": "^at-" },
+    "expires_in": { "type": "integer", "minimum": 1 },
+    "user": { "$ref": "user.yaml" }
+  }
+}"#;
+
+const USER_SCHEMA: &str = "type: object\nrequired: [id]\nproperties:\n  id: { type: string }\n";
+
+#[test]
+fn a_schema_failure_names_where_what_and_which_rule_without_the_secret() {
+    let server = Server::answering_json(
+        r#"{"access_token":"sekrit-9f8e7d6c","expires_in":"3599","user":{"id":7}}"#,
+    );
+    let project =
+        Project::collection(&[("token.yaml", &request("  schema: schemas/token.json\n"))])
+            .with("schemas/token.json", TOKEN_SCHEMA)
+            .with("schemas/user.yaml", USER_SCHEMA);
+    let t = run(&project, &server);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_hides(&["sekrit-9f8e7d6c"]);
+    t.assert_shows(&[
+        "at `/expires_in`: want integer, but got string (`type` at schemas/token.json#/properties/expires_in/type)",
+        "at `/user/id`: want string, but got number (`type` at schemas/user.yaml#/properties/id/type)",
+        "(`pattern` at schemas/token.json#/properties/access_token/pattern)",
+    ]);
+}
+
+/// Exit 2 and nothing sent: a schema is checked when the collection loads.
+#[track_caller]
+fn refused(project: &Project) -> Transcript {
+    let server = Server::answering_json("{}");
+    let t = run(project, &server);
+    assert_eq!(t.code, 2, "{t}");
+    assert_eq!(server.hits(), 0, "a refused run sends nothing: {t}");
+    t
+}
+
+#[test]
+fn a_schema_file_that_is_not_json_is_refused_before_sending() {
+    let project =
+        Project::collection(&[("token.yaml", &request("  schema: schemas/token.json\n"))])
+            .with("schemas/token.json", "{\n  \"type\": object\n}\n");
+    let t = refused(&project);
+    assert_transcript!(t, @r#"
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: the schema file is not JSON: expected value
+     --> [TEMP]/schemas/token.json:2:11
+      |
+    2 |   "type": object
+      |           ^ here
+      |
+      = note: named at [TEMP]/token.yaml:5:11
+      = help: a schema file ending in `.json` holds JSON; name it `.yaml` to write YAML
+    "#);
+}
+
+#[test]
+fn a_missing_schema_file_is_refused_before_sending() {
+    let project = Project::collection(&[("token.yaml", &request("  schema: schemas/nope.json\n"))]);
+    let t = refused(&project);
+    t.assert_shows(&[
+        "cannot read the schema `schemas/nope.json`",
+        "token.yaml:5:11",
+    ]);
+}
+
+#[test]
+fn a_bad_ref_is_refused_before_sending() {
+    let project =
+        Project::collection(&[("token.yaml", &request("  schema: schemas/token.json\n"))]).with(
+            "schemas/token.json",
+            r##"{ "properties": { "user": { "$ref": "#/$defs/user" } } }"##,
+        );
+    let t = refused(&project);
+    assert_transcript!(t, @r#"
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: the JSON Schema schemas/token.json does not compile
+     --> [TEMP]/token.yaml:5:11
+      |
+    5 |   schema: schemas/token.json
+      |           ^^^^^^^^^^^^^^^^^^ json-pointer in schemas/token.json#/$defs/user not found
+      |
+      = help: fix the schema: every `$ref` must reach a file or a pointer that exists, and every keyword must follow its draft (2020-12 unless `$schema` says draft-07)
+    "#);
+}
+
+#[test]
+fn a_ref_to_a_missing_file_is_refused_before_sending() {
+    let project =
+        Project::collection(&[("token.yaml", &request("  schema: schemas/token.json\n"))])
+            .with("schemas/token.json", TOKEN_SCHEMA);
+    let t = refused(&project);
+    t.assert_shows(&["schemas/user.yaml", "No such file"]);
+}
+
+#[test]
+fn a_schema_that_breaks_its_draft_is_refused_before_sending() {
+    let inline = "  json:\n    $.user:\n      schema: { type: object, required: id }\n";
+    let t = refused(&Project::collection(&[("token.yaml", &request(inline))]));
+    t.assert_shows(&[
+        "does not compile",
+        "token.yaml:7:7",
+        "at '/required': want array, but got string",
+    ]);
+}
+
+#[test]
+fn a_node_is_checked_against_an_inline_schema_beside_its_predicates() {
+    let server = Server::answering_json(r#"{"user":{"id":"u1","type":"x"}}"#);
+    let inline = "  json:\n    $.user:\n      exists: true\n      schema:\n        type: object\n        required: [id, email]\n        properties: { type: { type: integer } }\n    $.missing: { schema: true }\n";
+    let t = run(
+        &Project::collection(&[("token.yaml", &request(inline))]),
+        &server,
+    );
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "✓ $.user exists",
+        "✗ $.user valid against the schema at ",
+        "token.yaml:8:7\n",
+        "at `/type`: want integer, but got string (`type` at the schema at ",
+        "token.yaml:8:7#/properties/type/type)",
+        "at `the root`: missing properties 'email' (`required` at ",
+        "✗ $.missing valid against",
+        "actual    nothing matched",
+    ]);
+}
+
+#[test]
+fn draft_07_is_used_when_the_schema_says_so() {
+    // Draft-07's `items` as an array checks by position; draft 2020-12 refuses it.
+    let schema =
+        r#"{"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}"#;
+    let server = Server::answering_json(r#"[1]"#);
+    let project = Project::collection(&[("token.yaml", &request("  schema: s.json\n"))])
+        .with("s.json", schema);
+    let t = run(&project, &server);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&["at `/0`: want string, but got number (`type` at s.json#/items/0/type)"]);
+    let latest = Project::collection(&[("token.yaml", &request("  schema: s.json\n"))])
+        .with("s.json", r#"{"items": [{"type": "string"}]}"#);
+    refused(&latest).assert_shows(&["does not compile"]);
+}
+
+// ---------------------------------------------------------------------------
+// poll:
+
+/// A job that is `pending` for its first `pending` status reads, then `done`.
+fn job(pending: usize) -> Server {
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    Server::start(move |_| {
+        let n = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let state = if n < pending { "pending" } else { "done" };
+        Some(support::Reply::json(&format!(
+            r#"{{"state":"{state}","job_token":"jt-secret-{n}"}}"#
+        )))
+    })
+}
+
+fn job_request(method: &str, poll: &str) -> String {
+    format!(
+        "name: Job\nmethod: {method}\nurl: \"{{{{ base_url }}}}/job\"\npoll: {poll}\nassert:\n  json:\n    $.state: done\n"
+    )
+}
+
+#[test]
+fn a_polled_request_is_sent_until_its_checks_pass() {
+    let server = job(2);
+    let project = Project::collection(&[(
+        "job.yaml",
+        &job_request("GET", "{ times: 5, interval: 10ms }"),
+    )]);
+    let report = project.file("report.json");
+    let t = project.run(
+        &server.url(),
+        &["--color", "never", "-v", "--report-json", &report],
+    );
+    assert_eq!(t.code, 0, "{t}");
+    assert_eq!(server.hits(), 3);
+    t.assert_shows(&[
+        "↻ try 1: GET ",
+        " · $.state: expected \"done\", actual \"pending\"\n",
+        "↻ try 2: GET ",
+        " · try 3\n",
+        "✓ $.state == \"done\"",
+    ]);
+    t.assert_hides(&["jt-secret-0", "jt-secret-1", "jt-secret-2"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let tries = json["requests"][0]["tries"].as_array().unwrap();
+    assert_eq!(tries.len(), 2);
+    assert_eq!(tries[0]["failed"][0]["actual"], "\"pending\"");
+    assert_eq!(json["requests"][0]["passed"], true);
+}
+
+#[test]
+fn a_poll_that_never_passes_fails_with_the_last_try() {
+    let server = job(100);
+    let project = Project::collection(&[(
+        "job.yaml",
+        &job_request("GET", "{ times: 3, interval: 1ms }"),
+    )]);
+    let t = project.run(&server.url(), &["--color", "never"]);
+    assert_eq!(t.code, 1, "{t}");
+    assert_eq!(server.hits(), 3, "times counts every send");
+    t.assert_shows(&[
+        "↻ try 2:",
+        " · try 3\n",
+        "✗ $.state == \"done\"",
+        "actual    \"pending\"",
+    ]);
+}
+
+#[test]
+fn a_post_is_polled_only_when_the_file_says_it_may_be_repeated() {
+    let server = job(1);
+    let refused_post = Project::collection(&[("job.yaml", &job_request("POST", "{ times: 3 }"))]);
+    let t = refused_post.run(&server.url(), &["--color", "never"]);
+    assert_eq!((t.code, server.hits()), (2, 0), "{t}");
+    assert_transcript!(t, @r#"
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: a POST request cannot be polled unless the file says it may be repeated
+     --> [TEMP]/job.yaml:4:7
+      |
+    4 | poll: { times: 3 }
+      |       ^
+      |
+      = note: POST is not idempotent: each try may act again on the server (create a second job, say)
+      = help: poll a GET of the job's status instead; or, when repeating this request is harmless, add `idempotent: true` under `poll:`
+    "#);
+    let allowed = Project::collection(&[(
+        "job.yaml",
+        &job_request("POST", "{ times: 3, interval: 1ms, idempotent: true }"),
+    )]);
+    let t = allowed.run(&server.url(), &["--color", "never"]);
+    assert_eq!((t.code, server.hits()), (0, 2), "{t}");
+}
+
+#[test]
+fn a_request_that_spends_a_rotating_token_cannot_be_polled() {
+    let zoom = support::emulator();
+    let refresh = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/collections/zoom-oauth/refresh-access-token.yaml"
+    ))
+    .unwrap()
+    .replace("tags: [smoke]\n", "tags: [smoke]\npoll: { times: 3 }\n");
+    let project = Project::new(&[
+        (
+            "collection.yaml",
+            "name: P\npersist: [refresh_token]\nrequests: [refresh.yaml]\n",
+        ),
+        ("refresh.yaml", &refresh),
+        ("schemas/token.json", "true"),
+    ]);
+    let t = project.run(
+        &zoom.base_url(),
+        &["--color", "never", "--state", &project.file("s.json")],
+    );
+    assert_eq!((t.code, zoom.hits()), (2, 0), "{t}");
+    t.assert_shows(&[
+        "error: `Refresh access token` cannot be polled: it sends a persistent variable",
+        "refresh.yaml:7:7",
+        "each try would spend a rotating token",
+    ]);
+}
+
+#[test]
+fn poll_times_are_bounded() {
+    let t = refused(&Project::collection(&[(
+        "job.yaml",
+        &job_request("GET", "{ times: 1 }"),
+    )]));
+    t.assert_shows(&["invalid `times: 1`", "between 2 and 1000", "job.yaml:4:16"]);
+}
