@@ -10,7 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::http::ClientOptions;
 use crate::report::{Github, Output};
 use crate::runner::passes::Shard;
-use crate::runner::{RetryPolicy, Selection, Settings};
+use crate::runner::{RetryPolicy, Selection, Settings, SnapshotMode};
 use crate::schema::FileKind;
 
 const EXIT_CODES: &str = "\
@@ -270,6 +270,13 @@ struct RunArgs {
     /// Print secret values instead of masking them (for debugging; never in CI)
     #[arg(long)]
     show_secrets: bool,
+    /// Write each `snapshot:` file that is missing or differs from the answer, instead of
+    /// failing (refused under `CI=true`, where a snapshot must be compared, not rewritten)
+    #[arg(long, conflicts_with = "show_secrets")]
+    update_snapshots: bool,
+    /// `--update-snapshots`, even under `CI=true`
+    #[arg(long, conflicts_with = "show_secrets")]
+    force_update_snapshots: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -427,6 +434,8 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub mock_zoom: bool,
     pub allow_empty: bool,
+    /// `--update-snapshots` under `CI=true` without `--force-update-snapshots`: refused.
+    pub snapshot_update_in_ci: bool,
 }
 
 /// Iterations, data rows, `--jobs` and `--shard`.
@@ -588,6 +597,11 @@ impl TokenArgs {
     }
 }
 
+/// True when `CI` says the run is in CI, as insta reads it: set, and not `false` or `0`.
+fn is_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "False"))
+}
+
 impl RunArgs {
     /// The one step from flags to the settings each stage of the run reads. Nothing after it
     /// looks at a flag, a terminal or `GITHUB_ACTIONS`.
@@ -630,6 +644,10 @@ impl RunArgs {
                 requests: self.requests,
             },
             check_texts: output.shows_passed_checks(),
+            snapshots: match self.update_snapshots || self.force_update_snapshots {
+                true => SnapshotMode::Update,
+                false => SnapshotMode::Compare,
+            },
         };
         RunConfig {
             target: self.target.into(),
@@ -646,6 +664,9 @@ impl RunArgs {
             dry_run: self.dry_run,
             mock_zoom: self.mock_zoom,
             allow_empty: self.allow_empty,
+            snapshot_update_in_ci: self.update_snapshots
+                && !self.force_update_snapshots
+                && is_ci(std::env::var("CI").ok().as_deref()),
         }
     }
 }

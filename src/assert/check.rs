@@ -336,7 +336,7 @@ fn is_structured(v: &Value) -> bool {
     matches!(v, Value::Array(_) | Value::Object(_))
 }
 
-fn unified_diff(expected: &Value, actual: &Value) -> String {
+pub fn unified_diff(expected: &Value, actual: &Value) -> String {
     let aligned = align(actual, expected);
     let render = |v: &Value| {
         let mut text = serde_json::to_string_pretty(v).expect("a Value always serializes");

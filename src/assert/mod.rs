@@ -28,7 +28,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-pub use check::{Outcome, check, holds};
+pub use check::{Outcome, check, holds, unified_diff};
 pub use document::Document;
 pub use predicate::{
     BODY_PREDICATES, HEADER_PREDICATES, JSON_PREDICATES, JsonType, Predicate, PredicateDoc,

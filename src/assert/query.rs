@@ -73,6 +73,15 @@ impl Query {
         }
     }
 
+    /// The JSON Pointer (RFC 6901) of every node the query selects, in RFC 9535 order.
+    pub fn pointers(&self, doc: &Value) -> Vec<String> {
+        self.path
+            .query_located(doc)
+            .locations()
+            .map(|location| location.to_json_pointer())
+            .collect()
+    }
+
     /// Every node the query selects, in RFC 9535 order.
     pub fn nodes<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
         match &self.members {

@@ -20,6 +20,13 @@ use crate::{http, report, state};
 const SEED_VARIABLES: [&str; 2] = ["ClientID", "ClientSecret"];
 
 pub(crate) async fn run_collection(config: RunConfig, colors: Colors) -> Result<i32> {
+    if config.snapshot_update_in_ci {
+        return Err(crate::diag::Diagnostic::new(
+            "--update-snapshots is refused under CI=true: CI compares snapshots, it does not rewrite them",
+        )
+        .help("update the snapshots on your machine and commit them; or, to rewrite them in CI on purpose, pass --force-update-snapshots")
+        .into());
+    }
     if config.dry_run {
         return dry_run(&config);
     }

@@ -26,6 +26,7 @@ pub use auth::{
 pub(crate) use request::load_request;
 pub use request::{
     Body, Capture, CaptureSource, Checks, JsonCheck, JsonTemplate, Poll, Request, SchemaCheck,
+    SnapshotCheck,
 };
 // The file types as serde reads them, for `crate::schema` to describe.
 pub(crate) use {collection::CollectionDoc, environment::EnvironmentDoc, request::RequestDoc};

@@ -187,6 +187,13 @@ struct AssertDoc {
     #[serde(default)]
     #[schemars(schema_with = "crate::model::schema::schema_assertion")]
     schema: Option<Spanned<Value>>,
+    /// The JSON answer must equal a stored one: the path of its file, relative to this file
+    /// (`snapshots/users-me.json`), or `{ file: …, ignore: [$.id, $.created_at] }` to leave
+    /// volatile fields out. `courier run --update-snapshots` writes it. Secrets are stored as
+    /// `***` and compare as present.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::model::schema::snapshot_assertion")]
+    snapshot: Option<Spanned<Value>>,
     /// Checks on the request as it was sent (after redirects, the one that got the answer):
     /// its `url` and `headers`, with header predicates. What `courier import postman` writes
     /// for a script's `pm.request.url` and `pm.request.to.have.header(…)`.
@@ -287,6 +294,19 @@ pub struct Checks {
     pub sent_headers: Vec<(String, Vec<Predicate>, Spot)>,
     /// JSON Schemas the answer, or a node of it, must be valid against.
     pub schemas: Vec<SchemaCheck>,
+    /// A stored answer the answer must equal.
+    pub snapshot: Option<SnapshotCheck>,
+}
+
+/// `snapshot:`: a stored JSON answer, and the paths whose values are left out of it.
+#[derive(Debug)]
+pub struct SnapshotCheck {
+    /// The file, as the request's folder joined with what was written.
+    pub path: std::path::PathBuf,
+    /// What was written, for messages.
+    pub shown: String,
+    pub ignore: Vec<Query>,
+    pub spot: Spot,
 }
 
 /// `schema:`, on the whole answer (`query` is `None`) or on what a JSONPath selects.
@@ -544,6 +564,63 @@ fn header_checks(
     Ok(checks)
 }
 
+/// `snapshot: FILE` or `snapshot: { file: FILE, ignore: [JSONPATH, …] }`.
+fn snapshot(file: &Arc<SourceFile>, written: &Spanned<Value>) -> Result<SnapshotCheck> {
+    let spot = yaml::spot_of(file, written);
+    let invalid = |why: &str| -> crate::error::Error {
+        Diagnostic::new(format!("invalid `snapshot:`: {why}"))
+            .at(spot.clone())
+            .help("write the path of the snapshot file (`snapshots/users-me.json`), or `{ file: snapshots/users-me.json, ignore: [$.id] }`")
+            .into()
+    };
+    let (shown, ignore) = match &written.value {
+        Value::String(path) => (path.clone(), Vec::new()),
+        Value::Object(map) => {
+            if let Some(key) = map.keys().find(|k| *k != "file" && *k != "ignore") {
+                return Err(invalid(&format!("unknown key `{key}`")));
+            }
+            let Some(Value::String(path)) = map.get("file") else {
+                return Err(invalid("`file` is missing or not a path"));
+            };
+            let ignore = match map.get("ignore") {
+                None => Vec::new(),
+                Some(Value::Array(paths)) => paths.clone(),
+                Some(_) => return Err(invalid("`ignore` is a list of JSONPaths")),
+            };
+            (path.clone(), ignore)
+        }
+        _ => return Err(invalid("neither a path nor a mapping")),
+    };
+    if shown.trim().is_empty() {
+        return Err(invalid("the path is empty"));
+    }
+    let ignore = ignore
+        .iter()
+        .map(|path| {
+            let text = path
+                .as_str()
+                .ok_or_else(|| invalid("`ignore` is a list of JSONPaths"))?;
+            Query::parse(text).map_err(|e| {
+                Diagnostic::new(e.message)
+                    .at(spot.narrow_to(text))
+                    .label("not an RFC 9535 JSONPath")
+                    .maybe_help(e.help)
+                    .into()
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let folder = match file.path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    Ok(SnapshotCheck {
+        path: folder.join(&shown),
+        shown,
+        ignore,
+        spot,
+    })
+}
+
 /// One `json:` entry: its predicates, and its `schema:` when the map has one.
 fn json_check(
     file: &Arc<SourceFile>,
@@ -619,6 +696,11 @@ fn checks(file: &Arc<SourceFile>, doc: AssertDoc, loader: &mut SchemaLoader) -> 
     for (path, value) in &doc.json {
         json_check(file, path, value, loader, &mut checks)?;
     }
+    checks.snapshot = doc
+        .snapshot
+        .as_ref()
+        .map(|written| snapshot(file, written))
+        .transpose()?;
     if let Some(body) = &doc.body {
         let spot = yaml::spot_of(file, body);
         let predicates = assert::parse_body_predicates(&body.value)

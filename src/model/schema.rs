@@ -375,6 +375,29 @@ pub(crate) fn schema_assertion(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `assert.snapshot`: a file's path, or the path and the JSONPaths to ignore.
+pub(crate) fn snapshot_assertion(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "description": "The snapshot file, relative to this file." },
+            {
+                "type": "object",
+                "properties": {
+                    "file": { "type": "string", "description": "The snapshot file, relative to this file." },
+                    "ignore": {
+                        "type": "array",
+                        "items": { "type": "string", "pattern": "^\\$" },
+                        "description": "JSONPaths of volatile values (ids, timestamps), stored as `\"<ignored>\"` and not compared."
+                    }
+                },
+                "required": ["file"],
+                "additionalProperties": false
+            },
+            null_schema()
+        ]
+    })
+}
+
 /// `assert.request.url`: a bare value (equals) or header predicates.
 pub(crate) fn sent_url_assertion(_: &mut SchemaGenerator) -> Schema {
     json_schema!({

@@ -101,6 +101,8 @@ pub struct Executor<'p> {
     /// Failed checks of a token request whose token is used all the same (a required scope
     /// missing): told with the result of the request that used it.
     pub(super) carried: Vec<super::CheckResult>,
+    /// The `snapshot:` files read so far.
+    snapshots: super::snapshot::Snapshots,
 }
 
 /// Why the rest of a pass is not sent.
@@ -122,6 +124,7 @@ impl<'p> Executor<'p> {
             replaced: vec![false; plan.vars.collection.tokens.len()],
             token_failed: vec![false; plan.vars.collection.tokens.len()],
             carried: Vec::new(),
+            snapshots: Default::default(),
             jar: None,
         }
     }
@@ -494,6 +497,21 @@ impl<'p> Executor<'p> {
         for (name, _) in &request.unset {
             let text = Value::String(format!("{{{{{name}}}}}"));
             scope.set(name.as_str(), text, Origin::Literal);
+        }
+        if let Some(snapshot) = &request.checks.snapshot {
+            let mode = plan.vars.settings.snapshots;
+            let outcome = self
+                .snapshots
+                .check(snapshot, json.as_ref(), &self.redactor, mode);
+            if outcome.passed && !check_texts {
+                evaluation.passed_untold += 1;
+            } else {
+                evaluation.checks.push(super::CheckResult {
+                    subject: "body".into(),
+                    outcome,
+                    spot: snapshot.spot.clone(),
+                });
+            }
         }
         result.checks = evaluation.checks;
         result.passed_untold = evaluation.passed_untold;

@@ -19,6 +19,7 @@ mod preflight;
 pub mod result;
 pub mod retry;
 pub mod scope;
+mod snapshot;
 mod tokens;
 
 use std::collections::BTreeSet;
@@ -40,6 +41,7 @@ pub use plan::{Inputs, Plan, Resolved, Setup};
 pub use result::{CheckResult, Failure, NotRun, PollTry, RequestResult, Summary};
 pub use retry::RetryPolicy;
 pub use scope::{Origin, Scope};
+pub use snapshot::SnapshotMode;
 pub use tokens::TokenTarget;
 
 /// How the run behaves, resolved from the command line.
@@ -57,6 +59,8 @@ pub struct Settings {
     pub check_texts: bool,
     /// Keep a cookie jar per pass (not with `--no-cookies`).
     pub cookies: bool,
+    /// `--update-snapshots`: write `snapshot:` files instead of failing on them.
+    pub snapshots: SnapshotMode,
 }
 
 impl Default for Settings {
@@ -71,6 +75,7 @@ impl Default for Settings {
             selection: Selection::default(),
             check_texts: true,
             cookies: true,
+            snapshots: SnapshotMode::Compare,
         }
     }
 }

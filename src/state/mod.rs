@@ -12,7 +12,7 @@
 //! Its boundary: no HTTP, no templates, no printing. The runner decides which variables are
 //! persistent, feeds values in and reports the errors returned here.
 
-mod durable;
+pub(crate) mod durable;
 mod error;
 mod format;
 mod resolve;

@@ -299,3 +299,130 @@ fn poll_times_are_bounded() {
     )]));
     t.assert_shows(&["invalid `times: 1`", "between 2 and 1000", "job.yaml:4:16"]);
 }
+
+// ---------------------------------------------------------------------------
+// snapshot:
+
+/// A token answer whose token and id change with every request, and whose `plan` is `plan`.
+fn changing(plan: &'static str) -> Server {
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    Server::start(move |_| {
+        let n = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(support::Reply::json(&format!(
+            r#"{{"access_token":"tok-{n}-5ecret","id":"id-{n}","plan":"{plan}","seats":[1,2]}}"#
+        )))
+    })
+}
+
+const SNAPSHOT_REQUEST: &str = "  snapshot: { file: snapshots/token.json, ignore: [$.id] }\n";
+
+fn snapshot_run(project: &Project, server: &Server, extra: &[&str]) -> Transcript {
+    let mut args = vec!["--color", "never"];
+    args.extend_from_slice(extra);
+    let mut command =
+        support::run_command(&project.dir(), support::EMULATOR_ENV, &server.url(), &args);
+    support::transcript(command.env_remove("CI"))
+}
+
+#[test]
+fn a_snapshot_is_written_masked_and_then_compared() {
+    let server = changing("pro");
+    let project = Project::collection(&[("token.yaml", &request(SNAPSHOT_REQUEST))]);
+    let t = snapshot_run(&project, &server, &[]);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "no snapshot yet: `courier run --update-snapshots` writes snapshots/token.json",
+    ]);
+
+    let t = snapshot_run(&project, &server, &["--update-snapshots"]);
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&["✓ body equals the snapshot snapshots/token.json"]);
+    let stored = std::fs::read_to_string(project.file("snapshots/token.json")).unwrap();
+    assert_eq!(
+        stored,
+        "{\n  \"access_token\": \"***\",\n  \"id\": \"<ignored>\",\n  \"plan\": \"pro\",\n  \"seats\": [\n    1,\n    2\n  ]\n}\n"
+    );
+    // A new token and a new id: both compare as present.
+    let t = snapshot_run(&project, &server, &[]);
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_hides(&["5ecret"]);
+}
+
+#[test]
+fn a_changed_answer_shows_a_diff() {
+    let project = Project::collection(&[("token.yaml", &request(SNAPSHOT_REQUEST))]);
+    snapshot_run(&project, &changing("pro"), &["--update-snapshots"]);
+    let t = snapshot_run(&project, &changing("free"), &[]);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "✗ body equals the snapshot snapshots/token.json",
+        "actual    differs from the snapshot (2 lines differ, see the diff)",
+        "--- expected",
+        "+++ actual",
+        "-  \"plan\": \"pro\",",
+        "+  \"plan\": \"free\",",
+    ]);
+    t.assert_hides(&["5ecret"]);
+}
+
+#[test]
+fn a_snapshot_that_holds_a_secret_fails_without_showing_it() {
+    let project = Project::collection(&[("token.yaml", &request(SNAPSHOT_REQUEST))]).with(
+        "snapshots/token.json",
+        r#"{"access_token": "***", "id": "<ignored>", "plan": "pro", "seats": [1, 2], "note": "tok-0-5ecret"}"#,
+    );
+    let t = snapshot_run(&project, &changing("pro"), &[]);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "the snapshot holds a value this run knows as a secret: replace it with \"***\"",
+    ]);
+    t.assert_hides(&["5ecret", "--- expected"]);
+}
+
+#[test]
+fn updating_snapshots_is_refused_in_ci_unless_forced() {
+    let server = changing("pro");
+    let project = Project::collection(&[("token.yaml", &request(SNAPSHOT_REQUEST))]);
+    let mut command = support::run_command(
+        &project.dir(),
+        support::EMULATOR_ENV,
+        &server.url(),
+        &["--update-snapshots"],
+    );
+    let t = support::transcript(command.env("CI", "true"));
+    assert_eq!((t.code, server.hits()), (2, 0), "{t}");
+    assert_transcript!(t, @r"
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: --update-snapshots is refused under CI=true: CI compares snapshots, it does not rewrite them
+      = help: update the snapshots on your machine and commit them; or, to rewrite them in CI on purpose, pass --force-update-snapshots
+    ");
+    let mut forced = support::run_command(
+        &project.dir(),
+        support::EMULATOR_ENV,
+        &server.url(),
+        &["--force-update-snapshots"],
+    );
+    let t = support::transcript(forced.env("CI", "true"));
+    assert_eq!(t.code, 0, "{t}");
+    assert!(std::path::Path::new(&project.file("snapshots/token.json")).exists());
+    let t = snapshot_run(&project, &server, &["--update-snapshots", "--show-secrets"]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["cannot be used with"]);
+}
+
+#[test]
+fn a_bad_snapshot_key_or_ignore_path_is_refused_before_sending() {
+    let t = refused(&Project::collection(&[(
+        "token.yaml",
+        &request("  snapshot: { file: s.json, ignore: [id] }\n"),
+    )]));
+    t.assert_shows(&["invalid JSONPath `id`", "token.yaml:5:38"]);
+    let t = refused(&Project::collection(&[(
+        "token.yaml",
+        &request("  snapshot: { path: s.json }\n"),
+    )]));
+    t.assert_shows(&["invalid `snapshot:`: unknown key `path`", "token.yaml:5:13"]);
+}
