@@ -79,6 +79,32 @@ enum CommandArgs {
     /// Convert another tool's collection into a courier collection
     #[command(subcommand)]
     Import(ImportArgs),
+    /// Work with the reports of earlier runs
+    #[command(subcommand)]
+    Report(ReportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportArgs {
+    /// Merge the JSON reports of several runs (the shards of a CI matrix, or one run per
+    /// environment) into one summary, one JUnit file, one JSON report and one HTML page; exits
+    /// with the worst exit code of the parts
+    #[command(after_help = EXIT_CODES)]
+    Merge {
+        /// The JSON reports (`courier run --report-json FILE`); a quoted glob such as
+        /// `'shard-*.json'` is expanded
+        #[arg(required = true, value_name = "REPORT.json")]
+        reports: Vec<String>,
+        /// Write the merged JUnit XML report here
+        #[arg(long, value_name = "FILE")]
+        report_junit: Option<PathBuf>,
+        /// Write the merged JSON report here
+        #[arg(long, value_name = "FILE")]
+        report_json: Option<PathBuf>,
+        /// Write the merged HTML report here (without the wire: JSON reports do not keep it)
+        #[arg(long, value_name = "FILE")]
+        report_html: Option<PathBuf>,
+    },
 }
 
 /// What to load: the collection and everything that fills its variables.
@@ -367,6 +393,11 @@ pub enum Command {
     /// Write the JSON Schemas into this folder.
     WriteSchemas(PathBuf),
     Import(crate::import::ImportOptions),
+    /// `courier report merge`: the reports as written (globs not yet expanded), and the outputs.
+    MergeReports {
+        reports: Vec<String>,
+        outputs: crate::report::merge::MergeOutputs,
+    },
 }
 
 /// The collection and everything that fills its variables.
@@ -544,6 +575,19 @@ where
             globals,
             out,
         }),
+        CommandArgs::Report(ReportArgs::Merge {
+            reports,
+            report_junit,
+            report_json,
+            report_html,
+        }) => Command::MergeReports {
+            reports,
+            outputs: crate::report::merge::MergeOutputs {
+                junit: report_junit,
+                json: report_json,
+                html: report_html,
+            },
+        },
         CommandArgs::Schema { kind, out } => match (kind, out) {
             (_, Some(dir)) => Command::WriteSchemas(dir),
             (Some(kind), None) => Command::Schema(match kind {

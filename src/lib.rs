@@ -27,8 +27,8 @@ pub(crate) mod template;
 
 use crate::cli::Command;
 use crate::commands::{
-    check, import_collection, list_vars, print_curl, print_schema, print_text, run_collection,
-    serve_zoom, write_schemas,
+    check, import_collection, list_vars, merge_reports, print_curl, print_schema, print_text,
+    run_collection, serve_zoom, write_schemas,
 };
 use crate::error::{Error, report_error};
 
@@ -82,6 +82,7 @@ where
         Command::Schema(kind) => print_schema(kind),
         Command::WriteSchemas(dir) => write_schemas(&dir),
         Command::Import(options) => import_collection(&options),
+        Command::MergeReports { reports, outputs } => merge_reports(&reports, &outputs),
         Command::MockZoom(mock) => runtime.block_on(serve_zoom(mock)),
         Command::Token(token) => runtime.block_on(commands::print_token(*token)),
     };

@@ -10,7 +10,9 @@ mod tools;
 pub(crate) use inspect::{check, list_vars, print_curl};
 pub(crate) use run::run_collection;
 pub(crate) use token::print_token;
-pub(crate) use tools::{import_collection, print_schema, print_text, serve_zoom, write_schemas};
+pub(crate) use tools::{
+    import_collection, merge_reports, print_schema, print_text, serve_zoom, write_schemas,
+};
 
 use crate::cli::Target;
 use crate::error::{Error, Result};

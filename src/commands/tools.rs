@@ -12,6 +12,64 @@ use crate::{import, mock};
 
 /// `courier import`: writes the collection, then says what it made and, line by line,
 /// what it could not convert.
+/// `courier report merge`: reads the reports (expanding globs the shell left quoted), writes the
+/// merged ones, prints the merged counts, exits with the worst exit code of the parts.
+pub(crate) fn merge_reports(
+    reports: &[String],
+    outputs: &crate::report::merge::MergeOutputs,
+) -> Result<i32> {
+    let mut paths = Vec::new();
+    for written in reports {
+        let literal = std::path::Path::new(written);
+        let pattern = ['*', '?', '['].iter().any(|c| written.contains(*c));
+        if literal.exists() || !pattern {
+            paths.push(literal.to_path_buf());
+            continue;
+        }
+        let matched: Vec<_> = glob::glob(written)
+            .map_err(|e| {
+                crate::diag::Diagnostic::new(format!("invalid pattern `{written}`: {e}"))
+                    .help("quote a glob such as 'shard-*.json', or name the files")
+            })?
+            .filter_map(std::result::Result::ok)
+            .collect();
+        if matched.is_empty() {
+            return Err(
+                crate::diag::Diagnostic::new(format!("no report matches `{written}`"))
+                    .help("name the files `courier run --report-json FILE` wrote")
+                    .into(),
+            );
+        }
+        paths.extend(matched);
+    }
+    let merged = crate::report::merge::merge(&paths, outputs)?;
+    let summary = &merged.summary;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "merged {} reports: {} requests: {} passed, {} failed, {} not run · {} checks: {} passed, {} failed · exit {}",
+        merged.parts,
+        summary.requests,
+        summary.requests - summary.requests_failed,
+        summary.requests_failed,
+        summary.not_run.len(),
+        summary.checks_passed + summary.checks_failed,
+        summary.checks_passed,
+        summary.checks_failed,
+        merged.exit_code,
+    );
+    for (what, path) in [
+        ("JUnit", &outputs.junit),
+        ("JSON", &outputs.json),
+        ("HTML", &outputs.html),
+    ] {
+        if let Some(path) = path {
+            let _ = writeln!(out, "{what} report {}", path.display());
+        }
+    }
+    Ok(merged.exit_code)
+}
+
 pub(crate) fn import_collection(options: &import::ImportOptions) -> Result<i32> {
     let report = import::import(options)?;
     let mut out = std::io::stdout().lock();

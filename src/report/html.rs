@@ -42,9 +42,19 @@ pub struct HtmlReport {
     passes: usize,
     requests: Vec<Entry>,
     error: Option<Error>,
+    /// The results come from JSON reports (`courier report merge`), which keep no wire.
+    without_wire: bool,
 }
 
 impl HtmlReport {
+    /// For results read back from JSON reports: the run they were of, and no wire section
+    /// (the reports do not keep one).
+    pub(super) fn set_run(&mut self, run: RunInfo, passes: usize) {
+        self.run = run;
+        self.passes = passes;
+        self.without_wire = true;
+    }
+
     pub fn new(path: PathBuf) -> Self {
         HtmlReport {
             path,
@@ -52,6 +62,7 @@ impl HtmlReport {
             passes: 1,
             requests: Vec::new(),
             error: None,
+            without_wire: false,
         }
     }
 
@@ -75,7 +86,11 @@ impl Reporter for HtmlReport {
 
     /// Kept unredacted until `finish`, where the redactor knows every secret of the run.
     fn request(&mut self, result: &RequestResult, _: &Redactor) {
-        self.requests.push(Entry::from(result));
+        let mut entry = Entry::from(result);
+        if self.without_wire {
+            entry.wire = None;
+        }
+        self.requests.push(entry);
     }
 
     fn finish(&mut self, summary: &Summary, redactor: &Redactor) {

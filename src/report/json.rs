@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{RunInfo, Sink, millis, write_report};
 use crate::diag::Spot;
@@ -32,6 +32,11 @@ pub struct JsonReport {
 }
 
 impl JsonReport {
+    /// For results read back from JSON reports: the run they were of.
+    pub(super) fn set_run(&mut self, run: RunInfo) {
+        self.run = run;
+    }
+
     pub fn new(path: PathBuf) -> Self {
         JsonReport {
             path,
@@ -150,7 +155,7 @@ pub struct JsonRun<'a> {
 }
 
 /// The counts of the run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonSummary {
     /// Requests sent (or attempted): the length of `requests`.
     pub requests: usize,
@@ -182,7 +187,7 @@ pub struct JsonNotRun<'a> {
 }
 
 /// One request that was sent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonRequest {
     /// The `name:` of the request.
     pub name: String,
@@ -220,7 +225,7 @@ pub struct JsonRequest {
 }
 
 /// One failed try of a polled request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonTry {
     /// The HTTP status of its answer.
     pub status: u16,
@@ -231,18 +236,18 @@ pub struct JsonTry {
 }
 
 /// Why a request failed apart from its checks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonFailure {
     /// `"invalid"` (the request could not be built), `"transport"` (no answer),
     /// `"rejected"` (credentials refused) or `"not_saved"` (a new persistent value was lost
     /// to the state file, and rescued).
-    pub kind: &'static str,
+    pub kind: String,
     /// The template that broke, for an invalid request; `null` otherwise.
     pub location: Option<JsonLocation>,
 }
 
 /// One assertion or capture and its outcome.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonCheck {
     /// What was checked: `"status"`, `"header content-type"`, a JSONPath like
     /// `"$.token_type"`, `"body"`, `"duration"`, `"capture refresh_token"`.
@@ -263,7 +268,7 @@ pub struct JsonCheck {
 }
 
 /// A place in a user's file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonLocation {
     /// The file's path, as courier prints it.
     pub file: String,
@@ -287,7 +292,7 @@ impl From<&RequestResult> for JsonRequest {
             error: result.error(),
             rejected: result.rejected().map(str::to_owned),
             failure: result.failure.as_ref().map(|failure| JsonFailure {
-                kind: failure.kind(),
+                kind: failure.kind().to_owned(),
                 location: failure.spot().map(JsonLocation::from),
             }),
             retries: result.retries,

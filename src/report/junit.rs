@@ -45,6 +45,11 @@ struct Problem {
 }
 
 impl JunitReport {
+    /// For results read back from JSON reports: the run they were of.
+    pub(super) fn set_run(&mut self, run: RunInfo) {
+        self.run = run;
+    }
+
     pub fn new(path: PathBuf) -> Self {
         JunitReport {
             path,

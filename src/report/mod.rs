@@ -17,6 +17,7 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod merge;
 pub mod preview;
 pub mod progress;
 

@@ -426,3 +426,167 @@ fn a_bad_snapshot_key_or_ignore_path_is_refused_before_sending() {
     )]));
     t.assert_shows(&["invalid `snapshot:`: unknown key `path`", "token.yaml:5:13"]);
 }
+
+// ---------------------------------------------------------------------------
+// courier report merge
+
+/// `courier report merge ARGS…` in `dir`.
+fn merge_in(dir: &Project, args: &[&str]) -> Transcript {
+    let mut command = support::courier();
+    command
+        .current_dir(dir.dir())
+        .args(["report", "merge"])
+        .args(args);
+    support::transcript(&mut command)
+}
+
+/// The bundled collection in `shards` shards of four iterations, each writing `shard-K.json`.
+fn sharded(project: &Project, server: &Server, shards: usize) {
+    for k in 1..=shards {
+        let report = project.file(&format!("shard-{k}.json"));
+        let shard = format!("{k}/{shards}");
+        let t = support::run_collection(
+            support::BUNDLED,
+            support::EMULATOR_ENV,
+            &server.url(),
+            &[
+                "--iterations",
+                "4",
+                "--shard",
+                &shard,
+                "--report-json",
+                &report,
+                "--tag",
+                "smoke",
+                "-q",
+            ],
+        );
+        assert_eq!(t.code, 0, "{t}");
+    }
+}
+
+#[test]
+fn shard_reports_merge_into_one_summary_junit_json_and_html() {
+    let server = Server::any_tenant_tokens();
+    let project = Project::new(&[]);
+    sharded(&project, &server, 3);
+    let t = merge_in(
+        &project,
+        &[
+            "shard-*.json",
+            "--report-junit",
+            "all.xml",
+            "--report-json",
+            "all.json",
+            "--report-html",
+            "all.html",
+        ],
+    );
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&["merged 3 reports: 8 requests: 8 passed, 0 failed, 0 not run · 64 checks: 64 passed, 0 failed · exit 0"]);
+    crate::reports::assert_strict_junit(&project.file("all.xml"));
+    let junit = std::fs::read_to_string(project.file("all.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 8, "{junit}");
+    assert!(
+        junit.contains("classname=\"Zoom OAuth · iteration 4\""),
+        "{junit}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.file("all.json")).unwrap()).unwrap();
+    // The same counts as the run in one piece.
+    let whole = project.file("whole.json");
+    support::run_collection(
+        support::BUNDLED,
+        support::EMULATOR_ENV,
+        &server.url(),
+        &[
+            "--iterations",
+            "4",
+            "--report-json",
+            &whole,
+            "--tag",
+            "smoke",
+            "-q",
+        ],
+    );
+    let whole: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&whole).unwrap()).unwrap();
+    assert_eq!(json["summary"], whole["summary"]);
+    assert_eq!(json["requests"][7]["pass"], "iteration 4");
+    assert_eq!(
+        json["requests"][0]["checks"][0]["location"]["line"], 17,
+        "places read back"
+    );
+    let html = std::fs::read_to_string(project.file("all.html")).unwrap();
+    assert!(html.contains("iteration 4"));
+    // The merged JSON report merges again, to the same counts.
+    let again = merge_in(&project, &["all.json"]);
+    again.assert_shows(&["merged 1 reports: 8 requests: 8 passed"]);
+}
+
+#[test]
+fn a_merge_exits_with_the_worst_exit_code_of_its_parts() {
+    let project = Project::new(&[]);
+    sharded(&project, &Server::any_tenant_tokens(), 1);
+    let failing = Server::answering_json(r#"{"error":"invalid_grant","reason":"Invalid Token!"}"#);
+    let t = support::run_collection(
+        support::BUNDLED,
+        support::EMULATOR_ENV,
+        &failing.url(),
+        &[
+            "--report-json",
+            &project.file("bad.json"),
+            "--tag",
+            "smoke",
+            "-q",
+        ],
+    );
+    assert_eq!(t.code, 1, "{t}");
+    let t = merge_in(
+        &project,
+        &["shard-1.json", "bad.json", "--report-junit", "all.xml"],
+    );
+    assert_eq!(t.code, 1, "{t}");
+    let junit = std::fs::read_to_string(project.file("all.xml")).unwrap();
+    assert!(junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn reports_of_another_version_or_not_reports_are_refused() {
+    let project = Project::new(&[]);
+    sharded(&project, &Server::any_tenant_tokens(), 1);
+    let text = std::fs::read_to_string(project.file("shard-1.json")).unwrap();
+    let project = project
+        .with(
+            "old.json",
+            &text.replacen("\"schema_version\": 1", "\"schema_version\": 0", 1),
+        )
+        .with("other.json", "{\"tests\": []}\n")
+        .with("broken.json", "{\n  \"schema_version\": 1,\n  oops\n}\n");
+    let t = merge_in(
+        &project,
+        &["shard-1.json", "old.json", "--report-junit", "all.xml"],
+    );
+    assert!(!std::path::Path::new(&project.file("all.xml")).exists());
+    assert_transcript!(t, @r"
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: `old.json` is a report of schema version 0; this courier merges version 1
+      = note: reports of different versions cannot be merged: their fields mean different things
+      = help: run every part with the same courier version, or merge with the courier that wrote them
+    ");
+    let t = merge_in(&project, &["other.json"]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&[
+        "`other.json` is not a courier JSON report",
+        "it has no `schema_version`",
+    ]);
+    let t = merge_in(&project, &["broken.json"]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["broken.json:3:3", "key must be a string"]);
+    let t = merge_in(&project, &["none-*.json"]);
+    assert_eq!(t.code, 2, "{t}");
+    t.assert_shows(&["no report matches `none-*.json`"]);
+}

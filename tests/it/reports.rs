@@ -61,7 +61,7 @@ fn failed_run() -> FailedRun {
 /// Validates a JUnit file against the schema the Jenkins xUnit plugin uses (`../shared/`),
 /// with `xmllint` (Debian's `libxml2-utils`, which `.ci/run` installs).
 #[track_caller]
-fn assert_strict_junit(path: &str) {
+pub(crate) fn assert_strict_junit(path: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let shared = root.join("../shared/junit-xsd/jenkins-xunit-junit-10.xsd");
     // The copy under tests/fixtures when the checkout does not sit beside `shared/`.
