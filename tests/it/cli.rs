@@ -37,6 +37,7 @@ fn help_lists_the_exit_codes() {
                        validation, or write all three into a folder
           mock         Serve a local emulator of a real API
           import       Convert another tool's collection into a courier collection
+          report       Work with the reports of earlier runs
           help         Print this message or the help of the given subcommand(s)
 
         Options:
