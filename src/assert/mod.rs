@@ -35,7 +35,7 @@ pub use predicate::{
     parse_body_predicates, parse_header_predicates, parse_json_predicates,
 };
 pub use query::Query;
-pub use schema::JsonSchema;
+pub use schema::{JsonSchema, SharedSchemas};
 pub use status::StatusSpec;
 
 /// Why an assertion spec could not be compiled.

@@ -5,6 +5,7 @@
 //! in the answer it is, which keyword of the schema refused it and where that keyword is.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -13,9 +14,13 @@ use super::Outcome;
 /// How many failures one outcome lists; a wrong answer can break hundreds of rules at once.
 const LISTED: usize = 5;
 
+/// The schemas of one load, compiled together (a document many of them `$ref` is read and
+/// compiled once) and set once the load is done.
+pub type SharedSchemas = Arc<OnceLock<boon::Schemas>>;
+
 /// A compiled JSON Schema and the name it is shown by.
 pub struct JsonSchema {
-    schemas: boon::Schemas,
+    shared: SharedSchemas,
     index: boon::SchemaIndex,
     /// How the user wrote it: `schemas/token.json`, or `the inline schema at r.yaml:12`.
     name: String,
@@ -33,17 +38,16 @@ impl std::fmt::Debug for JsonSchema {
 }
 
 impl JsonSchema {
-    /// `index` must have been compiled into `schemas`.
+    /// `index` must be compiled into the schemas `shared` is set to.
     pub fn new(
-        schemas: boon::Schemas,
+        shared: SharedSchemas,
         index: boon::SchemaIndex,
         name: String,
         mut short_urls: Vec<(String, String)>,
     ) -> JsonSchema {
-        assert!(schemas.contains(index), "the schema was compiled elsewhere");
         short_urls.sort_by_key(|(long, _)| std::cmp::Reverse(long.len()));
         JsonSchema {
-            schemas,
+            shared,
             index,
             name,
             short_urls,
@@ -54,15 +58,24 @@ impl JsonSchema {
         &self.name
     }
 
+    fn schemas(&self) -> &boon::Schemas {
+        let schemas = self
+            .shared
+            .get()
+            .expect("a schema is checked only once its load is done");
+        assert!(schemas.contains(self.index), "compiled with its load");
+        schemas
+    }
+
     /// True when `instance` is valid; cheaper than [`JsonSchema::check`] when nothing is shown.
     pub fn holds(&self, instance: &Value) -> bool {
-        self.schemas.validate(instance, self.index).is_ok()
+        self.schemas().validate(instance, self.index).is_ok()
     }
 
     /// Validates `instance`; a failed outcome lists the first failures, deepest first.
     pub fn check(&self, instance: &Value) -> Outcome {
         let expected = format!("valid against {}", self.name);
-        let actual = match self.schemas.validate(instance, self.index) {
+        let actual = match self.schemas().validate(instance, self.index) {
             Ok(()) => "valid".to_owned(),
             Err(error) => self.describe(&error),
         };
@@ -139,7 +152,9 @@ mod tests {
         compiler.add_resource(url, schema).unwrap();
         let index = compiler.compile(url, &mut schemas).unwrap();
         let short = vec![("file:///c/".to_owned(), String::new())];
-        JsonSchema::new(schemas, index, "schemas/t.json".into(), short)
+        let shared = SharedSchemas::default();
+        assert!(shared.set(schemas).is_ok());
+        JsonSchema::new(shared, index, "schemas/t.json".into(), short)
     }
 
     #[test]

@@ -138,6 +138,7 @@ pub fn load_collection(path: &Path) -> Result<Collection> {
         let request_file = SourceFile::new(&request_path, text);
         requests.push(load_request_with(&request_file, &mut schemas)?);
     }
+    schemas.finish();
     check_unique_names(&requests)?;
     let auth = doc
         .auth

@@ -13,17 +13,40 @@ use serde_json::Value;
 use url::Url;
 
 use super::yaml;
-use crate::assert::JsonSchema;
+use crate::assert::{JsonSchema, SharedSchemas};
 use crate::diag::{Diagnostic, SourceFile, Spot};
 use crate::error::Result;
 
-/// The schemas of one load: a file named by many requests is read and compiled once.
-#[derive(Default)]
+/// The schemas of one load: a file named by many requests, or `$ref`d by many schemas, is read
+/// and compiled once. [`SchemaLoader::finish`] makes them usable.
 pub struct SchemaLoader {
+    compiler: boon::Compiler,
+    schemas: boon::Schemas,
+    shared: SharedSchemas,
     by_path: HashMap<PathBuf, Arc<JsonSchema>>,
 }
 
+impl Default for SchemaLoader {
+    fn default() -> Self {
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        compiler.use_loader(Box::new(FileLoader));
+        SchemaLoader {
+            compiler,
+            schemas: boon::Schemas::new(),
+            shared: SharedSchemas::default(),
+            by_path: HashMap::new(),
+        }
+    }
+}
+
 impl SchemaLoader {
+    /// Hands the compiled schemas to every [`JsonSchema`] loaded: call once the load is done.
+    pub fn finish(self) {
+        // Only this loader sets them, once.
+        let _ = self.shared.set(self.schemas);
+    }
+
     /// The schema `written` (under `schema:` at `spot` of `file`) names or is.
     pub fn load(
         &mut self,
@@ -44,7 +67,7 @@ impl SchemaLoader {
                 // the files beside the request.
                 let url = file_url(&dir.join(format!("{stem}.schema-at-line-{line}.json")), &spot)?;
                 let name = format!("the schema at {}", spot.position());
-                compile(written.clone(), &url, name, &dir, &spot)
+                self.compile(written.clone(), &url, name, &dir, &spot)
             }
             other => Err(Diagnostic::new("invalid `schema:`")
                 .at(spot)
@@ -52,6 +75,46 @@ impl SchemaLoader {
                 .help("write the path of a JSON or YAML schema file, relative to this file, or the schema itself as a mapping")
                 .into()),
         }
+    }
+
+    /// Compiles `value` as the resource at `url`. `$ref`s to other files are read from disk, as
+    /// JSON or YAML; messages name `url` as `name`, and other files relative to `base`.
+    fn compile(
+        &mut self,
+        value: Value,
+        url: &str,
+        name: String,
+        base: &Path,
+        spot: &Spot,
+    ) -> Result<Arc<JsonSchema>> {
+        let mut short_urls = vec![(url.to_owned(), name.clone())];
+        let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+        if let Ok(base_url) = file_url(&base, spot) {
+            short_urls.push((format!("{base_url}/"), String::new()));
+        }
+        let refused = |e: boon::CompileError| -> crate::error::Error {
+            let mut text = format!("{e:#}");
+            for (long, short) in &short_urls {
+                text = text.replace(long.as_str(), short);
+            }
+            let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+            let diagnostic = Diagnostic::new(format!("the JSON Schema {name} does not compile"))
+                .at(spot.clone())
+                .label(first.trim_end_matches(':').to_owned());
+            match rest.trim() {
+                "" => diagnostic,
+                detail => diagnostic.note(detail.to_owned()),
+            }
+                .help("fix the schema: every `$ref` must reach a file or a pointer that exists, and every keyword must follow its draft (2020-12 unless `$schema` says draft-07)")
+                .into()
+        };
+        self.compiler.add_resource(url, value).map_err(refused)?;
+        let index = self
+            .compiler
+            .compile(url, &mut self.schemas)
+            .map_err(refused)?;
+        let shared = Arc::clone(&self.shared);
+        Ok(Arc::new(JsonSchema::new(shared, index, name, short_urls)))
     }
 
     fn load_file(
@@ -76,7 +139,7 @@ impl SchemaLoader {
         }
         let value = read_schema(&path, written, spot)?;
         let url = file_url(&key, spot)?;
-        let schema = compile(value, &url, written.to_owned(), &dir, spot)?;
+        let schema = self.compile(value, &url, written.to_owned(), &dir, spot)?;
         self.by_path.insert(key, Arc::clone(&schema));
         Ok(schema)
     }
@@ -148,45 +211,6 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         .nth(column.saturating_sub(1))
         .map_or(rest.len(), |(i, _)| i);
     start + within
-}
-
-/// Compiles `value` as the resource at `url`. `$ref`s to other files are read from disk, as
-/// JSON or YAML; messages name `url` as `name`, and other files relative to `base`.
-fn compile(
-    value: Value,
-    url: &str,
-    name: String,
-    base: &Path,
-    spot: &Spot,
-) -> Result<Arc<JsonSchema>> {
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.set_default_draft(boon::Draft::V2020_12);
-    compiler.use_loader(Box::new(FileLoader));
-    let mut short_urls = vec![(url.to_owned(), name.clone())];
-    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    if let Ok(base_url) = file_url(&base, spot) {
-        short_urls.push((format!("{base_url}/"), String::new()));
-    }
-    let refused = |e: boon::CompileError| -> crate::error::Error {
-        let mut text = format!("{e:#}");
-        for (long, short) in &short_urls {
-            text = text.replace(long.as_str(), short);
-        }
-        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-        let diagnostic = Diagnostic::new(format!("the JSON Schema {name} does not compile"))
-            .at(spot.clone())
-            .label(first.trim_end_matches(':').to_owned());
-        match rest.trim() {
-            "" => diagnostic,
-            detail => diagnostic.note(detail.to_owned()),
-        }
-            .help("fix the schema: every `$ref` must reach a file or a pointer that exists, and every keyword must follow its draft (2020-12 unless `$schema` says draft-07)")
-            .into()
-    };
-    compiler.add_resource(url, value).map_err(refused)?;
-    let index = compiler.compile(url, &mut schemas).map_err(refused)?;
-    Ok(Arc::new(JsonSchema::new(schemas, index, name, short_urls)))
 }
 
 /// Reads `file://` resources for `$ref`s, as JSON or YAML by their extension.

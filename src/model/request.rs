@@ -361,7 +361,10 @@ impl CaptureSource {
 /// Loads one request file on its own; a collection loads its files with one [`SchemaLoader`].
 #[cfg(test)]
 pub(crate) fn load_request(file: &Arc<SourceFile>) -> Result<Request> {
-    load_request_with(file, &mut SchemaLoader::default())
+    let mut loader = SchemaLoader::default();
+    let request = load_request_with(file, &mut loader)?;
+    loader.finish();
+    Ok(request)
 }
 
 pub(crate) fn load_request_with(
