@@ -246,6 +246,7 @@ mod tests {
             .load(&request, spot.clone(), &Value::from("./s.yaml"))
             .unwrap();
         assert!(Arc::ptr_eq(&first, &again));
+        loader.finish();
         assert!(first.holds(&serde_json::json!({})));
         assert!(!first.holds(&serde_json::json!([])));
     }
