@@ -84,6 +84,41 @@ enum CommandArgs {
     Report(ReportArgs),
 }
 
+impl From<ImportArgs> for crate::import::ImportOptions {
+    fn from(args: ImportArgs) -> Self {
+        match args {
+            ImportArgs::Postman {
+                collection,
+                environments,
+                globals,
+                out,
+            } => crate::import::ImportOptions {
+                format: crate::import::Format::Postman,
+                collection,
+                environments,
+                globals,
+                out,
+                tags: Vec::new(),
+                operations: Vec::new(),
+            },
+            ImportArgs::Openapi {
+                description,
+                out,
+                tags,
+                operations,
+            } => crate::import::ImportOptions {
+                format: crate::import::Format::OpenApi,
+                collection: description,
+                environments: Vec::new(),
+                globals: Vec::new(),
+                out,
+                tags,
+                operations,
+            },
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum ReportArgs {
     /// Merge the JSON reports of several runs (the shards of a CI matrix, or one run per
@@ -320,6 +355,21 @@ enum ImportArgs {
         /// The folder to write the courier collection into (must not hold one already)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// An OpenAPI 3.0 or 3.1 description (JSON or YAML): one request per operation, in a
+    /// folder per tag, each checking its documented status and response schema
+    Openapi {
+        /// The description (`openapi.yaml`, `openapi.json`)
+        description: PathBuf,
+        /// The folder to write the courier collection into (must not hold one already)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only the operations with this tag (repeatable: any of them)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Only the operation with this `operationId` (repeatable)
+        #[arg(long = "operation", value_name = "ID")]
+        operations: Vec<String>,
     },
 }
 
@@ -563,18 +613,7 @@ where
         },
         CommandArgs::Token(token) => Command::Token(Box::new(token.resolve())),
         CommandArgs::Completions { shell } => Command::Completions(Shell(shell)),
-        CommandArgs::Import(ImportArgs::Postman {
-            collection,
-            environments,
-            globals,
-            out,
-        }) => Command::Import(crate::import::ImportOptions {
-            format: crate::import::Format::Postman,
-            collection,
-            environments,
-            globals,
-            out,
-        }),
+        CommandArgs::Import(import) => Command::Import(import.into()),
         CommandArgs::Report(ReportArgs::Merge {
             reports,
             report_junit,

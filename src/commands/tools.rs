@@ -91,11 +91,30 @@ pub(crate) fn import_collection(options: &import::ImportOptions) -> Result<i32> 
             let _ = writeln!(out, "  - {line}");
         }
     }
-    let _ = writeln!(
-        out,
-        "\ncheck it with: courier check {}",
-        options.out.display()
-    );
+    if report.needs.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ncheck it with: courier check {}",
+            options.out.display()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nvariables to define (with --var or an environment file): {}",
+            report.needs.join(", ")
+        );
+        let vars: Vec<String> = report
+            .needs
+            .iter()
+            .map(|n| format!(" --var {n}=…"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "check it with: courier check {}{}",
+            options.out.display(),
+            vars.concat()
+        );
+    }
     Ok(error::exit::OK)
 }
 

@@ -6,6 +6,7 @@
 //! overwrite anything and writes it. A new importer is a new folder and one line in
 //! [`import`]. Nothing here sends a request, and the command line is `cli.rs`'s business.
 
+mod openapi;
 mod postman;
 mod yaml;
 
@@ -30,6 +31,10 @@ pub struct ImportOptions {
     pub globals: Vec<PathBuf>,
     /// The collection folder to create.
     pub out: PathBuf,
+    /// OpenAPI: only the operations with one of these tags (all when empty).
+    pub tags: Vec<String>,
+    /// OpenAPI: only the operations with one of these `operationId`s (all when empty).
+    pub operations: Vec<String>,
 }
 
 /// The tools courier imports from.
@@ -37,6 +42,8 @@ pub struct ImportOptions {
 pub enum Format {
     /// A Postman collection export, format v2.0 or v2.1.
     Postman,
+    /// An OpenAPI 3.0 or 3.1 description, JSON or YAML.
+    OpenApi,
 }
 
 /// A courier collection as an importer made it, not yet written: every file's entries, in the
@@ -53,6 +60,12 @@ struct Draft {
     folders: usize,
     /// One line each: "Get user: pre-request script kept as a comment".
     not_converted: Vec<String>,
+    /// Other files, by their path under the collection folder: the schemas of an OpenAPI
+    /// description.
+    files: Vec<(PathBuf, String)>,
+    /// Variables the collection uses and does not define, to give with `--var` or an
+    /// environment file.
+    needs: Vec<String>,
 }
 
 /// What an import wrote, and what it could not carry over.
@@ -66,6 +79,8 @@ pub struct ImportReport {
     pub environments: Vec<PathBuf>,
     /// One line each: "Get user: pre-request script kept as a comment".
     pub not_converted: Vec<String>,
+    /// Variables the collection uses and does not define.
+    pub needs: Vec<String>,
     /// Every file written, collection file first.
     #[cfg_attr(not(test), allow(dead_code))]
     pub written: Vec<PathBuf>,
@@ -79,6 +94,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportReport> {
     refuse_overwrite(&options.out, &[])?;
     let draft = match options.format {
         Format::Postman => postman::convert(options)?,
+        Format::OpenApi => openapi::convert(options)?,
     };
     write(draft, &options.out)
 }
@@ -111,6 +127,7 @@ fn write(draft: Draft, out: &Path) -> Result<ImportReport> {
             .iter()
             .map(|(path, entries)| (path.clone(), yaml::render(entries))),
     );
+    files.extend(draft.files);
     refuse_overwrite(out, &files)?;
     let written = write_all(out, &files)?;
     Ok(ImportReport {
@@ -118,6 +135,7 @@ fn write(draft: Draft, out: &Path) -> Result<ImportReport> {
         folders: draft.folders,
         environments,
         not_converted: draft.not_converted,
+        needs: draft.needs,
         written,
     })
 }
@@ -165,4 +183,54 @@ fn write_all(out: &Path, files: &[(PathBuf, String)]) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// A file or folder name from a name in the source: lowercase letters and digits joined by `-`.
+pub(crate) fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        // Long names make unwieldy paths; 60 characters keep the meaning.
+        if out.chars().count() >= 60 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "request".into()
+    } else {
+        out.to_string()
+    }
+}
+
+/// Escapes literal text so minijinja renders it as itself: each `{{`, `{%` and `{#` becomes an
+/// expression printing those two characters (`{{ "{{" }}`), and a final `{` before a variable
+/// becomes `{{ "{" }}` (it would otherwise join the variable's `{{`).
+pub(crate) fn escape(text: &str, variable_follows: bool) -> String {
+    if !text.contains('{') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '{' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some(next @ ('{' | '%' | '#')) => {
+                chars.next();
+                out.push_str("{{ \"{");
+                out.push(next);
+                out.push_str("\" }}");
+            }
+            None if variable_follows => out.push_str("{{ \"{\" }}"),
+            _ => out.push('{'),
+        }
+    }
+    out
 }

@@ -88,9 +88,14 @@ impl SchemaLoader {
         spot: &Spot,
     ) -> Result<Arc<JsonSchema>> {
         let mut short_urls = vec![(url.to_owned(), name.clone())];
+        // Other files as paths relative to the request's folder: `schemas/user.json`, or
+        // `../schemas/openapi.json` a few folders up.
         let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-        if let Ok(base_url) = file_url(&base, spot) {
-            short_urls.push((format!("{base_url}/"), String::new()));
+        for (up, folder) in base.ancestors().take(4).enumerate() {
+            if let Ok(folder_url) = file_url(folder, spot) {
+                let folder_url = folder_url.trim_end_matches('/');
+                short_urls.push((format!("{folder_url}/"), "../".repeat(up)));
+            }
         }
         let refused = |e: boon::CompileError| -> crate::error::Error {
             let mut text = format!("{e:#}");

@@ -590,3 +590,184 @@ fn reports_of_another_version_or_not_reports_are_refused() {
     assert_eq!(t.code, 2, "{t}");
     t.assert_shows(&["no report matches `none-*.json`"]);
 }
+
+// ---------------------------------------------------------------------------
+// courier import openapi
+
+const SHOP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/openapi/shop.yaml"
+);
+
+fn import_openapi(project: &Project, spec: &str, extra: &[&str]) -> Transcript {
+    let out = project.file("shop");
+    let mut args = vec!["import", "openapi", spec, "--out", &out];
+    args.extend_from_slice(extra);
+    support::run(args)
+}
+
+/// The shop's server: answers each operation as its description says, or with `wrong` for
+/// `GET /orders/{id}`.
+fn shop_server(wrong: bool) -> Server {
+    Server::start(move |request| {
+        let order = match wrong {
+            false => r#"{"id":"ord-1","total":12.5,"coupon":null}"#,
+            true => r#"{"id":"ord-1","total":"12.5"}"#,
+        };
+        let path = request.path.split('?').next().unwrap_or("");
+        Some(match (request.method.as_str(), path) {
+            ("GET", "/health") => support::Reply::json(r#"{"status":"ok"}"#),
+            ("GET", "/orders") => support::Reply::json(&format!(r#"{{"orders":[{order}]}}"#)),
+            ("POST", "/orders") => support::Reply::json_status(201, order),
+            ("GET", _) => support::Reply::json(order),
+            _ => support::Reply::new(204, "text/plain", ""),
+        })
+    })
+}
+
+const SHOP_VARS: [&str; 7] = [
+    "--var",
+    "X_Tenant=t1",
+    "--var",
+    "access_token=tok-5ecret-1",
+    "--var",
+    "apiKey=key-5ecret-2",
+    "--var",
+];
+
+#[test]
+fn an_openapi_description_imports_into_a_collection_that_checks_and_runs() {
+    let project = Project::new(&[]);
+    let t = import_openapi(&project, SHOP, &[]);
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_shows(&[
+        "imported 5 requests in 2 folders into",
+        "variables to define (with --var or an environment file): X_Tenant, access_token, apiKey, store_id",
+    ]);
+    let shop = project.file("shop");
+    let mut check = vec!["check", shop.as_str()];
+    check.extend_from_slice(&SHOP_VARS);
+    check.push("store_id=s1");
+    let t = support::run(&check);
+    assert_eq!(t.code, 0, "only the variables it lists are needed: {t}");
+
+    let server = shop_server(false);
+    let url = format!("base_url={}", server.url());
+    let mut run = vec!["run", shop.as_str(), "--color", "never", "--var", &url];
+    run.extend_from_slice(&SHOP_VARS);
+    run.push("store_id=s1");
+    let t = support::run(&run);
+    assert_eq!(t.code, 0, "{t}");
+    t.assert_hides(&["5ecret"]);
+    let sent = server.requests();
+    let list = sent
+        .iter()
+        .find(|r| r.path.starts_with("/orders?"))
+        .unwrap();
+    assert_eq!(list.path, "/orders?limit=20&status=open");
+    assert_eq!(list.header("x-tenant"), Some("t1"));
+    assert_eq!(list.header("authorization"), Some("Bearer tok-5ecret-1"));
+    let health = sent.iter().find(|r| r.path == "/health").unwrap();
+    assert_eq!(
+        health.header("authorization"),
+        None,
+        "security: [] sends no auth"
+    );
+    let refund = sent
+        .iter()
+        .find(|r| r.path == "/stores/s1/refunds")
+        .unwrap();
+    assert_eq!(refund.header("x-api-key"), Some("key-5ecret-2"));
+    assert_eq!(
+        refund.body, "amount=5&reason=%7B%7Bdamaged%7D%7D",
+        "examples are sent as written"
+    );
+    let create = sent
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "/orders")
+        .unwrap();
+    assert_eq!(create.body, r#"{"sku":"sku-42","quantity":0}"#);
+
+    let wrong = shop_server(true);
+    let url = format!("base_url={}", wrong.url());
+    run[5] = &url;
+    let t = support::run(&run);
+    assert_eq!(t.code, 1, "{t}");
+    t.assert_shows(&[
+        "at `/total`: want number, but got string (`type` at ../schemas/openapi.json#/components/schemas/Order/properties/total/type)",
+        "missing properties 'coupon'",
+    ]);
+}
+
+#[test]
+fn tag_and_operation_select_what_is_imported() {
+    let project = Project::new(&[]);
+    let t = import_openapi(&project, SHOP, &["--tag", "health"]);
+    t.assert_shows(&["imported 1 request in 1 folder"]);
+    let other = Project::new(&[]);
+    let t = import_openapi(
+        &other,
+        SHOP,
+        &["--operation", "getOrder", "--operation", "refund"],
+    );
+    t.assert_shows(&["imported 2 requests in 1 folder"]);
+    let none = Project::new(&[]);
+    let t = import_openapi(&none, SHOP, &["--operation", "nope"]);
+    assert_eq!(t.code, 2, "{t}");
+}
+
+#[test]
+fn what_is_not_an_openapi_3_description_is_refused() {
+    let project = Project::new(&[
+        (
+            "swagger.yaml",
+            "swagger: \"2.0\"\ninfo: { title: Zoom, version: \"2\" }\npaths: {}\n",
+        ),
+        ("postman.json", r#"{"info": {"name": "x"}, "item": []}"#),
+        ("list.yaml", "- a\n- b\n"),
+        ("broken.yaml", "openapi: 3.1.0\npaths: {\n"),
+        ("broken.json", "{\n  \"openapi\": \"3.1.0\",\n  paths\n}"),
+        (
+            "dangling.yaml",
+            "openapi: 3.1.0\ninfo: { title: D, version: \"1\" }\npaths:\n  /a:\n    get:\n      responses:\n        \"200\":\n          description: A.\n          content:\n            application/json:\n              schema: { $ref: \"#/components/schemas/Nope\" }\n",
+        ),
+    ]);
+    let cases = [
+        (
+            "swagger.yaml",
+            "is a Swagger 2.0 description; courier imports OpenAPI 3.0 and 3.1",
+        ),
+        (
+            "postman.json",
+            "is a Postman collection, not an OpenAPI description",
+        ),
+        (
+            "list.yaml",
+            "is not an OpenAPI description: it is not a mapping",
+        ),
+        ("broken.yaml", "broken.yaml:2"),
+        ("broken.json", "broken.json:3:3"),
+        ("dangling.yaml", "the `$ref` `#/components/schemas/Nope` of"),
+    ];
+    for (file, shown) in cases {
+        let t = import_openapi(&project, &project.file(file), &[]);
+        assert_eq!(t.code, 2, "{file}: {t}");
+        t.assert_shows(&[shown]);
+        assert!(
+            !std::path::Path::new(&project.file("shop")).exists(),
+            "{file}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn an_openapi_3_1_description_keeps_its_json_schema() {
+    let spec = "openapi: 3.1.0\ninfo: { title: T, version: \"1\" }\npaths:\n  /t:\n    get:\n      operationId: t\n      responses:\n        \"200\":\n          description: T.\n          content:\n            application/json:\n              schema: { type: [string, \"null\"], examples: [a] }\n";
+    let project = Project::new(&[("t.yaml", spec)]);
+    let t = import_openapi(&project, &project.file("t.yaml"), &[]);
+    assert_eq!(t.code, 0, "{t}");
+    let schemas = std::fs::read_to_string(project.file("shop/schemas/openapi.json")).unwrap();
+    assert!(schemas.contains("\"null\""), "{schemas}");
+    let t = support::run(["check", &project.file("shop")]);
+    assert_eq!(t.code, 0, "{t}");
+}

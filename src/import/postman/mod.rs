@@ -44,10 +44,8 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         let (env, json) = source::read_environment(path)?;
         environments.push((path, env, json));
     }
-    let mut globals = Vec::with_capacity(options.globals.len());
-    for path in &options.globals {
-        globals.push(source::read_environment(path)?);
-    }
+    let read = |path: &PathBuf| source::read_environment(path);
+    let globals: Vec<_> = options.globals.iter().map(read).collect::<Result<_>>()?;
     let envs_json: Vec<&Value> = environments
         .iter()
         .map(|(_, _, j)| j)
@@ -115,6 +113,7 @@ pub(super) fn convert(options: &ImportOptions) -> Result<Draft> {
         environments: env_files,
         folders: importer.folders,
         not_converted: importer.notes,
+        ..Draft::default()
     })
 }
 

@@ -281,55 +281,9 @@ impl Names {
     }
 }
 
-/// Escapes literal text so minijinja renders it as itself: each `{{`, `{%` and `{#` becomes an
-/// expression printing those two characters (`{{ "{{" }}`), and a final `{` before a variable
-/// becomes `{{ "{" }}` (it would otherwise join the variable's `{{`).
-fn escape(text: &str, variable_follows: bool) -> String {
-    if !text.contains('{') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '{' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek().copied() {
-            Some(next @ ('{' | '%' | '#')) => {
-                chars.next();
-                out.push_str("{{ \"{");
-                out.push(next);
-                out.push_str("\" }}");
-            }
-            None if variable_follows => out.push_str("{{ \"{\" }}"),
-            _ => out.push('{'),
-        }
-    }
-    out
-}
+use crate::import::escape;
 
-/// A file or folder name from a Postman name: lowercase letters and digits joined by `-`.
-pub(super) fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-        // Long names make unwieldy paths; 60 characters keep the meaning.
-        if out.chars().count() >= 60 {
-            break;
-        }
-    }
-    let out = out.trim_end_matches('-');
-    if out.is_empty() {
-        "request".into()
-    } else {
-        out.to_string()
-    }
-}
+pub(super) use crate::import::slug;
 
 /// `apiKey` → `API_KEY`, `client-secret` → `CLIENT_SECRET`: the OS variable a secret is read
 /// from.

@@ -71,6 +71,8 @@ fn import_bytes(collection: &[u8], environments: &[&[u8]]) -> Result<Imported> {
     let options = ImportOptions {
         format: Format::Postman,
         globals: Vec::new(),
+        tags: Vec::new(),
+        operations: Vec::new(),
         collection: collection_path,
         environments,
         out: dir.path().join("out"),
@@ -1647,6 +1649,8 @@ fn an_existing_collection_is_never_overwritten() {
     let options = ImportOptions {
         format: Format::Postman,
         globals: Vec::new(),
+        tags: Vec::new(),
+        operations: Vec::new(),
         collection: imported.dir.path().join("in.postman_collection.json"),
         environments: vec![],
         out: imported.out(),
@@ -1666,6 +1670,8 @@ fn an_existing_collection_is_never_overwritten() {
     let error = import_postman(&ImportOptions {
         format: Format::Postman,
         globals: Vec::new(),
+        tags: Vec::new(),
+        operations: Vec::new(),
         out: out.clone(),
         ..options.clone()
     })
@@ -1680,6 +1686,8 @@ fn an_existing_collection_is_never_overwritten() {
     import_postman(&ImportOptions {
         format: Format::Postman,
         globals: Vec::new(),
+        tags: Vec::new(),
+        operations: Vec::new(),
         out: out.clone(),
         ..options
     })
@@ -1823,6 +1831,8 @@ fn import_fixture(collection: &str, environments: &[&str]) -> Imported {
     let options = ImportOptions {
         format: Format::Postman,
         globals: Vec::new(),
+        tags: Vec::new(),
+        operations: Vec::new(),
         collection: fixture(collection),
         environments: environments.iter().map(|e| fixture(e)).collect(),
         out: dir.path().join("out"),
@@ -2087,6 +2097,8 @@ fn globals_join_the_collection_variables_beneath_its_own() {
         environments: Vec::new(),
         globals: vec![globals_path],
         out: dir.path().join("out"),
+        tags: Vec::new(),
+        operations: Vec::new(),
     })
     .unwrap();
     let imported = Imported { dir, report };
