@@ -121,6 +121,13 @@ fn with_props(project: Project) -> Project {
         std::fs::read_to_string(project.path().join("environments/example.yaml")).unwrap();
     project
         .with("users.csv", "user\nann\nbob\n")
+        .with(
+            "shop.yaml",
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi/shop.yaml"),
+            )
+            .unwrap(),
+        )
         .with("environments/customer-a.yaml", &example)
         .with("environments/customer-b.yaml", &example)
         .with(
@@ -355,6 +362,64 @@ fn the_readme_shard_matrix_runs_every_shard() {
                 || t.stderr.contains("nothing to send")
         );
     }
+    // The merge job after the matrix.
+    let merge = blocks()
+        .into_iter()
+        .find(|b| b.info == "yaml" && b.text.contains("courier report merge"))
+        .expect("the README shows the merge job");
+    let doc = yaml(&merge.text);
+    let run = doc["merge"]["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find_map(|s| s["run"].as_str()))
+        .expect("a run step");
+    let args = courier_args(&shlex::split(run).unwrap()).unwrap();
+    let t = support::transcript(&mut courier_in(&project, &args));
+    assert_eq!(t.code, 0, "README line {}: {t}", merge.line);
+    assert!(t.stdout.starts_with("merged "), "{t}");
+    assert!(project.path().join("junit.xml").exists());
+    assert!(project.path().join("report.html").exists());
+}
+
+/// The request the "Contracts" section shows, after the bundled refresh, against the emulator:
+/// its snapshot written once with `--update-snapshots`, then compared.
+#[test]
+fn the_readme_contract_request_runs() {
+    let shown = blocks()
+        .into_iter()
+        .find(|b| b.info == "yaml" && b.text.starts_with("name: Current user, checked whole"))
+        .expect("the README shows a request with contract checks");
+    let collection = "name: Contracts\npersist: [refresh_token]\nrequests:\n  - refresh-access-token.yaml\n  - contract.yaml\n";
+    let project = shipped_copy()
+        .with("collections/zoom-oauth/contract.yaml", &shown.text)
+        .with("collections/zoom-oauth/contracts.yaml", collection);
+    let zoom = support::emulator();
+    let args = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "run",
+            "collections/zoom-oauth/contracts.yaml",
+            "--env",
+            "environments/emulator.yaml",
+            "--var",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("base_url={}", zoom.base_url()));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let written =
+        support::transcript(courier_in(&project, &args(&["--update-snapshots"])).env_remove("CI"));
+    assert_eq!(written.code, 0, "README line {}: {written}", shown.line);
+    let stored = project
+        .path()
+        .join("collections/zoom-oauth/snapshots/users-me.json");
+    assert!(stored.exists(), "{written}");
+    let compared = support::transcript(courier_in(&project, &args(&[])).env_remove("CI"));
+    assert_eq!(compared.code, 0, "README line {}: {compared}", shown.line);
+    compared.assert_shows(&[
+        "✓ body equals the snapshot snapshots/users-me.json",
+        "✓ body valid against schemas/user.json",
+    ]);
 }
 
 #[test]
