@@ -64,6 +64,29 @@ impl SourceFile {
     }
 }
 
+/// A JSON parse error in `file`: `title`, what serde_json said (without its own position), and a
+/// pointer at where it stopped.
+pub fn json_error(file: &Arc<SourceFile>, e: &serde_json::Error, title: &str) -> Diagnostic {
+    let text = &file.text;
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = &text[start.min(text.len())..];
+    // serde_json's columns are one-based characters; 0 is the line's start.
+    let within = rest
+        .char_indices()
+        .nth(e.column().saturating_sub(1))
+        .map_or(rest.len(), |(i, _)| i);
+    let offset = start + within;
+    let said = e.to_string();
+    let said = said.split(" at line ").next().unwrap_or(&said);
+    Diagnostic::new(format!("{title}: {said}"))
+        .at(Spot::new(file, offset..offset))
+        .label("here")
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;

@@ -193,29 +193,9 @@ fn parse_schema_text(source: &Arc<SourceFile>) -> std::result::Result<Value, Dia
         return yaml::parse::<Value>(source, "schema file");
     }
     serde_json::from_str(&source.text).map_err(|e| {
-        let offset = offset_of(&source.text, e.line(), e.column());
-        let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message);
-        Diagnostic::new(format!("the schema file is not JSON: {message}"))
-            .at(Spot::new(source, offset..offset))
-            .label("here")
+        crate::diag::json_error(source, &e, "the schema file is not JSON")
             .help("a schema file ending in `.json` holds JSON; name it `.yaml` to write YAML")
     })
-}
-
-/// The byte offset of serde_json's one-based line and column (column 0: the line's start).
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let rest = &text[start.min(text.len())..];
-    let within = rest
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(rest.len(), |(i, _)| i);
-    start + within
 }
 
 /// Reads `file://` resources for `$ref`s, as JSON or YAML by their extension.
@@ -254,15 +234,5 @@ mod tests {
         loader.finish();
         assert!(first.holds(&serde_json::json!({})));
         assert!(!first.holds(&serde_json::json!([])));
-    }
-
-    #[test]
-    fn offsets_follow_serde_json_lines_and_columns() {
-        let text = "{\n  \"a\": x\n}";
-        let e = serde_json::from_str::<Value>(text).unwrap_err();
-        let at = offset_of(text, e.line(), e.column());
-        assert_eq!(&text[at..at + 1], "x");
-        assert_eq!(offset_of("abc", 1, 0), 0);
-        assert_eq!(offset_of("abc", 9, 9), 3);
     }
 }

@@ -153,13 +153,9 @@ fn read(path: &Path) -> Result<(PathBuf, ReadRun)> {
         what: "JSON report",
     })?;
     let file = SourceFile::new(path, text);
-    let at = |e: &serde_json::Error| {
-        let offset = offset_of(&file.text, e.line(), e.column());
-        Spot::new(&file, offset..offset)
-    };
     let value: serde_json::Value = serde_json::from_str(&file.text).map_err(|e| {
-        Diagnostic::new(format!("`{}` is not JSON: {}", path.display(), strip(&e)))
-            .at(at(&e))
+        let title = format!("`{}` is not JSON", path.display());
+        crate::diag::json_error(&file, &e, &title)
             .help("name the files `courier run --report-json FILE` wrote")
     })?;
     let version = value
@@ -190,26 +186,6 @@ fn read(path: &Path) -> Result<(PathBuf, ReadRun)> {
         .help("name the files `courier run --report-json FILE` wrote, unedited")
     })?;
     Ok((path.to_path_buf(), run))
-}
-
-fn strip(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    text.split(" at line ").next().unwrap_or(&text).to_owned()
-}
-
-/// The byte offset of serde_json's one-based line and column.
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let rest = &text[start.min(text.len())..];
-    start
-        + rest
-            .char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(rest.len(), |(i, _)| i)
 }
 
 /// The merged run's name, environment and start: the collections' names joined when they

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::yaml::Entry;
 use super::{Draft, ImportOptions, slug};
-use crate::diag::{Diagnostic, SourceFile, Spot};
+use crate::diag::{Diagnostic, SourceFile};
 use crate::error::{Error, Result};
 
 /// The file the schemas are written into, under the collection folder.
@@ -84,38 +84,13 @@ fn read(path: &Path) -> Result<Value> {
     let file = SourceFile::new(path, text);
     if file.text.trim_start().starts_with('{') {
         return serde_json::from_str(&file.text).map_err(|e| {
-            let offset = offset_of(&file.text, e.line(), e.column());
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            Diagnostic::new(format!("the OpenAPI description is not JSON: {message}"))
-                .at(Spot::new(&file, offset..offset))
-                .label("here")
-                .into()
+            crate::diag::json_error(&file, &e, "the OpenAPI description is not JSON").into()
         });
     }
     Ok(crate::model::yaml::parse::<Value>(
         &file,
         "OpenAPI description",
     )?)
-}
-
-/// The byte offset of serde_json's one-based line and column.
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let rest = &text[start.min(text.len())..];
-    start
-        + rest
-            .char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(rest.len(), |(i, _)| i)
 }
 
 /// True for OpenAPI 3.0, false for 3.1; anything else is refused, saying what it looks like.
