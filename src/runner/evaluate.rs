@@ -265,6 +265,11 @@ fn check_schema<'d, 'b, F>(
         };
         return results.keep(subject(), &check.spot, outcome);
     };
+    // Validated once: in full when its texts are shown, else only whether it holds.
+    if results.texts {
+        let outcome = check.schema.check(&node);
+        return results.keep(subject(), &check.spot, outcome);
+    }
     let passed = check.schema.holds(&node);
     results.decided(&subject(), &check.spot, passed, || {
         check.schema.check(&node)

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -36,8 +37,9 @@ pub struct Snapshots {
 #[derive(Clone)]
 enum Stored {
     Missing,
-    /// The value, and the text it was read from.
-    Found(Value, String),
+    /// The value, and the text it was read from: shared, since every request that names the
+    /// snapshot reads it.
+    Found(Arc<(Value, String)>),
     Unreadable(String),
 }
 
@@ -64,16 +66,21 @@ impl Snapshots {
         };
         let actual = shown_form(answer, check, redactor);
         let stored = self.stored(&check.path);
+        let holds_secret = |text: &str| redactor.redact(text) != text;
+        let mut diff = None;
         let why = match &stored {
-            Stored::Found(_, text) if redactor.redact(text) != text.as_str() => {
+            Stored::Found(found) if holds_secret(&found.1) => {
                 "the snapshot holds a value this run knows as a secret: replace it with \"***\""
                     .to_owned()
             }
-            Stored::Found(value, _) if *value == actual => {
+            Stored::Found(found) if found.0 == actual => {
                 return outcome(true, "equal".into(), None);
             }
-            Stored::Found(value, _) => {
-                format!("differs from the snapshot{}", diff_hint(value, &actual))
+            Stored::Found(found) => {
+                let shown = crate::assert::unified_diff(&found.0, &actual);
+                let hint = diff_hint(&shown);
+                diff = Some(shown);
+                format!("differs from the snapshot{hint}")
             }
             Stored::Missing => format!(
                 "no snapshot yet: `courier run --update-snapshots` writes {}",
@@ -90,18 +97,12 @@ impl Snapshots {
                         "updated"
                     };
                     self.read
-                        .insert(check.path.clone(), Stored::Found(actual, text));
+                        .insert(check.path.clone(), Stored::Found(Arc::new((actual, text))));
                     outcome(true, format!("{written} {}", check.shown), None)
                 }
                 Err(e) => outcome(false, format!("could not write {}: {e}", check.shown), None),
             };
         }
-        let diff = match &stored {
-            Stored::Found(value, text) if redactor.redact(text) == text.as_str() => {
-                Some(crate::assert::unified_diff(value, &actual))
-            }
-            _ => None,
-        };
         outcome(false, why, diff)
     }
 
@@ -112,7 +113,7 @@ impl Snapshots {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored::Missing,
                 Err(e) => Stored::Unreadable(format!("cannot read the snapshot: {e}")),
                 Ok(text) => match serde_json::from_str(&text) {
-                    Ok(value) => Stored::Found(value, text),
+                    Ok(value) => Stored::Found(Arc::new((value, text))),
                     Err(e) => Stored::Unreadable(format!(
                         "the snapshot is not JSON ({e}): fix it, or delete it and run with --update-snapshots"
                     )),
@@ -123,8 +124,7 @@ impl Snapshots {
 }
 
 /// "(2 lines)" — how much the diff below holds, for a one-line summary.
-fn diff_hint(stored: &Value, actual: &Value) -> String {
-    let diff = crate::assert::unified_diff(stored, actual);
+fn diff_hint(diff: &str) -> String {
     let changed = diff
         .lines()
         .filter(|l| {
